@@ -1,0 +1,207 @@
+// Package wire defines the peerweave wire protocol, version 1.
+//
+// A connection starts with a handshake and then carries frames in both
+// directions until one side says goodbye or the connection breaks.
+//
+// # Handshake
+//
+// The dialler writes its preamble and a Hello frame. The acceptor reads them,
+// then writes its own preamble, its Hello and a verdict: a Welcome frame, or a
+// Reject frame and a close. The preamble is
+//
+//	"pwv" version:uint8 len:uint8 codec-name[len]
+//
+// and is the only part of the protocol that does not depend on the codec, so
+// that two nodes built with different codecs or protocol versions can tell each
+// other so before they try to decode anything.
+//
+// # Frames
+//
+// Every frame is
+//
+//	length:uint32 (big endian) kind:uint8 body[length-1]
+//
+// where length counts the kind byte and the body. A Data frame's body is the
+// message payload as it is: a payload is already bytes, and running it through
+// the codec would only copy it. Hello, Peers and Reject bodies are encoded
+// with the connection's codec (one encoder and one decoder per connection, so
+// stream codecs such as gob send their type information once). Ping, Pong,
+// Bye, ByeAck and Welcome have no body.
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the protocol version this package speaks.
+const Version = 1
+
+// magic opens every preamble.
+const magic = "pwv"
+
+// MaxCodecName is the longest codec name a preamble carries.
+const MaxCodecName = 64
+
+// HeaderSize is the size of a frame header: length and kind.
+const HeaderSize = 5
+
+// Kind identifies what a frame carries.
+type Kind uint8
+
+// Frame kinds.
+const (
+	KindData    Kind = 1 // body: payload bytes, raw
+	KindHello   Kind = 2 // body: codec-encoded Hello
+	KindWelcome Kind = 3 // no body: the acceptor took the connection
+	KindReject  Kind = 4 // body: codec-encoded Reject; the acceptor closes
+	KindPeers   Kind = 5 // body: codec-encoded Peers
+	KindPing    Kind = 6 // no body: answer with Pong
+	KindPong    Kind = 7 // no body
+	KindBye     Kind = 8 // no body: graceful leave, answer with ByeAck
+	KindByeAck  Kind = 9 // no body
+)
+
+// String names the kind for logs.
+func (k Kind) String() string {
+	switch k {
+	case KindData:
+		return "data"
+	case KindHello:
+		return "hello"
+	case KindWelcome:
+		return "welcome"
+	case KindReject:
+		return "reject"
+	case KindPeers:
+		return "peers"
+	case KindPing:
+		return "ping"
+	case KindPong:
+		return "pong"
+	case KindBye:
+		return "bye"
+	case KindByeAck:
+		return "byeack"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// HasBody reports whether frames of kind k may carry a body.
+func (k Kind) HasBody() bool {
+	return k == KindData || k == KindHello || k == KindReject || k == KindPeers
+}
+
+// Hello introduces a node. Each side of a connection sends one.
+type Hello struct {
+	// Addr is the sender's listen address, "ip:port". An unspecified IP
+	// (0.0.0.0 or ::) is replaced by the address the connection came from.
+	Addr string
+	// Nonce is random, fixed for the life of the sending node: it tells a
+	// node that it dialled itself, and tells a restarted node from the old one.
+	Nonce []byte
+	// Join is set by a dialler that joins on its own behalf (Add, reconnect)
+	// rather than because a peer list named the acceptor. The acceptor
+	// announces a joiner to every remote it has.
+	Join bool
+}
+
+// Peers lists the listen addresses of the remotes a node knows.
+type Peers struct {
+	Addrs []string
+}
+
+// RejectCode says why an acceptor refused a connection.
+type RejectCode uint8
+
+// Reject codes.
+const (
+	RejectDuplicate RejectCode = 1 // a connection between the two nodes exists or wins the tie-break
+	RejectSelf      RejectCode = 2 // the dialler reached itself
+	RejectClosing   RejectCode = 3 // the acceptor is shutting down
+	RejectGone      RejectCode = 4 // the dialler said goodbye before, and dials only because a peer list named the acceptor
+)
+
+// Reject tells a dialler why its connection is refused.
+type Reject struct {
+	Code   RejectCode
+	Reason string
+}
+
+// ErrBadMagic reports a preamble that does not start with the protocol magic:
+// the other side does not speak peerweave at all.
+var ErrBadMagic = errors.New("wire: not a peerweave peer")
+
+// Preamble is what a connection opens with.
+type Preamble struct {
+	Version uint8
+	Codec   string
+}
+
+// AppendPreamble appends the preamble for codec to b.
+func AppendPreamble(b []byte, codec string) []byte {
+	if len(codec) > MaxCodecName {
+		panic("wire: codec name longer than MaxCodecName")
+	}
+	b = append(b, magic...)
+	b = append(b, Version, byte(len(codec)))
+	return append(b, codec...)
+}
+
+// ReadPreamble reads a preamble from r.
+func ReadPreamble(r io.Reader) (Preamble, error) {
+	var head [len(magic) + 2]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return Preamble{}, fmt.Errorf("wire: read preamble: %w", err)
+	}
+	if string(head[:len(magic)]) != magic {
+		return Preamble{}, ErrBadMagic
+	}
+	n := int(head[len(magic)+1])
+	if n > MaxCodecName {
+		return Preamble{}, fmt.Errorf("wire: codec name of %d bytes: %w", n, ErrBadMagic)
+	}
+	name := make([]byte, n)
+	if _, err := io.ReadFull(r, name); err != nil {
+		return Preamble{}, fmt.Errorf("wire: read preamble: %w", err)
+	}
+	return Preamble{Version: head[len(magic)], Codec: string(name)}, nil
+}
+
+// PutHeader writes a frame header for a body of n bytes into h.
+func PutHeader(h []byte, k Kind, n int) {
+	binary.BigEndian.PutUint32(h, uint32(n+1))
+	h[4] = byte(k)
+}
+
+// AppendHeader appends a frame header for a body of n bytes to b.
+func AppendHeader(b []byte, k Kind, n int) []byte {
+	return append(binary.BigEndian.AppendUint32(b, uint32(n+1)), byte(k))
+}
+
+// ParseHeader returns the kind and body length a frame header announces. It
+// rejects a zero length, an unknown kind, a body on a kind that has none, and
+// a body longer than max bytes, before anything is allocated for it.
+func ParseHeader(h []byte, max int) (Kind, int, error) {
+	length := binary.BigEndian.Uint32(h)
+	if length == 0 {
+		return 0, 0, errors.New("wire: frame of length 0")
+	}
+	k := Kind(h[4])
+	if k < KindData || k > KindByeAck {
+		return 0, 0, fmt.Errorf("wire: unknown frame %s", k)
+	}
+	n := int64(length) - 1
+	if n > 0 && !k.HasBody() {
+		return 0, 0, fmt.Errorf("wire: %s frame with a %d-byte body", k, n)
+	}
+	if n > int64(max) {
+		return 0, 0, fmt.Errorf("wire: %s frame of %d bytes exceeds the %d-byte limit: %w", k, n, max, ErrFrameTooLarge)
+	}
+	return k, int(n), nil
+}
+
+// ErrFrameTooLarge reports a frame over the size limit.
+var ErrFrameTooLarge = errors.New("frame too large")
