@@ -1,0 +1,291 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// connect dials the node at k and registers it as a remote. join says the
+// node dials on its own behalf (Add, reconnect) rather than because a peer
+// list named k.
+func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, n.networkTimeout(), ErrTimeout)
+	defer cancel()
+	defer afterFunc(n.ctx, cancel)()
+	conn, err := n.cfg.transport.Dial(ctx, k.String())
+	if err != nil {
+		return fmt.Errorf("dial: %w", cause(ctx, err))
+	}
+	p := n.newPeer(conn)
+	stop := n.interrupt(ctx, p)
+	verdict, err := p.dialHandshake(k, join)
+	stop()
+	if err == nil && ctx.Err() != nil {
+		err = errors.New("handshake interrupted")
+	}
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrTimeout) {
+			// Close or the caller cut us short after our hello, which
+			// the acceptor may have taken: tell it we are leaving.
+			p.goodbye()
+		}
+		conn.Close()
+		return cause(ctx, err)
+	}
+	switch verdict.Code {
+	case 0:
+	case wire.RejectSelf:
+		conn.Close()
+		n.markSelf(k, p.key)
+		return nil
+	case wire.RejectDuplicate:
+		conn.Close()
+		return n.awaitRemote(ctx, p.key)
+	default:
+		conn.Close()
+		return fmt.Errorf("%w: %s", ErrRejected, verdict.Reason)
+	}
+	if code := n.admit(p, false); code != 0 {
+		// The acceptor took the connection; we cannot.
+		p.goodbye()
+		conn.Close()
+		if code == wire.RejectDuplicate {
+			return nil
+		}
+		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
+	}
+	n.welcome(p)
+	return nil
+}
+
+// interrupt unblocks p's handshake when ctx ends, unless p has been admitted
+// by then: Close says goodbye to admitted peers itself.
+func (n *Node) interrupt(ctx context.Context, p *peer) (stop func()) {
+	return afterFunc(ctx, func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if !p.live {
+			p.conn.SetDeadline(time.Unix(1, 0))
+		}
+	})
+}
+
+// goodbye tells the acceptor of a connection that we leave it, without
+// waiting for an answer.
+func (p *peer) goodbye() {
+	p.conn.SetWriteDeadline(time.Now().Add(p.n.networkTimeout()))
+	p.conn.Write(wire.AppendHeader(nil, wire.KindBye, 0))
+}
+
+// afterFunc is context.AfterFunc whose stop function also waits for a call
+// of f that has started, so that no goroutine of it outlives the caller.
+func afterFunc(ctx context.Context, f func()) (stop func()) {
+	done := make(chan struct{})
+	s := context.AfterFunc(ctx, func() {
+		defer close(done)
+		f()
+	})
+	return func() {
+		if !s() {
+			<-done
+		}
+	}
+}
+
+// cause prefers the reason ctx ended, such as ErrTimeout, over the error it
+// caused.
+func cause(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); c != nil {
+		return fmt.Errorf("%w (%v)", c, err)
+	}
+	return err
+}
+
+// dialHandshake writes the dialler's preamble and hello, reads the
+// acceptor's, and returns its verdict. k is the address dialled.
+func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
+	n := p.n
+	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
+	p.queue = append(p.queue, n.preamble...)
+	if err := p.appendControl(wire.KindHello, n.hello(join)); err != nil {
+		return wire.Reject{}, err
+	}
+	if _, err := p.conn.Write(p.queue); err != nil {
+		return wire.Reject{}, fmt.Errorf("write hello: %w", err)
+	}
+	p.queue = p.queue[:0]
+	if err := p.readPreamble(); err != nil {
+		return wire.Reject{}, err
+	}
+	if err := p.readHello(); err != nil {
+		return wire.Reject{}, err
+	}
+	if p.key != k {
+		n.aliasDialing(k, p.key)
+	}
+	return p.readVerdict()
+}
+
+func (n *Node) hello(join bool) *wire.Hello {
+	return &wire.Hello{Addr: n.self.String(), Nonce: n.nonce, Join: join}
+}
+
+// readPreamble reads the other side's preamble and checks that it speaks our
+// protocol version and codec.
+func (p *peer) readPreamble() error {
+	pre, err := wire.ReadPreamble(p.br)
+	if errors.Is(err, wire.ErrBadMagic) {
+		return protocolError{fmt.Errorf("%w: %v", ErrIncompatible, err)}
+	}
+	if err != nil {
+		return err
+	}
+	if pre.Version != wire.Version || pre.Codec != p.n.cfg.codec.Name() {
+		return protocolError{fmt.Errorf("%w: peer speaks protocol %d with codec %q, this node protocol %d with codec %q",
+			ErrIncompatible, pre.Version, pre.Codec, wire.Version, p.n.cfg.codec.Name())}
+	}
+	return nil
+}
+
+// readHello reads the other side's hello and sets the peer's identity from it.
+func (p *peer) readHello() error {
+	var h wire.Hello
+	if err := p.readExpected(wire.KindHello, &h); err != nil {
+		return err
+	}
+	k, err := netip.ParseAddrPort(h.Addr)
+	if err != nil || k.Port() == 0 {
+		return protocolError{fmt.Errorf("hello with bad address %q", h.Addr)}
+	}
+	if len(h.Nonce) == 0 || len(h.Nonce) > 64 {
+		return protocolError{fmt.Errorf("hello with a %d-byte nonce", len(h.Nonce))}
+	}
+	k = netip.AddrPortFrom(k.Addr().Unmap(), k.Port())
+	if k.Addr().IsUnspecified() {
+		// The remote listens on every interface: reach it where it came from.
+		from, err := addrKey(p.conn.RemoteAddr())
+		if err != nil {
+			return protocolError{fmt.Errorf("hello with unspecified address %q from %s", h.Addr, p.conn.RemoteAddr())}
+		}
+		k = netip.AddrPortFrom(from.Addr(), k.Port())
+	}
+	p.key, p.remote, p.nonce, p.join = k, remoteOf(k), h.Nonce, h.Join
+	return nil
+}
+
+// readExpected reads the next frame, which must be of kind k, into v.
+func (p *peer) readExpected(k wire.Kind, v any) error {
+	got, size, err := p.readHeader()
+	if err != nil {
+		return truncated(err)
+	}
+	if got != k {
+		return protocolError{fmt.Errorf("%s frame where %s was due", got, k)}
+	}
+	return p.readControl(size, v)
+}
+
+// readVerdict reads the acceptor's Welcome or Reject.
+func (p *peer) readVerdict() (wire.Reject, error) {
+	var r wire.Reject
+	k, size, err := p.readHeader()
+	if err != nil {
+		return r, truncated(err)
+	}
+	switch k {
+	case wire.KindWelcome:
+		return r, nil
+	case wire.KindReject:
+		if err := p.readControl(size, &r); err != nil {
+			return r, err
+		}
+		if r.Code == 0 {
+			return r, protocolError{errors.New("reject without a code")}
+		}
+		return r, nil
+	}
+	return r, protocolError{fmt.Errorf("%s frame where a verdict was due", k)}
+}
+
+// serve runs the acceptor's side of a connection: handshake, then reading.
+func (n *Node) serve(conn net.Conn) {
+	p := n.newPeer(conn)
+	stop := n.interrupt(n.ctx, p)
+	err := p.acceptHandshake()
+	stop()
+	if err != nil {
+		n.logRefusal(conn, err)
+		conn.Close()
+		return
+	}
+	n.welcome(p)
+	p.readLoop()
+}
+
+// acceptHandshake reads the dialler's preamble and hello, answers with ours
+// and a verdict, and registers the remote if the verdict is a welcome.
+func (p *peer) acceptHandshake() error {
+	n := p.n
+	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
+	err := p.readPreamble()
+	if err == nil {
+		err = p.readHello()
+	}
+	p.queue = append(p.queue, n.preamble...)
+	if errors.Is(err, ErrIncompatible) {
+		// Tell the dialler what we speak, so that it can say why it failed.
+		p.conn.Write(p.queue)
+	}
+	if err != nil {
+		return truncated(err)
+	}
+	if err := p.appendControl(wire.KindHello, n.hello(false)); err != nil {
+		return err
+	}
+	code := n.admit(p, true)
+	if code == 0 {
+		return nil
+	}
+	if err := p.appendControl(wire.KindReject, &wire.Reject{Code: code, Reason: rejectReason(code)}); err != nil {
+		return err
+	}
+	p.conn.Write(p.queue)
+	return refusal{code}
+}
+
+// refusal is the acceptor's record of a connection it rejected.
+type refusal struct{ code wire.RejectCode }
+
+func (r refusal) Error() string { return "rejected: " + rejectReason(r.code) }
+
+func rejectReason(c wire.RejectCode) string {
+	switch c {
+	case wire.RejectDuplicate:
+		return "already connected"
+	case wire.RejectSelf:
+		return "connected to itself"
+	case wire.RejectClosing:
+		return "node is closing"
+	case wire.RejectGone:
+		return "said goodbye before"
+	}
+	return fmt.Sprintf("code %d", c)
+}
+
+// logRefusal logs why an incoming connection was not taken: loudly for input
+// that breaks the protocol, quietly for the rest.
+func (n *Node) logRefusal(conn net.Conn, err error) {
+	var pe protocolError
+	switch {
+	case errors.As(err, &pe):
+		n.log.Warn("dropping connection: bad handshake", "from", conn.RemoteAddr().String(), "err", err)
+	default:
+		n.log.Debug("connection dropped in handshake", "from", conn.RemoteAddr().String(), "err", err)
+	}
+}

@@ -1,0 +1,83 @@
+package cluster
+
+import (
+	"errors"
+	"net"
+	"time"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// acceptLoop accepts connections until the listener closes.
+func (n *Node) acceptLoop() {
+	defer n.wg.Done()
+	var backoff time.Duration
+	for {
+		conn, err := n.ln.Accept()
+		if err != nil {
+			if n.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors, say: back off as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			n.log.Warn("accept failed", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-n.ctx.Done():
+				return
+			}
+			continue
+		}
+		backoff = 0
+		n.wg.Go(func() { n.serve(conn) })
+	}
+}
+
+// healthLoop pings every remote each healthy interval. A remote that answers
+// nothing for the healthy interval plus the network timeout is dropped by its
+// reader; one that cannot be written to, by its writer.
+func (n *Node) healthLoop() {
+	defer n.wg.Done()
+	n.every(&n.healthy, n.retuneHealth, func() {
+		for _, p := range *n.remotes.Load() {
+			p.control(wire.KindPing, nil)
+		}
+	})
+}
+
+// reconnectLoop redials, each reconnect interval, the remotes lost
+// ungracefully, until they come back or leave gracefully.
+func (n *Node) reconnectLoop() {
+	defer n.wg.Done()
+	n.every(&n.reconnect, n.retuneReconnect, func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		for k := range n.retry {
+			if n.dialing[k] != nil {
+				continue
+			}
+			n.wg.Go(func() {
+				if err := n.join(n.ctx, k, true); err != nil {
+					n.log.Debug("reconnect failed", "remote", k.String(), "err", err)
+				}
+			})
+		}
+	})
+}
+
+// every runs f each interval read from d until the node closes, restarting
+// the wait when retune fires.
+func (n *Node) every(d interface{ Load() int64 }, retune <-chan struct{}, f func()) {
+	t := time.NewTimer(time.Duration(d.Load()))
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-retune:
+		case <-t.C:
+			f()
+		}
+		t.Reset(time.Duration(d.Load()))
+	}
+}

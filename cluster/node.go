@@ -1,0 +1,251 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// Node corresponds to a single local entity in a cluster. Messages sent to
+// this node must be retrieved by reading from the Inbox channel. Note that if
+// messages are never read, the channel buffer will fill and the Node will stop
+// functioning until messages are drained.
+//
+// There is no restriction on the number of nodes that may exist in a single
+// program. All methods are safe for concurrent use.
+type Node struct {
+	// Inbox receives every message sent to this node. Close closes it, so
+	// that ranging over it ends.
+	Inbox chan *Message
+
+	cfg      config
+	log      *slog.Logger
+	level    *slog.LevelVar // level of the default logger; nil with WithLogger
+	ln       net.Listener
+	addr     *net.TCPAddr   // listen address, immutable
+	self     netip.AddrPort // key of addr
+	nonce    []byte         // random, identifies this node instance in hellos
+	preamble []byte
+
+	healthy   atomic.Int64 // time.Duration
+	timeout   atomic.Int64 // time.Duration
+	reconnect atomic.Int64 // time.Duration
+	retuneHealth,
+	retuneReconnect chan struct{} // capacity 1: an interval changed
+
+	ctx    context.Context // cancelled when Close starts
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine of the node except the event dispatcher
+
+	// remotes maps each connected remote to its peer. The map is never
+	// modified once published: writers copy it under mu, so Send reads it
+	// without a lock.
+	remotes atomic.Pointer[map[netip.AddrPort]*peer]
+
+	mu      sync.Mutex // guards the fields below, and writers of remotes
+	closed  bool
+	dialing map[netip.AddrPort]*dialing  // connections being set up by this node
+	retry   map[netip.AddrPort]struct{}  // lost ungracefully: redialled every reconnect interval
+	left    map[netip.AddrPort]departure // left gracefully: not redialled from peer lists
+	selves  map[netip.AddrPort]struct{}  // addresses found to reach this very node
+	joined  chan struct{}                // closed and replaced whenever a remote is added
+
+	events    events
+	closeOnce sync.Once
+}
+
+// New creates a new Node that can be used immediately. In order to
+// communicate with other nodes, remotes must be added with the Add method.
+//
+// The local address should be of the form "host:port". If the port is 0,
+// then one will be chosen for you automatically. The chosen port can be
+// accessed with the Addr method.
+//
+// The node talks TCP and encodes its control messages with encoding/gob;
+// NewNode configures the rest.
+func New(laddr string) (*Node, error) {
+	return NewNode(laddr)
+}
+
+// NewNode creates a node listening on laddr, configured by opts. Without
+// options it is the node New returns.
+func NewNode(laddr string, opts ...Option) (*Node, error) {
+	cfg := config{
+		transport:     tcpTransport{},
+		codec:         gobCodec{},
+		maxMessage:    DefaultMaxMessageSize,
+		inboxSize:     DefaultInboxSize,
+		sendQueueSize: DefaultSendQueueSize,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	ln, err := cfg.transport.Listen(laddr)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: listen on %s: %w", laddr, err)
+	}
+	self, err := addrKey(ln.Addr())
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("cluster: listener address %s is not ip:port: %w", ln.Addr(), err)
+	}
+	n := &Node{
+		Inbox:           make(chan *Message, cfg.inboxSize),
+		cfg:             cfg,
+		ln:              ln,
+		addr:            net.TCPAddrFromAddrPort(self),
+		self:            self,
+		nonce:           make([]byte, 16),
+		preamble:        wire.AppendPreamble(nil, cfg.codec.Name()),
+		retuneHealth:    make(chan struct{}, 1),
+		retuneReconnect: make(chan struct{}, 1),
+		dialing:         make(map[netip.AddrPort]*dialing),
+		retry:           make(map[netip.AddrPort]struct{}),
+		left:            make(map[netip.AddrPort]departure),
+		selves:          make(map[netip.AddrPort]struct{}),
+		joined:          make(chan struct{}),
+	}
+	rand.Read(n.nonce)
+	n.log = cfg.logger
+	if n.log == nil {
+		n.level = new(slog.LevelVar)
+		n.level.Set(slog.LevelWarn)
+		n.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: n.level}))
+	}
+	n.log = n.log.With("node", self.String())
+	n.healthy.Store(int64(DefaultHealthyInterval))
+	n.timeout.Store(int64(DefaultNetworkTimeout))
+	n.reconnect.Store(int64(DefaultReconnectInterval))
+	n.remotes.Store(&map[netip.AddrPort]*peer{})
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.events.start()
+	n.wg.Add(3)
+	go n.acceptLoop()
+	go n.healthLoop()
+	go n.reconnectLoop()
+	return n, nil
+}
+
+func (c *config) check() error {
+	switch {
+	case c.transport == nil:
+		return fmt.Errorf("cluster: nil transport")
+	case c.codec == nil:
+		return fmt.Errorf("cluster: nil codec")
+	case len(c.codec.Name()) == 0 || len(c.codec.Name()) > wire.MaxCodecName:
+		return fmt.Errorf("cluster: codec name %q must be 1 to %d bytes", c.codec.Name(), wire.MaxCodecName)
+	case c.maxMessage <= 0 || c.maxMessage > 1<<31:
+		return fmt.Errorf("cluster: max message size %d out of range", c.maxMessage)
+	case c.inboxSize < 0:
+		return fmt.Errorf("cluster: negative inbox size %d", c.inboxSize)
+	case c.sendQueueSize <= 0:
+		return fmt.Errorf("cluster: send queue size %d must be positive", c.sendQueueSize)
+	}
+	return nil
+}
+
+// Addr returns the TCP address that the node is listening on.
+func (n *Node) Addr() *net.TCPAddr {
+	a := *n.addr
+	return &a
+}
+
+// String returns the node's listen address.
+func (n *Node) String() string { return n.addr.String() }
+
+// SetDebug, when on is true, makes the node log connection events at debug
+// level to stderr. It has no effect on a node created WithLogger.
+func (n *Node) SetDebug(on bool) {
+	if n.level == nil {
+		return
+	}
+	if on {
+		n.level.Set(slog.LevelDebug)
+	} else {
+		n.level.Set(slog.LevelWarn)
+	}
+}
+
+// SetHealthyInterval specifies how often the health of all remotes known by
+// this node is checked. If a remote cannot receive a message, then it is
+// ungracefully removed from known remotes. The default interval is 30
+// seconds. A remote that sends nothing, not even the answer to a health
+// check, for the healthy interval plus the network timeout is removed.
+// Non-positive values are ignored.
+func (n *Node) SetHealthyInterval(d time.Duration) { n.set(&n.healthy, d, n.retuneHealth) }
+
+// SetNetworkTimeout specifies how long a send or receive will wait before
+// timing out the connection. If a remote times out, it is ungracefully
+// removed from known remotes. The default is 10 seconds. It also bounds Add,
+// a Send that waits for queue space, and each goodbye of Close and
+// CloseRemote. Non-positive values are ignored.
+func (n *Node) SetNetworkTimeout(d time.Duration) { n.set(&n.timeout, d, nil) }
+
+// SetReconnectInterval specifies the interval at which reconnection is
+// attempted with disconnected remotes. The default interval is 5 minutes.
+//
+// Note that reconnection only applies to remotes that were ungracefully
+// disconnected from the cluster. A graceful disconnection can only happen by
+// calling Close or CloseRemote. Non-positive values are ignored.
+func (n *Node) SetReconnectInterval(d time.Duration) { n.set(&n.reconnect, d, n.retuneReconnect) }
+
+func (n *Node) set(v *atomic.Int64, d time.Duration, retune chan struct{}) {
+	if d <= 0 {
+		return
+	}
+	v.Store(int64(d))
+	if retune != nil {
+		select {
+		case retune <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (n *Node) networkTimeout() time.Duration { return time.Duration(n.timeout.Load()) }
+
+// silenceLimit is how long a remote may send nothing before it is dropped:
+// we ping it every healthy interval and it answers within the timeout.
+func (n *Node) silenceLimit() time.Duration {
+	return time.Duration(n.healthy.Load()) + n.networkTimeout()
+}
+
+// Close gracefully shuts down this node from the cluster and returns only
+// after all goroutines associated with the node have stopped. Other nodes
+// will not attempt reconnection.
+//
+// Close says goodbye to every remote at once and waits for each to
+// acknowledge, at most the network timeout; RemoteRemoved fires for each.
+// Messages that arrive while it does so are discarded. Close then closes
+// Inbox. It is safe to call more than once; every call returns once the
+// node is shut down. Close must not be called from a callback.
+func (n *Node) Close() { n.closeOnce.Do(n.shutdown) }
+
+func (n *Node) shutdown() {
+	n.mu.Lock()
+	n.closed = true
+	peers := n.snapshot()
+	n.mu.Unlock()
+	n.cancel()
+	n.ln.Close()
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		wg.Go(func() { n.leave(p) })
+	}
+	wg.Wait()
+	n.wg.Wait()
+	close(n.Inbox)
+	n.events.stop()
+}

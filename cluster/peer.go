@@ -1,0 +1,342 @@
+package cluster
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// readBufferSize is the size of each connection's read buffer.
+const readBufferSize = 32 << 10
+
+// maxSpare is the largest write buffer a peer keeps between writes.
+const maxSpare = 4 << 20
+
+// msgSlab is how many Messages a reader allocates at once.
+const msgSlab = 64
+
+// peer is one connection to a remote: its handshake state, a reader goroutine
+// that decodes frames, and a writer goroutine that drains the send queue.
+//
+// Senders append whole frames to queue under mu; the writer swaps the queue
+// for its spare buffer and writes it with one call, so frames queued while a
+// write is in progress go out together in the next one.
+type peer struct {
+	n    *Node
+	conn net.Conn
+	br   *bufio.Reader
+	enc  Encoder // writes to queue; used under mu
+	dec  Decoder // reads body; used by the reader only
+
+	// Set by the handshake, then immutable.
+	key    netip.AddrPort
+	remote Remote
+	nonce  []byte
+	join   bool // the dialler joined on its own behalf
+	live   bool // handshake done: reads refresh the silence deadline
+
+	// Used by the reader only.
+	body    wire.BodyReader
+	scratch []byte
+	msgs    []Message
+
+	mu      sync.Mutex // guards queue, leaving, last and drained
+	queue   []byte
+	leaving bool          // a goodbye was sent or received: no more data, no retry
+	last    bool          // shut down once the queue is written
+	drained chan struct{} // closed when the writer takes the queue, if non-nil
+
+	spare []byte        // used by the writer only
+	wake  chan struct{} // capacity 1: the queue became non-empty
+	acked chan struct{} // closed when the remote acknowledges our goodbye
+	done  chan struct{} // closed by shutdown
+	once  sync.Once
+}
+
+func (n *Node) newPeer(conn net.Conn) *peer {
+	p := &peer{
+		n:     n,
+		conn:  conn,
+		wake:  make(chan struct{}, 1),
+		acked: make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	p.br = bufio.NewReaderSize(readerFunc(p.readConn), readBufferSize)
+	p.enc = n.cfg.codec.NewEncoder(writerFunc(p.appendQueue))
+	p.dec = n.cfg.codec.NewDecoder(&p.body)
+	return p
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// readConn reads from the connection. Once the handshake is done, every read
+// pushes the deadline out: a remote that stays silent for longer than the
+// healthy interval plus the network timeout has missed a health check.
+func (p *peer) readConn(b []byte) (int, error) {
+	if p.live {
+		p.conn.SetReadDeadline(time.Now().Add(p.n.silenceLimit()))
+	}
+	return p.conn.Read(b)
+}
+
+// appendQueue is the encoder's writer; it runs under mu.
+func (p *peer) appendQueue(b []byte) (int, error) {
+	p.queue = append(p.queue, b...)
+	return len(b), nil
+}
+
+// appendControl queues a control frame, encoding v as its body if v is not
+// nil. It runs under mu.
+func (p *peer) appendControl(k wire.Kind, v any) error {
+	start := len(p.queue)
+	p.queue = wire.AppendHeader(p.queue, k, 0)
+	if v != nil {
+		if err := p.enc.Encode(v); err != nil {
+			p.queue = p.queue[:start]
+			return fmt.Errorf("encode %s: %w", k, err)
+		}
+	}
+	wire.PutHeader(p.queue[start:], k, len(p.queue)-start-wire.HeaderSize)
+	return nil
+}
+
+// control queues a control frame for the writer. Control frames do not wait
+// for queue space, and are dropped once the peer is leaving, but for the
+// goodbye itself.
+func (p *peer) control(k wire.Kind, v any) {
+	p.mu.Lock()
+	if p.leaving {
+		p.mu.Unlock()
+		return
+	}
+	wasEmpty := len(p.queue) == 0
+	err := p.appendControl(k, v)
+	p.mu.Unlock()
+	if err != nil {
+		p.n.log.Error("cannot encode control message", "remote", p.key, "err", err)
+		return
+	}
+	if wasEmpty {
+		p.signal()
+	}
+}
+
+func (p *peer) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// send queues data, waiting for queue space until timer fires or ctx ends.
+func (p *peer) send(data []byte, wait *sendWait) error {
+	p.mu.Lock()
+	for len(p.queue) > 0 && len(p.queue)+wire.HeaderSize+len(data) > p.n.cfg.sendQueueSize && !p.leaving {
+		if p.drained == nil {
+			p.drained = make(chan struct{})
+		}
+		drained := p.drained
+		p.mu.Unlock()
+		if err := wait.until(drained, p.done); err != nil {
+			return err
+		}
+		p.mu.Lock()
+	}
+	if p.leaving {
+		p.mu.Unlock()
+		return errLeft
+	}
+	wasEmpty := len(p.queue) == 0
+	p.queue = wire.AppendHeader(p.queue, wire.KindData, len(data))
+	p.queue = append(p.queue, data...)
+	p.mu.Unlock()
+	if wasEmpty {
+		p.signal()
+	}
+	return nil
+}
+
+// errLeft reports a send to a remote that is leaving or gone.
+var errLeft = fmt.Errorf("remote left: %w", ErrUnknownRemote)
+
+// writeLoop writes the queue whenever it is not empty, until the peer shuts
+// down.
+func (p *peer) writeLoop() {
+	for {
+		select {
+		case <-p.wake:
+		case <-p.done:
+			return
+		}
+		p.mu.Lock()
+		buf := p.queue
+		p.queue = p.spare[:0]
+		last := p.last
+		if p.drained != nil {
+			close(p.drained)
+			p.drained = nil
+		}
+		p.mu.Unlock()
+		if len(buf) > 0 {
+			p.conn.SetWriteDeadline(time.Now().Add(p.n.networkTimeout()))
+			if _, err := p.conn.Write(buf); err != nil {
+				p.n.drop(p, fmt.Errorf("write: %w", err))
+				return
+			}
+		}
+		if last {
+			p.shutdown()
+			return
+		}
+		if cap(buf) > maxSpare {
+			buf = nil
+		}
+		p.spare = buf[:0]
+	}
+}
+
+// shutdown closes the connection, which stops both goroutines.
+func (p *peer) shutdown() {
+	p.once.Do(func() {
+		close(p.done)
+		p.conn.Close()
+	})
+}
+
+// readLoop handles frames until the connection ends, then tells the node.
+func (p *peer) readLoop() {
+	if err := p.read(); err != errGoodbye {
+		p.n.drop(p, err)
+	}
+}
+
+// errGoodbye ends the reader after a goodbye either way.
+var errGoodbye = errors.New("goodbye")
+
+func (p *peer) read() error {
+	for {
+		k, size, err := p.readHeader()
+		if err != nil {
+			return err
+		}
+		switch k {
+		case wire.KindData:
+			if err := p.deliver(size); err != nil {
+				return err
+			}
+		case wire.KindPing:
+			p.control(wire.KindPong, nil)
+		case wire.KindPong:
+			// The read itself pushed the silence deadline out.
+		case wire.KindPeers:
+			var m wire.Peers
+			if err := p.readControl(size, &m); err != nil {
+				return err
+			}
+			if err := p.n.learn(m.Addrs); err != nil {
+				return protocolError{fmt.Errorf("peer list: %w", err)}
+			}
+		case wire.KindBye:
+			p.n.farewell(p)
+			return errGoodbye
+		case wire.KindByeAck:
+			close(p.acked)
+			return errGoodbye
+		default:
+			return protocolError{fmt.Errorf("unexpected %s frame", k)}
+		}
+	}
+}
+
+// protocolError marks input that breaks the protocol, as opposed to a
+// connection that broke.
+type protocolError struct{ err error }
+
+func (e protocolError) Error() string { return e.err.Error() }
+func (e protocolError) Unwrap() error { return e.err }
+
+// readHeader reads the next frame header.
+func (p *peer) readHeader() (wire.Kind, int, error) {
+	h, err := p.br.Peek(wire.HeaderSize)
+	if err != nil {
+		if len(h) > 0 && err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, 0, err
+	}
+	k, size, err := wire.ParseHeader(h, p.n.cfg.maxMessage)
+	if err != nil {
+		return 0, 0, protocolError{err}
+	}
+	p.br.Discard(wire.HeaderSize)
+	return k, size, nil
+}
+
+// readControl reads a control frame's body and decodes it into v.
+func (p *peer) readControl(size int, v any) error {
+	if cap(p.scratch) < size {
+		p.scratch = make([]byte, size)
+	}
+	b := p.scratch[:size]
+	if _, err := io.ReadFull(p.br, b); err != nil {
+		return truncated(err)
+	}
+	p.body.Reset(b)
+	if err := p.dec.Decode(v); err != nil {
+		return protocolError{fmt.Errorf("decode: %w", err)}
+	}
+	if p.body.Len() != 0 {
+		return protocolError{fmt.Errorf("%d bytes after the message", p.body.Len())}
+	}
+	if cap(p.scratch) > maxSpare {
+		p.scratch = nil
+	}
+	return nil
+}
+
+func truncated(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// deliver reads a payload of size bytes and puts it on the Inbox. While the
+// node closes, payloads are read and dropped, so that the goodbye behind them
+// is still seen.
+func (p *peer) deliver(size int) error {
+	payload := make([]byte, size)
+	if _, err := io.ReadFull(p.br, payload); err != nil {
+		return truncated(err)
+	}
+	if len(p.msgs) == 0 {
+		p.msgs = make([]Message, msgSlab)
+	}
+	m := &p.msgs[0]
+	p.msgs = p.msgs[1:]
+	m.From, m.Payload = p.remote, payload
+	select {
+	case p.n.Inbox <- m:
+		return nil
+	default:
+	}
+	select {
+	case p.n.Inbox <- m:
+	case <-p.n.ctx.Done():
+	case <-p.done:
+	}
+	return nil
+}

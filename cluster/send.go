@@ -1,0 +1,90 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Send sends the payload to the specified remote.
+//
+// Send queues the payload for the remote's connection and returns; a
+// goroutine per remote writes whatever is queued in one go, so messages sent
+// in a burst share system calls. Messages to one remote arrive in the order
+// they were sent. The payload is copied: the caller may reuse data at once.
+//
+// If the remote's queue is full (see WithSendQueueSize), Send waits for room,
+// at most the network timeout, then fails with ErrTimeout. It fails with
+// ErrUnknownRemote for a remote the node is not connected to, and with
+// ErrMessageTooLarge for a payload over the maximum message size. A nil
+// error does not prove delivery: if the connection breaks before the payload
+// is written, the remote is removed and RemoteRemoved fires.
+func (n *Node) Send(to Remote, data []byte) error {
+	return n.SendContext(context.Background(), to, data)
+}
+
+// SendContext is Send with a context that can cut short its wait for queue
+// space.
+func (n *Node) SendContext(ctx context.Context, to Remote, data []byte) error {
+	if len(data) > n.cfg.maxMessage {
+		return fmt.Errorf("cluster: send %d bytes to %s: %w", len(data), to, ErrMessageTooLarge)
+	}
+	p := (*n.remotes.Load())[to.key()]
+	if p == nil {
+		if n.ctx.Err() != nil {
+			return ErrClosed
+		}
+		return fmt.Errorf("cluster: send to %s: %w", to, ErrUnknownRemote)
+	}
+	w := sendWait{ctx: ctx, timeout: n.networkTimeout()}
+	err := p.send(data, &w)
+	w.stop()
+	if err != nil {
+		return fmt.Errorf("cluster: send to %s: %w", to, err)
+	}
+	return nil
+}
+
+// Broadcast sends the supplied message to every remote known by this node.
+//
+// It sends to one remote after the other as Send does, so a remote whose
+// queue is full delays the rest by up to the network timeout. Failures are
+// logged at debug level; the affected remotes are removed as Send describes.
+func (n *Node) Broadcast(data []byte) {
+	for _, p := range *n.remotes.Load() {
+		if err := n.Send(p.remote, data); err != nil {
+			n.log.Debug("broadcast", "remote", p.key.String(), "err", err)
+		}
+	}
+}
+
+// sendWait bounds a Send's wait for queue space. Its timer starts on the first
+// wait, so a Send that does not wait costs no timer.
+type sendWait struct {
+	ctx     context.Context
+	timeout time.Duration
+	timer   *time.Timer
+}
+
+// until waits for ready, and fails if gone closes, ctx ends or time runs out.
+func (w *sendWait) until(ready, gone <-chan struct{}) error {
+	if w.timer == nil {
+		w.timer = time.NewTimer(w.timeout)
+	}
+	select {
+	case <-ready:
+		return nil
+	case <-gone:
+		return errLeft
+	case <-w.ctx.Done():
+		return context.Cause(w.ctx)
+	case <-w.timer.C:
+		return fmt.Errorf("queue full for %v: %w", w.timeout, ErrTimeout)
+	}
+}
+
+func (w *sendWait) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}

@@ -1,0 +1,25 @@
+package cluster
+
+import (
+	"context"
+	"net"
+)
+
+// Transport opens the reliable, ordered byte streams that connect nodes: one
+// stream per pair of nodes, on one listening address per node.
+//
+// A node calls Listen once, when it is created, and Dial for every remote it
+// connects to; the node closes every net.Conn and the net.Listener it gets.
+// Closing the listener must not close connections already accepted or dialled.
+// A Conn's deadlines must work, and Close must unblock a pending Read or
+// Write. Addresses are "host:port" strings; a net.Addr a Transport returns
+// must have a String form of "ip:port" (a *net.TCPAddr or *net.UDPAddr does).
+//
+// The transport/transporttest package checks an implementation against
+// everything the node relies on.
+type Transport interface {
+	// Listen listens on laddr. A port of 0 picks a free port.
+	Listen(laddr string) (net.Listener, error)
+	// Dial connects to the node listening on raddr; ctx bounds the attempt.
+	Dial(ctx context.Context, raddr string) (net.Conn, error)
+}
