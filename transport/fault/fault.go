@@ -1,0 +1,344 @@
+// Package fault wraps transports to inject network faults between chosen
+// nodes: black holes, partitions, delays and broken connections. It is meant
+// for tests, ours and yours.
+//
+// Wrap every node's transport with the same Network, then change the faults
+// while the cluster runs:
+//
+//	fn := fault.NewNetwork()
+//	a, _ := cluster.NewNode("127.0.0.1:0", cluster.WithTransport(fn.Wrap(tcp.New(tcp.Options{}))))
+//	...
+//	fn.Partition([]string{a.String()}, []string{b.String(), c.String()})
+//	...
+//	fn.Heal()
+//
+// Nodes are named by their listen addresses. Faults apply to the connections
+// a node dials, in both directions: the dialler's end of each connection
+// holds back what either side sends, so the acceptor needs no way to tell
+// which node dialled it.
+package fault
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/peerweave/peerweave/cluster"
+)
+
+// ErrUnreachable is returned by Dial between nodes that are cut off from each
+// other, once the dial's context ends.
+var ErrUnreachable = fmt.Errorf("fault: %w", syscall.EHOSTUNREACH)
+
+// link is an ordered pair of nodes: dialler, then target.
+type link struct{ from, to netip.AddrPort }
+
+// rule is what happens on a link.
+type rule struct {
+	blackhole bool          // nothing gets through; dials hang
+	delay     time.Duration // added before each write
+}
+
+// Network holds the faults between the nodes whose transports it wrapped.
+type Network struct {
+	mu      sync.Mutex // guards the fields below
+	rules   map[link]rule
+	nodes   map[netip.AddrPort]struct{} // every node that listened
+	conns   map[*conn]struct{}
+	dials   map[link]int
+	changed chan struct{} // closed and replaced when rules change
+}
+
+// NewNetwork returns a network without faults.
+func NewNetwork() *Network {
+	return &Network{
+		rules:   make(map[link]rule),
+		nodes:   make(map[netip.AddrPort]struct{}),
+		conns:   make(map[*conn]struct{}),
+		dials:   make(map[link]int),
+		changed: make(chan struct{}),
+	}
+}
+
+// Wrap returns a transport that behaves as t but for the faults set on nw.
+// Each node needs a transport of its own from Wrap: the transport learns the
+// node's name when the node listens.
+func (nw *Network) Wrap(t cluster.Transport) cluster.Transport {
+	return &transport{nw: nw, inner: t}
+}
+
+func key(addr string) netip.AddrPort {
+	k, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		panic(fmt.Sprintf("fault: %q is not ip:port: %v", addr, err))
+	}
+	return netip.AddrPortFrom(k.Addr().Unmap(), k.Port())
+}
+
+// Partition black-holes all traffic between every node of a and every node of
+// b, both ways, until Heal. Connections between them stall as if cables were
+// cut: writes block, reads see nothing, and new dials hang.
+func (nw *Network) Partition(a, b []string) {
+	nw.update(func() {
+		for _, x := range a {
+			for _, y := range b {
+				nw.setLocked(key(x), key(y), func(r *rule) { r.blackhole = true })
+				nw.setLocked(key(y), key(x), func(r *rule) { r.blackhole = true })
+			}
+		}
+	})
+}
+
+// Blackhole black-holes traffic between nodes a and b, both ways.
+func (nw *Network) Blackhole(a, b string) { nw.Partition([]string{a}, []string{b}) }
+
+// Isolate black-holes all traffic between node a and every other node that
+// listened through the network so far.
+func (nw *Network) Isolate(a string) {
+	ka := key(a)
+	nw.update(func() {
+		for k := range nw.nodes {
+			if k != ka {
+				nw.setLocked(ka, k, func(r *rule) { r.blackhole = true })
+				nw.setLocked(k, ka, func(r *rule) { r.blackhole = true })
+			}
+		}
+	})
+}
+
+// Delay holds every write between nodes a and b, both ways, for d.
+func (nw *Network) Delay(a, b string, d time.Duration) {
+	nw.update(func() {
+		nw.setLocked(key(a), key(b), func(r *rule) { r.delay = d })
+		nw.setLocked(key(b), key(a), func(r *rule) { r.delay = d })
+	})
+}
+
+// Break closes every open connection between nodes a and b at once, without a
+// goodbye, as a crashed peer or a reset would. New connections may follow.
+func (nw *Network) Break(a, b string) {
+	ka, kb := key(a), key(b)
+	nw.mu.Lock()
+	var broken []*conn
+	for c := range nw.conns {
+		if (c.link.from == ka && c.link.to == kb) || (c.link.from == kb && c.link.to == ka) {
+			broken = append(broken, c)
+		}
+	}
+	nw.mu.Unlock()
+	for _, c := range broken {
+		c.Close()
+	}
+}
+
+// Heal removes every fault. Stalled connections resume, with nothing lost,
+// unless a node gave up on them in the meantime.
+func (nw *Network) Heal() {
+	nw.update(func() { clear(nw.rules) })
+}
+
+// Dials returns how many times node from has dialled node to.
+func (nw *Network) Dials(from, to string) int {
+	nw.mu.Lock()
+	defer nw.mu.Unlock()
+	return nw.dials[link{key(from), key(to)}]
+}
+
+func (nw *Network) setLocked(from, to netip.AddrPort, f func(*rule)) {
+	l := link{from, to}
+	r := nw.rules[l]
+	f(&r)
+	nw.rules[l] = r
+}
+
+func (nw *Network) update(f func()) {
+	nw.mu.Lock()
+	f()
+	close(nw.changed)
+	nw.changed = make(chan struct{})
+	nw.mu.Unlock()
+}
+
+// state returns the rule on l and a channel closed when rules change.
+func (nw *Network) state(l link) (rule, <-chan struct{}) {
+	nw.mu.Lock()
+	defer nw.mu.Unlock()
+	return nw.rules[l], nw.changed
+}
+
+type transport struct {
+	nw    *Network
+	inner cluster.Transport
+
+	mu   sync.Mutex // guards self
+	self netip.AddrPort
+}
+
+func (t *transport) Listen(laddr string) (net.Listener, error) {
+	ln, err := t.inner.Listen(laddr)
+	if err != nil {
+		return nil, err
+	}
+	self := key(ln.Addr().String())
+	t.mu.Lock()
+	t.self = self
+	t.mu.Unlock()
+	t.nw.mu.Lock()
+	t.nw.nodes[self] = struct{}{}
+	t.nw.mu.Unlock()
+	return ln, nil
+}
+
+func (t *transport) Dial(ctx context.Context, raddr string) (net.Conn, error) {
+	t.mu.Lock()
+	l := link{t.self, key(raddr)}
+	t.mu.Unlock()
+	t.nw.mu.Lock()
+	t.nw.dials[l]++
+	t.nw.mu.Unlock()
+	for {
+		r, changed := t.nw.state(l)
+		if !r.blackhole {
+			break
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("dial %s: %w (%v)", raddr, ErrUnreachable, ctx.Err())
+		}
+	}
+	inner, err := t.inner.Dial(ctx, raddr)
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{Conn: inner, nw: t.nw, link: l, closed: make(chan struct{})}
+	t.nw.mu.Lock()
+	t.nw.conns[c] = struct{}{}
+	t.nw.mu.Unlock()
+	return c, nil
+}
+
+// conn is the dialler's end of a connection, where faults are applied.
+type conn struct {
+	net.Conn
+	nw   *Network
+	link link
+
+	mu            sync.Mutex // guards the deadlines
+	readDeadline  time.Time
+	writeDeadline time.Time
+
+	rmu  sync.Mutex // serialises reads; guards held
+	held []byte     // read during a black hole, returned once it lifts
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// wait blocks while the link is black-holed, until deadline or Close.
+func (c *conn) wait(deadline func() time.Time) (rule, error) {
+	for {
+		r, changed := c.nw.state(c.link)
+		if !r.blackhole {
+			return r, nil
+		}
+		var expire <-chan time.Time
+		if d := deadline(); !d.IsZero() {
+			t := time.NewTimer(time.Until(d))
+			defer t.Stop()
+			expire = t.C
+		}
+		select {
+		case <-changed:
+		case <-expire:
+			return r, os.ErrDeadlineExceeded
+		case <-c.closed:
+			return r, net.ErrClosed
+		}
+	}
+}
+
+func (c *conn) Read(b []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for {
+		if len(c.held) == 0 {
+			n, err := c.Conn.Read(b)
+			if n == 0 {
+				return n, err
+			}
+			c.held = append(c.held, b[:n]...)
+		}
+		if _, err := c.wait(c.getReadDeadline); err != nil {
+			return 0, err
+		}
+		n := copy(b, c.held)
+		c.held = c.held[n:]
+		return n, nil
+	}
+}
+
+func (c *conn) Write(b []byte) (int, error) {
+	r, err := c.wait(c.getWriteDeadline)
+	if err != nil {
+		return 0, err
+	}
+	if r.delay > 0 {
+		t := time.NewTimer(r.delay)
+		select {
+		case <-t.C:
+		case <-c.closed:
+			t.Stop()
+			return 0, net.ErrClosed
+		}
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *conn) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.nw.mu.Lock()
+		delete(c.nw.conns, c)
+		c.nw.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func (c *conn) getReadDeadline() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.readDeadline
+}
+
+func (c *conn) getWriteDeadline() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writeDeadline
+}
+
+func (c *conn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDeadline, c.writeDeadline = t, t
+	c.mu.Unlock()
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *conn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDeadline = t
+	c.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.writeDeadline = t
+	c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
