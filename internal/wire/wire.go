@@ -7,7 +7,11 @@
 //
 // The dialler writes its preamble and a Hello frame. The acceptor reads them,
 // then writes its own preamble, its Hello and a verdict: a Welcome frame, or a
-// Reject frame and a close. The preamble is
+// Reject frame and a close. Nodes that share a secret authenticate first: the
+// acceptor's Hello carries a Proof over both sides' challenges, and the
+// dialler answers with an Auth frame before the acceptor gives its verdict.
+// Neither side sends its peer list or accepts data before the verdict. The
+// preamble is
 //
 //	"pwv" version:uint8 len:uint8 codec-name[len]
 //
@@ -23,13 +27,15 @@
 //
 // where length counts the kind byte and the body. A Data frame's body is the
 // message payload as it is: a payload is already bytes, and running it through
-// the codec would only copy it. Hello, Peers and Reject bodies are encoded
+// the codec would only copy it. Hello, Peers, Reject and Auth bodies are encoded
 // with the connection's codec (one encoder and one decoder per connection, so
 // stream codecs such as gob send their type information once). Ping, Pong,
 // Bye, ByeAck and Welcome have no body.
 package wire
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,15 +59,16 @@ type Kind uint8
 
 // Frame kinds.
 const (
-	KindData    Kind = 1 // body: payload bytes, raw
-	KindHello   Kind = 2 // body: codec-encoded Hello
-	KindWelcome Kind = 3 // no body: the acceptor took the connection
-	KindReject  Kind = 4 // body: codec-encoded Reject; the acceptor closes
-	KindPeers   Kind = 5 // body: codec-encoded Peers
-	KindPing    Kind = 6 // no body: answer with Pong
-	KindPong    Kind = 7 // no body
-	KindBye     Kind = 8 // no body: graceful leave, answer with ByeAck
-	KindByeAck  Kind = 9 // no body
+	KindData    Kind = 1  // body: payload bytes, raw
+	KindHello   Kind = 2  // body: codec-encoded Hello
+	KindWelcome Kind = 3  // no body: the acceptor took the connection
+	KindReject  Kind = 4  // body: codec-encoded Reject; the acceptor closes
+	KindPeers   Kind = 5  // body: codec-encoded Peers
+	KindPing    Kind = 6  // no body: answer with Pong
+	KindPong    Kind = 7  // no body
+	KindBye     Kind = 8  // no body: graceful leave, answer with ByeAck
+	KindByeAck  Kind = 9  // no body
+	KindAuth    Kind = 10 // body: codec-encoded Auth
 )
 
 // String names the kind for logs.
@@ -85,13 +92,15 @@ func (k Kind) String() string {
 		return "bye"
 	case KindByeAck:
 		return "byeack"
+	case KindAuth:
+		return "auth"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // HasBody reports whether frames of kind k may carry a body.
 func (k Kind) HasBody() bool {
-	return k == KindData || k == KindHello || k == KindReject || k == KindPeers
+	return k == KindData || k == KindHello || k == KindReject || k == KindPeers || k == KindAuth
 }
 
 // Hello introduces a node. Each side of a connection sends one.
@@ -106,6 +115,16 @@ type Hello struct {
 	// rather than because a peer list named the acceptor. The acceptor
 	// announces a joiner to every remote it has.
 	Join bool
+	// Challenge is random for each connection when the sender has a shared
+	// secret; the other side proves it knows the secret by answering it.
+	Challenge []byte
+	// Proof, in the acceptor's Hello, answers both challenges (see Prove).
+	Proof []byte
+}
+
+// Auth is the dialler's answer to the acceptor's challenge.
+type Auth struct {
+	Proof []byte
 }
 
 // Peers lists the listen addresses of the remotes a node knows.
@@ -190,7 +209,7 @@ func ParseHeader(h []byte, max int) (Kind, int, error) {
 		return 0, 0, errors.New("wire: frame of length 0")
 	}
 	k := Kind(h[4])
-	if k < KindData || k > KindByeAck {
+	if k < KindData || k > KindAuth {
 		return 0, 0, fmt.Errorf("wire: unknown frame %s", k)
 	}
 	n := int64(length) - 1
@@ -205,3 +224,27 @@ func ParseHeader(h []byte, max int) (Kind, int, error) {
 
 // ErrFrameTooLarge reports a frame over the size limit.
 var ErrFrameTooLarge = errors.New("frame too large")
+
+// Roles that a proof is made for, so that a proof made by one side cannot be
+// replayed as the other's.
+const (
+	RoleAcceptor = "peerweave/1 acceptor"
+	RoleDialler  = "peerweave/1 dialler"
+)
+
+// Prove returns HMAC-SHA256 keyed with secret over the role and both
+// challenges, the dialler's first.
+func Prove(secret []byte, role string, dialler, acceptor []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(role))
+	for _, c := range [][]byte{dialler, acceptor} {
+		m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(c))))
+		m.Write(c)
+	}
+	return m.Sum(nil)
+}
+
+// Verify reports, in constant time, whether proof is what Prove returns.
+func Verify(secret []byte, role string, dialler, acceptor, proof []byte) bool {
+	return hmac.Equal(proof, Prove(secret, role, dialler, acceptor))
+}
