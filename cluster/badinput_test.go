@@ -1,0 +1,231 @@
+package cluster_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/codec/gob"
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// rawPeer speaks the handshake by hand, then writes whatever a test wants.
+type rawPeer struct {
+	conn      net.Conn
+	enc       cluster.Encoder
+	body      bytes.Buffer
+	codecName string
+	// closed is closed once the node has closed the connection.
+	closed chan struct{}
+}
+
+// dialRaw connects to target as the peer at addr, with the given preamble
+// and, if hello, a complete handshake.
+func dialRaw(t *testing.T, h *harness, target *cluster.Node, preamble []byte, hello bool) *rawPeer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	conn, err := h.transport().Dial(ctx, target.String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	p := &rawPeer{conn: conn, closed: make(chan struct{}), codecName: h.stack.codec.Name()}
+	p.enc = h.stack.codec.NewEncoder(&p.body)
+	out := preamble
+	if hello {
+		nonce := make([]byte, 16)
+		rand.Read(nonce)
+		out = p.frame(out, wire.KindHello, &wire.Hello{Addr: "127.0.0.1:1", Nonce: nonce})
+	}
+	if len(out) > 0 {
+		_, err = conn.Write(out)
+		require.NoError(t, err)
+	}
+	br := bufio.NewReader(conn)
+	if hello {
+		_, err := wire.ReadPreamble(br)
+		require.NoError(t, err)
+		for k := wire.Kind(0); k != wire.KindWelcome; {
+			h := make([]byte, wire.HeaderSize)
+			_, err := io.ReadFull(br, h)
+			require.NoError(t, err)
+			var size int
+			k, size, err = wire.ParseHeader(h, 1<<20)
+			require.NoError(t, err)
+			_, err = br.Discard(size)
+			require.NoError(t, err)
+		}
+	}
+	// Drain what the node sends until it hangs up.
+	go func() {
+		io.Copy(io.Discard, br)
+		close(p.closed)
+	}()
+	return p
+}
+
+// frame appends a frame of kind k with body v, encoded with the codec.
+func (p *rawPeer) frame(dst []byte, k wire.Kind, v any) []byte {
+	p.body.Reset()
+	if v != nil {
+		if err := p.enc.Encode(v); err != nil {
+			panic(err)
+		}
+	}
+	dst = wire.AppendHeader(dst, k, p.body.Len())
+	return append(dst, p.body.Bytes()...)
+}
+
+func (p *rawPeer) write(t *testing.T, b []byte) {
+	_, err := p.conn.Write(b)
+	require.NoError(t, err)
+}
+
+// waitHangUp waits until the node closes the connection.
+func (p *rawPeer) waitHangUp(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.closed:
+	case <-time.After(waitFor):
+		t.Fatal("the node kept the connection")
+	}
+}
+
+func header(length uint32, k wire.Kind) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, length), byte(k))
+}
+
+func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
+	const maxMessage = 1 << 20
+	attacks := []struct {
+		name  string
+		hello bool // complete the handshake first
+		send  func(p *rawPeer) []byte
+		log   []string
+	}{
+		{"garbage instead of a handshake", false,
+			func(*rawPeer) []byte { return []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n") },
+			[]string{"WARN", "bad handshake", "not a peerweave peer"}},
+		{"another protocol version", false,
+			func(*rawPeer) []byte { return []byte("pwv\x02\x03gob") },
+			[]string{"WARN", "bad handshake", "protocol 2"}},
+		{"garbage hello", false,
+			func(p *rawPeer) []byte {
+				b := append(wire.AppendPreamble(nil, p.codecName), header(9, wire.KindHello)...)
+				return append(b, "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"...)
+			},
+			[]string{"WARN", "bad handshake", "decode"}},
+		{"half a hello, then silence", false,
+			func(p *rawPeer) []byte {
+				return append(wire.AppendPreamble(nil, p.codecName), header(9, wire.KindHello)...)
+			},
+			[]string{"connection dropped in handshake", "timeout"}},
+		{"frame over the size limit", true,
+			func(*rawPeer) []byte { return header(maxMessage+2, wire.KindData) },
+			[]string{"WARN", "bad input", "exceeds"}},
+		{"claimed length of 4 GiB", true,
+			func(*rawPeer) []byte { return header(0xffffffff, wire.KindData) },
+			[]string{"WARN", "bad input", "exceeds"}},
+		{"unknown frame kind", true,
+			func(*rawPeer) []byte { return header(1, 200) },
+			[]string{"WARN", "bad input", "unknown frame"}},
+		{"handshake frame after the handshake", true,
+			func(p *rawPeer) []byte { return p.frame(nil, wire.KindHello, &wire.Hello{Addr: "127.0.0.1:2"}) },
+			[]string{"WARN", "bad input", "unexpected hello frame"}},
+		{"malformed peer list", true,
+			func(*rawPeer) []byte { return append(header(6, wire.KindPeers), "\x03\xff\xff\xff\xff"...) },
+			[]string{"WARN", "bad input", "decode"}},
+		{"bad address in peer list", true,
+			func(p *rawPeer) []byte {
+				return p.frame(nil, wire.KindPeers, &wire.Peers{Addrs: []string{"no-such-host"}})
+			},
+			[]string{"WARN", "bad input", "bad address"}},
+		{"truncated frame", true,
+			func(p *rawPeer) []byte {
+				b := append(header(101, wire.KindData), make([]byte, 10)...)
+				p.conn.Write(b)
+				p.conn.Close()
+				return nil
+			},
+			[]string{"remote lost", "unexpected EOF"}},
+	}
+	for _, attack := range attacks {
+		t.Run(attack.name, func(t *testing.T) {
+			forEachStack(t, func(t *testing.T, h *harness) {
+				a := h.node(cluster.WithMaxMessageSize(maxMessage))
+				b := h.node(cluster.WithMaxMessageSize(maxMessage))
+				mesh(t, a, b)
+				const count = 300
+				go func() {
+					for i := range count {
+						assert.NoError(t, b.Send(remote(a), []byte(fmt.Sprint(i))))
+					}
+				}()
+
+				var preamble []byte
+				if attack.hello {
+					preamble = wire.AppendPreamble(nil, h.stack.codec.Name())
+				}
+				p := dialRaw(t, h, a, preamble, attack.hello)
+				if b := attack.send(p); b != nil {
+					p.write(t, b)
+				}
+				p.waitHangUp(t)
+				h.logs.waitLog(t, attack.log...)
+
+				for i := range count {
+					require.Equal(t, fmt.Sprint(i), string(receive(t, a).Payload))
+				}
+				assert.Equal(t, names(b), remoteNames(a))
+				select {
+				case m := <-a.Inbox:
+					t.Fatalf("unexpected message %q from %s", m.Payload, m.From)
+				default:
+				}
+			})
+		})
+	}
+}
+
+func TestHandshakeTimesOutASilentClient(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a := h.node()
+		a.SetNetworkTimeout(200 * time.Millisecond)
+		p := dialRaw(t, h, a, nil, false)
+		p.waitHangUp(t)
+		h.logs.waitLog(t, "connection dropped in handshake", "timeout")
+	})
+}
+
+// renamed is a codec that encodes as gob under another name.
+type renamed struct{ gob.Codec }
+
+func (renamed) Name() string { return "not-gob" }
+
+func TestPeersWithAnotherCodecRefuseEachOther(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a := h.node()
+		b := h.node(cluster.WithCodec(renamed{}))
+		err := b.Add(a.String())
+		require.ErrorIs(t, err, cluster.ErrIncompatible)
+		assert.Contains(t, err.Error(), `codec "gob"`)
+		h.logs.waitLog(t, "WARN", "bad handshake", `codec "not-gob"`)
+		assert.Empty(t, a.Remotes())
+		assert.Empty(t, b.Remotes())
+		select {
+		case m := <-a.Inbox:
+			t.Fatalf("unexpected message %q", m.Payload)
+		default:
+		}
+	})
+}

@@ -1,0 +1,135 @@
+package cluster_test
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/peerweave/peerweave/cluster"
+)
+
+func TestCloseIsGracefulAndNeverRetried(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a, b, c := h.node(), h.node(), h.node()
+		recA := record(a)
+		mesh(t, a, b, c)
+		cAddr := c.String()
+		c.Close()
+		waitMesh(t, a, b)
+		recA.waitEvents(t, map[string]int{"-" + cAddr: 1})
+
+		// Several reconnect intervals pass without a dial to c.
+		dialsA, dialsB := h.faults.Dials(a.String(), cAddr), h.faults.Dials(b.String(), cAddr)
+		time.Sleep(5 * testReconnect)
+		assert.Equal(t, dialsA, h.faults.Dials(a.String(), cAddr))
+		assert.Equal(t, dialsB, h.faults.Dials(b.String(), cAddr))
+		assert.Equal(t, 1, recA.count("-"+cAddr))
+	})
+}
+
+func TestCloseRemoteIsGracefulOnBothSides(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a, b, c := h.node(), h.node(), h.node()
+		recB := record(b)
+		mesh(t, a, b, c)
+		a.CloseRemote(remote(b))
+		waitRemotes(t, a, c)
+		waitRemotes(t, b, c)
+		recB.waitEvents(t, map[string]int{"-" + a.String(): 1})
+		assert.ErrorIs(t, a.Send(remote(b), []byte("x")), cluster.ErrUnknownRemote)
+
+		// Neither retries the other, and c's peer lists do not bring them back,
+		// even when c introduces itself anew.
+		c.CloseRemote(remote(a))
+		require.NoError(t, c.Add(a.String()))
+		time.Sleep(5 * testReconnect)
+		assert.Equal(t, 0, h.faults.Dials(a.String(), b.String())-h.faults.Dials(a.String(), b.String()))
+		assert.Equal(t, names(c), remoteNames(a))
+		assert.Equal(t, names(c), remoteNames(b))
+
+		// Add is how a remote comes back.
+		require.NoError(t, a.Add(b.String()))
+		waitMesh(t, a, b, c)
+	})
+}
+
+func TestCloseRemoteOfUnknownRemoteIsHarmless(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a, b := h.node(), h.node()
+		a.CloseRemote(remote(b))
+		mesh(t, a, b)
+	})
+}
+
+func TestCloseClosesInboxAndIsIdempotent(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a, b := h.node(), h.node()
+		mesh(t, a, b)
+		require.NoError(t, b.Send(remote(a), []byte("last")))
+		assert.Equal(t, "last", string(receive(t, a).Payload))
+		ranged := make(chan struct{})
+		go func() {
+			for range a.Inbox {
+			}
+			close(ranged)
+		}()
+		a.Close()
+		a.Close()
+		select {
+		case <-ranged:
+		case <-time.After(waitFor):
+			t.Fatal("range over Inbox did not end after Close")
+		}
+		assert.Empty(t, a.Remotes())
+		waitRemotes(t, b)
+	})
+}
+
+func TestConcurrentCloseCallsAllWait(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		ns := h.nodes(3)
+		mesh(t, ns...)
+		done := make(chan struct{}, 3)
+		for range 3 {
+			go func() { ns[0].Close(); done <- struct{}{} }()
+		}
+		for range 3 {
+			<-done
+		}
+		_, open := <-ns[0].Inbox
+		assert.False(t, open)
+	})
+}
+
+// TestCloseStopsEveryGoroutine runs alone (not in parallel), so that any
+// goroutine left after the nodes close is theirs.
+func TestCloseStopsEveryGoroutine(t *testing.T) {
+	for _, s := range stacks {
+		t.Run(s.name, func(t *testing.T) {
+			h := newHarness(t, s)
+			idle := goleak.IgnoreCurrent()
+			before := runtime.NumGoroutine()
+			ns := make([]*cluster.Node, 5)
+			for i := range ns {
+				n, err := cluster.NewNode("127.0.0.1:0", h.options()...)
+				require.NoError(t, err)
+				fast(n)
+				ns[i] = n
+			}
+			mesh(t, ns...)
+			for _, n := range ns {
+				n.Broadcast([]byte("busy"))
+			}
+			// Each node runs at least a reader and a writer per remote.
+			assert.Greater(t, runtime.NumGoroutine(), before+5*4*2)
+			for _, n := range ns {
+				n.Close()
+			}
+			goleak.VerifyNone(t, idle)
+		})
+	}
+}

@@ -1,0 +1,94 @@
+package cluster_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerweave/peerweave/cluster"
+)
+
+func TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a, b, c := h.node(), h.node(), h.node()
+		recA, recB := record(a), record(b)
+		mesh(t, a, b, c)
+		for _, n := range []*cluster.Node{a, b} {
+			n.SetNetworkTimeout(300 * time.Millisecond)
+		}
+
+		// a and b can no longer hear each other; both still hear c.
+		h.faults.Blackhole(a.String(), b.String())
+		start := time.Now()
+		recA.waitEvents(t, map[string]int{"-" + b.String(): 1})
+		recB.waitEvents(t, map[string]int{"-" + a.String(): 1})
+		t.Logf("removed after %v", time.Since(start))
+		assert.Equal(t, names(c), remoteNames(a))
+		assert.Equal(t, names(c), remoteNames(b))
+		assert.ErrorIs(t, a.Send(remote(b), []byte("x")), cluster.ErrUnknownRemote)
+
+		// Once the network heals, the reconnect loop brings them back.
+		h.faults.Heal()
+		waitMesh(t, a, b, c)
+		recA.waitEvents(t, map[string]int{"+" + b.String(): 2})
+		require.NoError(t, a.Send(remote(b), []byte("back")))
+		assert.Equal(t, "back", string(receive(t, b).Payload))
+	})
+}
+
+func TestUngracefullyLostRemoteIsRetriedUntilItReturns(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a, b := h.node(), h.node()
+		mesh(t, a, b)
+		h.faults.Blackhole(a.String(), b.String())
+		waitRemotes(t, a)
+		waitRemotes(t, b)
+		// Retries keep failing while the black hole lasts...
+		before := h.faults.Dials(a.String(), b.String())
+		require.Eventually(t, func() bool {
+			return h.faults.Dials(a.String(), b.String()) >= before+3
+		}, waitFor, tick)
+		// ...and the next one after it succeeds.
+		h.faults.Heal()
+		waitMesh(t, a, b)
+	})
+}
+
+func TestFullInboxBlocksOnlyThatPeersReader(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		// a's inbox holds one message and nobody reads it.
+		a := h.node(cluster.WithInboxSize(1))
+		b, c := h.node(), h.node()
+		recC := record(c)
+		mesh(t, a, b, c)
+
+		flooded := make(chan struct{})
+		go func() {
+			defer close(flooded)
+			for b.Send(remote(a), make([]byte, 1024)) == nil {
+			}
+		}()
+		<-flooded // b gave up on a: its queue stayed full, or it dropped a.
+		waitRemotes(t, b, c)
+
+		// a still serves c: a's health checks of c pass, and sends work both ways.
+		require.NoError(t, a.Send(remote(c), []byte("from a")))
+		assert.Equal(t, "from a", string(receive(t, c).Payload))
+		for range 5 {
+			require.NoError(t, c.Send(remote(a), []byte("to a")))
+		}
+		time.Sleep(3 * testHealthy) // several health checks of c
+		assert.Contains(t, remoteNames(a), c.String())
+		assert.Zero(t, recC.count("-"+a.String()), "c must not lose a")
+
+		closed := make(chan struct{})
+		go func() { a.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(waitFor):
+			t.Fatal("Close blocked on a full inbox")
+		}
+	})
+}
