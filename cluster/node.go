@@ -152,6 +152,8 @@ func (c *config) check() error {
 		return fmt.Errorf("cluster: negative inbox size %d", c.inboxSize)
 	case c.sendQueueSize <= 0:
 		return fmt.Errorf("cluster: send queue size %d must be positive", c.sendQueueSize)
+	case c.secret != nil && len(c.secret) == 0:
+		return fmt.Errorf("cluster: empty secret")
 	}
 	return nil
 }

@@ -141,6 +141,7 @@ const (
 	RejectSelf      RejectCode = 2 // the dialler reached itself
 	RejectClosing   RejectCode = 3 // the acceptor is shutting down
 	RejectGone      RejectCode = 4 // the dialler said goodbye before, and dials only because a peer list named the acceptor
+	RejectAuth      RejectCode = 5 // the dialler could not prove it knows the shared secret
 )
 
 // Reject tells a dialler why its connection is refused.
