@@ -31,14 +31,20 @@ func (p *peer) proveToAcceptor(ours, theirs *wire.Hello) error {
 		}
 		return nil
 	}
-	if len(theirs.Challenge) == 0 || !wire.Verify(secret, wire.RoleAcceptor, ours.Challenge, theirs.Challenge, theirs.Proof) {
+	var proof []byte
+	verified := len(theirs.Challenge) > 0 && wire.Verify(secret, wire.RoleAcceptor, ours.Challenge, theirs.Challenge, theirs.Proof)
+	if verified {
+		proof = wire.Prove(secret, wire.RoleDialler, ours.Challenge, theirs.Challenge)
+	}
+	// Without a proof of ours, the acceptor learns it failed, and nothing else.
+	err := p.appendControl(wire.KindAuth, &wire.Auth{Proof: proof})
+	if err == nil {
+		err = p.flushHandshake()
+	}
+	if !verified {
 		return fmt.Errorf("%w: the peer did not prove it knows the shared secret", ErrAuth)
 	}
-	proof := wire.Prove(secret, wire.RoleDialler, ours.Challenge, theirs.Challenge)
-	if err := p.appendControl(wire.KindAuth, &wire.Auth{Proof: proof}); err != nil {
-		return err
-	}
-	return p.flushHandshake()
+	return err
 }
 
 // checkDialler queues the acceptor's hello and, with a secret, proves it and

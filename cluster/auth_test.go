@@ -37,7 +37,9 @@ func TestNodesWithoutTheSameSecretRefuseEachOther(t *testing.T) {
 			// Dialling in: the cluster refuses and says why in its log.
 			err := stranger.Add(a.String())
 			assert.ErrorIs(t, err, cluster.ErrAuth, name)
-			h.logs.waitLog(t, "WARN", "authentication failed", "node="+a.String())
+			h.logs.waitLog(t, "WARN", "authentication failed", "node="+a.String(), "from=")
+			require.Len(t, h.logs.find("WARN", "authentication failed", "node="+a.String()), 1, name)
+			h.logs.reset()
 			// Dialled: the cluster node refuses the stranger.
 			err = a.Add(stranger.String())
 			assert.ErrorIs(t, err, cluster.ErrAuth, name)

@@ -314,6 +314,14 @@ func containsAll(s string, words []string) bool {
 	return true
 }
 
+// reset forgets the records kept so far.
+func (l *logRecorder) reset() {
+	s := l.shared
+	s.mu.Lock()
+	s.records = nil
+	s.mu.Unlock()
+}
+
 // waitLog waits until a record contains every one of words.
 func (l *logRecorder) waitLog(t *testing.T, words ...string) {
 	t.Helper()

@@ -193,7 +193,7 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	delete(n.left, p.key)
 	close(n.joined)
 	n.joined = make(chan struct{})
-	n.events.push(event{added: true, remote: p.remote, remotes: remoteList(next)})
+	n.events.push(event{added: true, remote: p.remote, remotes: next})
 	n.log.Debug("remote added", "remote", p.key.String(), "dialled", !acceptor)
 	p.live = true
 	n.wg.Go(p.writeLoop)
@@ -204,8 +204,10 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	return 0
 }
 
-// welcome shares what a new remote needs to know: every other remote, and,
-// when it joined through us, its address with every other remote.
+// welcome sends a new remote every other remote this node knows. Both sides
+// of every connection do, which is enough for a full mesh: of two nodes that
+// share a neighbour, the one the neighbour registers second gets a list that
+// names the first.
 func (n *Node) welcome(p *peer) {
 	cur := *n.remotes.Load()
 	addrs := make([]string, 0, len(cur))
@@ -215,15 +217,6 @@ func (n *Node) welcome(p *peer) {
 		}
 	}
 	p.control(wire.KindPeers, &wire.Peers{Addrs: addrs})
-	if !p.join {
-		return
-	}
-	announce := &wire.Peers{Addrs: []string{p.key.String()}}
-	for k, q := range cur {
-		if k != p.key {
-			q.control(wire.KindPeers, announce)
-		}
-	}
 }
 
 // learn dials every address of a peer list that the node does not know.
@@ -266,7 +259,7 @@ func (n *Node) removeLocked(p *peer) bool {
 	next := maps.Clone(cur)
 	delete(next, p.key)
 	n.remotes.Store(&next)
-	n.events.push(event{remote: p.remote, remotes: remoteList(next)})
+	n.events.push(event{remote: p.remote, remotes: next})
 	return true
 }
 

@@ -68,10 +68,23 @@ func (n *Node) newPeer(conn net.Conn) *peer {
 		acked: make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	p.br = bufio.NewReaderSize(readerFunc(p.readConn), readBufferSize)
+	p.br = readers.Get().(*bufio.Reader)
+	p.br.Reset(readerFunc(p.readConn))
 	p.enc = n.cfg.codec.NewEncoder(writerFunc(p.appendQueue))
 	p.dec = n.cfg.codec.NewDecoder(&p.body)
 	return p
+}
+
+// readers pools read buffers: many connections live only for a handshake
+// (duplicates, refusals), and zeroing a fresh buffer for each costs.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
+// release returns the read buffer to the pool. The handshake and then the
+// reader own it; the last of them calls release.
+func (p *peer) release() {
+	p.br.Reset(nil)
+	readers.Put(p.br)
+	p.br = nil
 }
 
 type readerFunc func([]byte) (int, error)
@@ -221,6 +234,7 @@ func (p *peer) readLoop() {
 	if err := p.read(); err != errGoodbye {
 		p.n.drop(p, err)
 	}
+	p.release()
 }
 
 // errGoodbye ends the reader after a goodbye either way.

@@ -112,8 +112,8 @@ type Hello struct {
 	// node that it dialled itself, and tells a restarted node from the old one.
 	Nonce []byte
 	// Join is set by a dialler that joins on its own behalf (Add, reconnect)
-	// rather than because a peer list named the acceptor. The acceptor
-	// announces a joiner to every remote it has.
+	// rather than because a peer list named the acceptor. An acceptor
+	// refuses a peer-list dial from a node instance that said goodbye to it.
 	Join bool
 	// Challenge is random for each connection when the sender has a shared
 	// secret; the other side proves it knows the secret by answering it.
