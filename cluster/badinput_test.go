@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -228,4 +229,37 @@ func TestPeersWithAnotherCodecRefuseEachOther(t *testing.T) {
 		default:
 		}
 	})
+}
+
+// TestHugePeerListDoesNotStartAGoroutinePerAddress counts goroutines, so it
+// runs alone (not in parallel), one stack after the other.
+func TestHugePeerListDoesNotStartAGoroutinePerAddress(t *testing.T) {
+	for _, s := range stacks {
+		t.Run(s.name, func(t *testing.T) { hugePeerList(t, newHarness(t, s)) })
+	}
+}
+
+func hugePeerList(t *testing.T, h *harness) {
+	a, b := h.node(), h.node()
+	mesh(t, a, b)
+	// Addresses that a cannot reach: its dials hang until they time out.
+	addrs := make([]string, 5000)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf("127.0.0.2:%d", 20000+i)
+	}
+	h.faults.Partition([]string{a.String()}, addrs)
+	before := runtime.NumGoroutine()
+
+	p := dialRaw(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()), true)
+	p.write(t, p.frame(nil, wire.KindPeers, &wire.Peers{Addrs: addrs}))
+	require.Eventually(t, func() bool {
+		return runtime.NumGoroutine() > before+100
+	}, waitFor, tick, "a dials the addresses it learned")
+	for range 20 {
+		// The cap on peer-list dials holds (the margin covers the raw
+		// peer's connection and the test's own goroutines).
+		assert.Less(t, runtime.NumGoroutine(), before+256+50)
+		require.NoError(t, b.Send(remote(a), []byte("still here")))
+		assert.Equal(t, "still here", string(receive(t, a).Payload))
+	}
 }

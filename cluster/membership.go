@@ -18,6 +18,10 @@ import (
 // maxLeft bounds how many graceful leavers a node remembers.
 const maxLeft = 4096
 
+// maxListDials bounds the dials to peer-list addresses in flight at once; an
+// address skipped for want of room comes back in the next list.
+const maxListDials = 256
+
 // dialing is a connection this node is setting up; others that want the same
 // remote wait for it.
 type dialing struct {
@@ -240,10 +244,18 @@ func (n *Node) learn(addrs []string) error {
 		if gone || n.isSelf(k) || cur[k] != nil || n.dialing[k] != nil {
 			continue
 		}
+		if n.listDials >= maxListDials {
+			n.log.Debug("too many peer-list dials in flight; skipping", "remote", k.String())
+			continue
+		}
+		n.listDials++
 		n.wg.Go(func() {
 			if err := n.join(n.ctx, k, false); err != nil {
 				n.log.Debug("cannot reach remote from peer list", "remote", k.String(), "err", err)
 			}
+			n.mu.Lock()
+			n.listDials--
+			n.mu.Unlock()
 		})
 	}
 	return nil

@@ -58,6 +58,8 @@ type Node struct {
 	left    map[netip.AddrPort]departure // left gracefully: not redialled from peer lists
 	selves  map[netip.AddrPort]struct{}  // addresses found to reach this very node
 	joined  chan struct{}                // closed and replaced whenever a remote is added
+	// listDials counts dials to peer-list addresses in flight.
+	listDials int
 
 	events    events
 	closeOnce sync.Once

@@ -13,8 +13,12 @@ import (
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
-// readBufferSize is the size of each connection's read buffer.
-const readBufferSize = 32 << 10
+// Read buffer sizes: small through the handshake, so that connections that
+// never say hello cost little, then large.
+const (
+	handshakeBufferSize = 512
+	readBufferSize      = 32 << 10
+)
 
 // maxSpare is the largest write buffer a peer keeps between writes.
 const maxSpare = 4 << 20
@@ -68,22 +72,33 @@ func (n *Node) newPeer(conn net.Conn) *peer {
 		acked: make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	p.br = readers.Get().(*bufio.Reader)
-	p.br.Reset(readerFunc(p.readConn))
+	p.br = bufio.NewReaderSize(readerFunc(p.readConn), handshakeBufferSize)
 	p.enc = n.cfg.codec.NewEncoder(writerFunc(p.appendQueue))
 	p.dec = n.cfg.codec.NewDecoder(&p.body)
 	return p
 }
 
-// readers pools read buffers: many connections live only for a handshake
-// (duplicates, refusals), and zeroing a fresh buffer for each costs.
+// readers pools large read buffers, which connections take once admitted.
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
 
-// release returns the read buffer to the pool. The handshake and then the
-// reader own it; the last of them calls release.
+// grow swaps the handshake's small read buffer for a large one once the
+// small one is empty, and reports whether it has.
+func (p *peer) grow() bool {
+	if p.br.Buffered() > 0 {
+		return false
+	}
+	p.br = readers.Get().(*bufio.Reader)
+	p.br.Reset(readerFunc(p.readConn))
+	return true
+}
+
+// release returns a large read buffer to the pool. The handshake and then
+// the reader own the buffer; the last of them calls release.
 func (p *peer) release() {
-	p.br.Reset(nil)
-	readers.Put(p.br)
+	if p.br.Size() == readBufferSize {
+		p.br.Reset(nil)
+		readers.Put(p.br)
+	}
 	p.br = nil
 }
 
@@ -241,7 +256,11 @@ func (p *peer) readLoop() {
 var errGoodbye = errors.New("goodbye")
 
 func (p *peer) read() error {
+	grown := false
 	for {
+		if !grown {
+			grown = p.grow()
+		}
 		k, size, err := p.readHeader()
 		if err != nil {
 			return err
