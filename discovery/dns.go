@@ -16,6 +16,11 @@ import (
 // r is the resolver to ask; nil means net.DefaultResolver. To ask a given
 // server, use a resolver with PreferGo and a Dial that connects to it. Write
 // name with a final dot to keep the resolver's search domains out of it.
+//
+// Join bounds each lookup with its timeout and cancels it when it stops, but
+// Go's resolver keeps waiting for an answer on its UDP socket until its own
+// timeout (resolv.conf's, 5s by default), unless its Dial closes the
+// connection when the context passed to Dial ends.
 func DNS(name string, port int, r *net.Resolver) Source {
 	return &dnsSource{name: name, port: port, r: resolver(r)}
 }

@@ -32,9 +32,10 @@
 // # What Join does not do
 //
 // Discovery only adds. A node that disappears from the source is not
-// removed: if it is dead, the node's health checks remove it, as for any
-// remote; if it is alive, it stays a member, because membership is the mesh,
-// not the source. Conversely a node that is still listed is added again at
+// removed: if it is dead, the node's health checks remove it and the node
+// redials it every reconnect interval, as for any remote lost ungracefully;
+// if it is alive, it stays a member, because membership is the mesh, not the
+// source. Conversely a node that is still listed is added again at
 // the next round even after CloseRemote, since Add brings back a graceful
 // leaver: take it out of the source first. Nodes found and lost show up
 // through the node's RemoteAdded, RemoteRemoved and RemoteChanged callbacks.

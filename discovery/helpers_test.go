@@ -158,7 +158,10 @@ func (s *dnsServer) stop() {
 	}
 }
 
-// resolver returns a resolver that asks this server only.
+// resolver returns a resolver that asks this server only. It closes the
+// connection of a query whose context ends: the resolver itself would wait
+// for an answer, which a server stopped mid-query never sends, until its
+// timeout, and outlive the test.
 func (s *dnsServer) resolver() *net.Resolver {
 	return &net.Resolver{
 		PreferGo: true,
@@ -167,7 +170,11 @@ func (s *dnsServer) resolver() *net.Resolver {
 			addr := s.addr
 			s.mu.Unlock()
 			var d net.Dialer
-			return d.DialContext(ctx, "udp", addr)
+			c, err := d.DialContext(ctx, "udp", addr)
+			if err == nil {
+				context.AfterFunc(ctx, func() { c.Close() })
+			}
+			return c, err
 		},
 	}
 }
