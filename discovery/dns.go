@@ -52,7 +52,11 @@ func (s *dnsSource) Addrs(ctx context.Context) ([]string, error) {
 	if s.port < 1 || s.port > 65535 {
 		return nil, fmt.Errorf("%w: %s: port %d must be 1 to 65535", ErrBadAddress, s, s.port)
 	}
-	return lookup(ctx, s.r, s.name, uint16(s.port))
+	addrs, err := lookup(ctx, s.r, s.name, uint16(s.port))
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	return addrs, nil
 }
 
 func (s *dnsSource) String() string {
@@ -63,7 +67,7 @@ func (s *dnsSource) String() string {
 func lookup(ctx context.Context, r *net.Resolver, host string, port uint16) ([]string, error) {
 	ips, err := r.LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return nil, fmt.Errorf("discovery: %w", err)
+		return nil, err
 	}
 	addrs := make([]string, len(ips))
 	for i, ip := range ips {
@@ -92,7 +96,7 @@ func (s *srvSource) Addrs(ctx context.Context) ([]string, error) {
 		}
 		found, err := lookup(ctx, s.r, rec.Target, rec.Port)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: target %s: %w", s, rec.Target, err))
+			errs = append(errs, fmt.Errorf("discovery: SRV target %s: %w", rec.Target, err))
 		}
 		addrs = append(addrs, found...)
 	}

@@ -2,8 +2,13 @@
 // names: a seed list, a DNS name (a Kubernetes headless service, Consul DNS),
 // a file that ops tooling rewrites, or any mix of them.
 //
-//	src := discovery.DNS("peers.default.svc.cluster.local", 7946, nil)
-//	go discovery.Join(ctx, node, src) // until ctx ends or node closes
+//	src := discovery.DNS("peers.default.svc.cluster.local.", 7946, nil)
+//	ctx, cancel := context.WithCancel(context.Background())
+//	done := make(chan error, 1)
+//	go func() { done <- discovery.Join(ctx, node, src) }() // until ctx ends or node closes
+//	...
+//	cancel()
+//	<-done
 //
 // # Sources are polled
 //
@@ -39,6 +44,10 @@
 // the next round even after CloseRemote, since Add brings back a graceful
 // leaver: take it out of the source first. Nodes found and lost show up
 // through the node's RemoteAdded, RemoteRemoved and RemoteChanged callbacks.
+//
+// There is no multicast (mDNS) source: multicast seldom crosses the
+// networks clusters run on (cloud VPCs, Kubernetes pod networks), and a
+// SourceFunc over the library of your choice makes one where it does.
 //
 // The package depends on cluster, never the reverse: Join drives anything
 // with the Node methods, which *cluster.Node has.

@@ -49,8 +49,8 @@ func main() {
 		name := names[i]
 		n.RemoteAdded(func(r cluster.Remote) { fmt.Printf("%s found %s\n", name, nameOf[r.String()]) })
 		n.RemoteRemoved(func(r cluster.Remote) { fmt.Printf("%s lost %s\n", name, nameOf[r.String()]) })
-		peers.add(n.String())
 		fmt.Printf("%s listens on %s, is added to the peers file and starts discovery\n", name, n)
+		peers.add(n.String())
 		stops[i] = join(n, discovery.File(peers.path))
 	}
 	waitUntil("the full mesh", func() bool {
