@@ -160,6 +160,10 @@ func (c *config) check() error {
 	return nil
 }
 
+// Done returns a channel that is closed when Close begins, so that work
+// serving the node, such as a discovery loop, can stop with it.
+func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
+
 // Addr returns the TCP address that the node is listening on.
 func (n *Node) Addr() *net.TCPAddr {
 	a := *n.addr

@@ -3,6 +3,7 @@ package discovery
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -20,20 +21,30 @@ type Node interface {
 	Remotes() []cluster.Remote
 	// String is the node's own address, which Join skips.
 	String() string
+	// Done is closed when the node closes, which ends Join.
+	Done() <-chan struct{}
 }
 
 // Join adds to n the peers that src names, at once and then every interval,
-// until ctx ends or n turns out to be closed. It returns context.Cause(ctx),
-// or the error of an add that wraps cluster.ErrClosed. Every goroutine it
-// starts has ended when it returns.
+// until ctx ends or n closes. It returns context.Cause(ctx), or an error
+// that wraps cluster.ErrClosed. Every goroutine it starts has ended when it
+// returns.
 //
 // Join never fails on account of the source: a failing source is logged and
 // retried with backoff. See the package documentation for what it does and
 // does not do, and the options for its settings.
-//
-// Join notices that n is closed the next time it adds an address; cancel
-// ctx to stop it at once.
 func Join(ctx context.Context, n Node, src Source, opts ...Option) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	var watch sync.WaitGroup
+	defer watch.Wait()
+	defer cancel(nil)
+	watch.Go(func() {
+		select {
+		case <-n.Done():
+			cancel(fmt.Errorf("discovery: node %s: %w", n, cluster.ErrClosed))
+		case <-ctx.Done():
+		}
+	})
 	cfg := newConfig(opts)
 	j := &joiner{
 		cfg:  cfg,

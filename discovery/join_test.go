@@ -27,6 +27,7 @@ var _ discovery.Node = (*cluster.Node)(nil)
 type fakeNode struct {
 	self   string
 	behave func(ctx context.Context, addr string) error
+	done   chan struct{} // nil: the node never closes
 
 	mu          sync.Mutex
 	remotes     []cluster.Remote
@@ -53,6 +54,8 @@ func (f *fakeNode) AddContext(ctx context.Context, addr string) error {
 	}
 	return err
 }
+
+func (f *fakeNode) Done() <-chan struct{} { return f.done }
 
 func (f *fakeNode) Remotes() []cluster.Remote {
 	f.mu.Lock()
@@ -216,6 +219,25 @@ func TestJoinStopsWithTheNode(t *testing.T) {
 		assert.ErrorIs(t, err, cluster.ErrClosed)
 	case <-time.After(waitFor):
 		require.FailNow(t, "Join kept running after the node closed")
+	}
+}
+
+func TestJoinStopsAtOnceWhenTheNodeCloses(t *testing.T) {
+	t.Parallel()
+	log, _ := newLogger(t)
+	n := &fakeNode{self: "127.0.0.1:1", done: make(chan struct{})}
+	src := &counted{Source: discovery.Static()}
+	done := make(chan error, 1)
+	go func() {
+		done <- discovery.Join(context.Background(), n, src, append(fastJoin(log), discovery.WithInterval(time.Hour))...)
+	}()
+	src.waitCalls(t, 1)
+	close(n.done)
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, cluster.ErrClosed)
+	case <-time.After(waitFor):
+		require.FailNow(t, "Join waited for its next round after the node closed")
 	}
 }
 
