@@ -126,6 +126,11 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 				return append(b, "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"...)
 			},
 			[]string{"WARN", "bad handshake", "decode"}},
+		{"hello claiming 16 MiB", false,
+			func(p *rawPeer) []byte {
+				return append(wire.AppendPreamble(nil, p.codecName), header(16<<20, wire.KindHello)...)
+			},
+			[]string{"WARN", "bad handshake", "exceeds the 4096-byte limit"}},
 		{"half a hello, then silence", false,
 			func(p *rawPeer) []byte {
 				return append(wire.AppendPreamble(nil, p.codecName), header(9, wire.KindHello)...)
@@ -261,5 +266,35 @@ func hugePeerList(t *testing.T, h *harness) {
 		assert.Less(t, runtime.NumGoroutine(), before+256+50)
 		require.NoError(t, b.Send(remote(a), []byte("still here")))
 		assert.Equal(t, "still here", string(receive(t, a).Payload))
+	}
+}
+
+// TestClaimedSizesCostNothingUntilSent measures allocations, so it runs alone
+// (not in parallel): peers that announce maximum-size payloads and then stall
+// must not make the node set that memory aside.
+func TestClaimedSizesCostNothingUntilSent(t *testing.T) {
+	for _, s := range stacks {
+		t.Run(s.name, func(t *testing.T) {
+			h := newHarness(t, s)
+			const max, peers = 16 << 20, 20
+			a := h.node(cluster.WithMaxMessageSize(max))
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			raws := make([]*rawPeer, peers)
+			for i := range raws {
+				raws[i] = dialRaw(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()), true)
+				raws[i].write(t, append(header(max+1, wire.KindData), "just the start"...))
+			}
+			// Each stalled payload holds at most the first chunk of its body.
+			require.Eventually(t, func() bool {
+				var now runtime.MemStats
+				runtime.ReadMemStats(&now)
+				return now.TotalAlloc-before.TotalAlloc > peers*64<<10
+			}, waitFor, tick, "a reads the start of every payload")
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(peers*2<<20),
+				"claimed sizes must not be allocated up front")
+		})
 	}
 }

@@ -199,7 +199,7 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	n.joined = make(chan struct{})
 	n.events.push(event{added: true, remote: p.remote, remotes: next})
 	n.log.Debug("remote added", "remote", p.key.String(), "dialled", !acceptor)
-	p.live = true
+	p.live, p.limit = true, n.cfg.maxMessage
 	n.wg.Go(p.writeLoop)
 	if !acceptor {
 		n.wg.Go(p.readLoop)
