@@ -42,8 +42,8 @@
 //     than a tiny frame.
 //
 // Every Decode the suite makes must also return rather than panic, within
-// ten seconds (or the test binary crashes, naming the frame), and allocate
-// at most 256 KiB plus 32 bytes per byte of the frame: what a frame holds,
-// not what it claims. AllowAlloc raises the 256 KiB for a codec that cannot
+// ten seconds (or the test binary crashes, naming the frame), and, but in
+// Concurrent, allocate at most 256 KiB plus 32 bytes per byte of the frame:
+// what a frame holds, not what it claims. AllowAlloc raises the 256 KiB for a codec that cannot
 // do better, such as gob.
 package codectest

@@ -66,12 +66,12 @@ func (s *suite) checkTruncated() error {
 
 // cuts returns the lengths at which to cut an n-byte frame: all of them for
 // a small frame; for a large one, where the cost adds up, the first and last
-// few dozen and 64 in between.
+// few dozen and 16 in between.
 func cuts(n int) []int {
-	const small, edge = 512, 64
+	const small, edge, between = 512, 32, 16
 	var c []int
 	for i := range n {
-		if n <= small || i < edge || i >= n-edge || i%(n/64) == 0 {
+		if n <= small || i < edge || i >= n-edge || i%(n/between) == 0 {
 			c = append(c, i)
 		}
 	}

@@ -13,8 +13,8 @@
 // one is a protocol change, and a new field can be added within a protocol
 // version, since nodes that do not know it never see it while it is zero.
 // Unlike gob, a node refuses a message that sets a field it does not know,
-// rather than act on half of it; it also refuses a message of one type
-// where another is due, as its fields do not match.
+// rather than act on half of it; so it also refuses a message of one type
+// where another is due, unless all the fields it sets are in both.
 //
 // Structs are not encoded as arrays, which would save the field names: a few
 // dozen bytes per control message, of which a connection carries a handful.
