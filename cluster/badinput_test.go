@@ -224,7 +224,7 @@ func TestPeersWithAnotherCodecRefuseEachOther(t *testing.T) {
 		b := h.node(cluster.WithCodec(renamed{}))
 		err := b.Add(a.String())
 		require.ErrorIs(t, err, cluster.ErrIncompatible)
-		assert.Contains(t, err.Error(), `codec "gob"`)
+		assert.Contains(t, err.Error(), fmt.Sprintf("codec %q", h.stack.codec.Name()))
 		h.logs.waitLog(t, "WARN", "bad handshake", `codec "not-gob"`)
 		assert.Empty(t, a.Remotes())
 		assert.Empty(t, b.Remotes())

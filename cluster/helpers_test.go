@@ -16,6 +16,7 @@ import (
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/codec/gob"
+	"github.com/peerweave/peerweave/codec/msgpack"
 	"github.com/peerweave/peerweave/transport/fault"
 	"github.com/peerweave/peerweave/transport/mem"
 	"github.com/peerweave/peerweave/transport/tcp"
@@ -55,6 +56,19 @@ var stacks = []stack{
 			return func() cluster.Transport { return nw }
 		},
 		codec: gob.Codec{},
+	},
+	{
+		name:    "tcp+msgpack",
+		network: func() func() cluster.Transport { return func() cluster.Transport { return tcp.New(tcp.Options{}) } },
+		codec:   msgpack.Codec{},
+	},
+	{
+		name: "mem+msgpack",
+		network: func() func() cluster.Transport {
+			nw := mem.NewNetwork()
+			return func() cluster.Transport { return nw }
+		},
+		codec: msgpack.Codec{},
 	},
 }
 
