@@ -298,3 +298,34 @@ func TestClaimedSizesCostNothingUntilSent(t *testing.T) {
 		})
 	}
 }
+
+// TestClaimsInsideAHelloCostNothing measures allocations, so it runs alone
+// (not in parallel): a small hello frame whose codec message claims
+// megabytes must not make the node set them aside.
+func TestClaimsInsideAHelloCostNothing(t *testing.T) {
+	// A gob message length of 9 MiB; for msgpack, a 9 MiB binary string.
+	claims := map[string][]byte{
+		"gob":     {0xfd, 0x90, 0x00, 0x00, 0x01, 0x02},
+		"msgpack": {0xc6, 0x00, 0x90, 0x00, 0x00, 0x01},
+	}
+	for _, s := range stacks {
+		t.Run(s.name, func(t *testing.T) {
+			h := newHarness(t, s)
+			a := h.node()
+			claim := claims[s.codec.Name()]
+			require.NotNil(t, claim, "no claim written for codec %s", s.codec.Name())
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			const conns = 20
+			for range conns {
+				b := append(wire.AppendPreamble(nil, s.codec.Name()), wire.AppendHeader(nil, wire.KindHello, len(claim))...)
+				p := dialRaw(t, h, a, append(b, claim...), false)
+				p.waitHangUp(t)
+			}
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(conns<<20))
+			h.logs.waitLog(t, "WARN", "bad handshake", "decode")
+		})
+	}
+}
