@@ -2,9 +2,12 @@ package transporttest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -89,25 +92,34 @@ func manyConns(t *testing.T, newTransport NewTransport) {
 	const n = 64
 	ln := listen(t, newTransport)
 	tr := newTransport(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 2*n)
+	var dialers, acceptors sync.WaitGroup
+	dialErrs, acceptErrs := make(chan error, n), make(chan error, n)
 	for i := range n {
-		wg.Go(func() { errs <- dialAndSay(tr.Dial, ln.Addr().String(), fmt.Sprintf("conn %03d", i)) })
+		dialers.Go(func() { dialErrs <- dialAndSay(tr.Dial, ln.Addr().String(), fmt.Sprintf("conn %03d", i)) })
+		acceptors.Go(func() { acceptErrs <- acceptAndEcho(ln) })
 	}
-	for range n {
-		wg.Go(func() { errs <- acceptAndEcho(ln) })
-	}
-	err := awaitErr(t, "64 connections", func() error {
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				return err
+	require.NoError(t, awaitErr(t, "64 dialled connections", func() error {
+		dialers.Wait()
+		close(dialErrs)
+		return errors.Join(slices.Collect(chanValues(dialErrs))...)
+	}))
+	// Every dialler had its echo, so every acceptor is done.
+	require.NoError(t, awaitErr(t, "64 accepted connections", func() error {
+		acceptors.Wait()
+		close(acceptErrs)
+		return errors.Join(slices.Collect(chanValues(acceptErrs))...)
+	}))
+}
+
+// chanValues yields what c holds until it is closed.
+func chanValues[T any](c <-chan T) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for v := range c {
+			if !yield(v) {
+				return
 			}
 		}
-		return nil
-	})
-	require.NoError(t, err)
+	}
 }
 
 // dialAndSay dials addr, writes msg and expects it echoed.

@@ -23,6 +23,13 @@ import (
 // asserts that things happen, not how fast.
 const patience = 10 * time.Second
 
+// patienceFor is how long a check waits for size bytes to arrive: at least
+// patience, and a second per 256 KiB, a rate any transport reaches even on
+// a loaded machine under the race detector.
+func patienceFor(size int) time.Duration {
+	return max(patience, time.Duration(size>>18)*time.Second)
+}
+
 // loopback is where every check listens.
 const loopback = "127.0.0.1:0"
 
@@ -88,6 +95,12 @@ func connect(t *testing.T, tr cluster.Transport, ln net.Listener) (dialled, acce
 // return within patience.
 func await[T any](t *testing.T, what string, f func() (T, error)) (T, error) {
 	t.Helper()
+	return awaitFor(t, patience, what, f)
+}
+
+// awaitFor is await with a patience of d.
+func awaitFor[T any](t *testing.T, d time.Duration, what string, f func() (T, error)) (T, error) {
+	t.Helper()
 	type result struct {
 		v   T
 		err error
@@ -100,8 +113,8 @@ func await[T any](t *testing.T, what string, f func() (T, error)) (T, error) {
 	select {
 	case r := <-done:
 		return r.v, r.err
-	case <-time.After(patience):
-		require.FailNow(t, what+" is stuck", "it did not return within %v", patience)
+	case <-time.After(d):
+		require.FailNow(t, what+" is stuck", "it did not return within %v", d)
 		panic("unreachable")
 	}
 }
@@ -135,7 +148,7 @@ func send(c net.Conn, b []byte) <-chan error {
 func expect(t *testing.T, c net.Conn, want []byte) {
 	t.Helper()
 	got := make([]byte, len(want))
-	n, err := await(t, "Read", func() (int, error) { return io.ReadFull(c, got) })
+	n, err := awaitFor(t, patienceFor(len(want)), "Read", func() (int, error) { return io.ReadFull(c, got) })
 	require.NoError(t, err, "read %d of %d bytes", n, len(want))
 	if !bytes.Equal(got, want) {
 		require.FailNow(t, "bytes differ", "first difference at offset %d of %d", firstDiff(got, want), len(want))
