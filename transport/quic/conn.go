@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -51,13 +52,17 @@ func (c *conn) enter() error {
 	return nil
 }
 
-// leave ends a Read or Write, turning its error into net.ErrClosed if Close
-// interrupted it.
+// leave ends a Read or Write. It turns its error into net.ErrClosed if
+// Close interrupted it, and a deadline error into os.ErrDeadlineExceeded
+// ("i/o timeout"), as the net package's conns report it.
 func (c *conn) leave(err error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.busy--
 	if !c.closed {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return os.ErrDeadlineExceeded
+		}
 		return err
 	}
 	if c.busy == 0 {

@@ -24,6 +24,14 @@
 // so from a socket of its own on a free port. The socket closes once the
 // listener and every connection on it are closed.
 //
+// # Dialling
+//
+// UDP has no refusal: a Dial to an address where nothing listens fails only
+// when its context ends, where TCP would be refused at once. So a node's
+// Add of a dead address takes the node's network timeout. Dial returns once
+// the remote listener has set the connection up, a round trip after the
+// QUIC handshake.
+//
 // # Closing
 //
 // QUIC drops unacknowledged stream data when a connection closes, so a
