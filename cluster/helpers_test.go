@@ -18,6 +18,7 @@ import (
 	"github.com/peerweave/peerweave/codec/gob"
 	"github.com/peerweave/peerweave/transport/fault"
 	"github.com/peerweave/peerweave/transport/mem"
+	"github.com/peerweave/peerweave/transport/quic"
 	"github.com/peerweave/peerweave/transport/tcp"
 )
 
@@ -55,6 +56,11 @@ var stacks = []stack{
 			return func() cluster.Transport { return nw }
 		},
 		codec: gob.Codec{},
+	},
+	{
+		name:    "quic+gob",
+		network: func() func() cluster.Transport { return func() cluster.Transport { return quic.New(quic.Options{}) } },
+		codec:   gob.Codec{},
 	},
 }
 
