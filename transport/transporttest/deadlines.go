@@ -14,20 +14,21 @@ var past = time.Unix(1, 0)
 // pastReadDeadline: a Read past its deadline fails at once, and clearing
 // the deadline makes Read work again.
 func pastReadDeadline(t *testing.T, newTransport NewTransport) {
-	d, a, _ := pair(t, newTransport)
-	require.NoError(t, a.SetReadDeadline(past))
-	_, err := await(t, "Read past its deadline", func() (int, error) { return a.Read(make([]byte, 1)) })
-	assertTimeout(t, err, "Read")
-	require.NoError(t, a.SetReadDeadline(time.Time{}))
-	exchange(t, d, a)
+	readTimesOut(t, newTransport, func() time.Time { return past })
 }
 
 // readDeadlineExpires: a pending Read returns once its deadline passes, and
 // the connection still works after the deadline is cleared. A node relies
 // on this to drop remotes that fall silent.
 func readDeadlineExpires(t *testing.T, newTransport NewTransport) {
+	readTimesOut(t, newTransport, func() time.Time { return time.Now().Add(50 * time.Millisecond) })
+}
+
+// readTimesOut checks that a Read with the deadline fails with a timeout,
+// and that the connection works once the deadline is cleared.
+func readTimesOut(t *testing.T, newTransport NewTransport, deadline func() time.Time) {
 	d, a, _ := pair(t, newTransport)
-	require.NoError(t, a.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
+	require.NoError(t, a.SetReadDeadline(deadline()))
 	_, err := await(t, "Read with a deadline", func() (int, error) { return a.Read(make([]byte, 1)) })
 	assertTimeout(t, err, "Read")
 	require.NoError(t, a.SetReadDeadline(time.Time{}))
