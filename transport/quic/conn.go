@@ -14,13 +14,11 @@ import (
 
 // conn is a net.Conn over a QUIC connection's one stream.
 //
-// Close ends the stream and leaves the rest to finish, on a goroutine of
-// its own: QUIC would drop data in flight if the connection closed at once,
-// and quic-go cannot tell when the peer has acknowledged a stream's end. So
-// each end, when it reads the other's end of stream, acknowledges it by
-// opening and closing a unidirectional stream; a closed conn closes the
-// connection once it has both read the peer's end of stream and had its own
-// acknowledged, or once Linger has passed.
+// Close ends the stream and leaves the rest to finish, as the package doc
+// says. Each end, when it reads the other's end of stream, acknowledges it
+// by opening and closing an empty unidirectional stream; a closed conn
+// closes the connection once it has both read the peer's end of stream and
+// had its own acknowledged, or once Linger has passed.
 type conn struct {
 	qc     *quicgo.Conn
 	st     *quicgo.Stream

@@ -20,9 +20,9 @@
 // peers see a node's connections come from its listening address. A node
 // listening on 127.0.0.1 therefore reaches only loopback addresses; listen
 // on the wildcard address or a routable one to reach other hosts. A
-// Transport that dials before it listens, or after its listener closed, does
-// so from a socket of its own on a free port. The socket closes once the
-// listener and every connection on it are closed.
+// Transport that dials with no socket open (before it listens, say) opens
+// one on a free port. A socket closes once its listener and every
+// connection on it are closed.
 //
 // # Dialling
 //
@@ -34,13 +34,18 @@
 //
 // # Closing
 //
-// QUIC drops unacknowledged stream data when a connection closes, so a
-// connection's Close ends its stream at once and closes the QUIC connection
-// in the background only when both sides have everything: the peer has
-// acknowledged reading to the end of our stream, and we have read to the
-// end of its stream (discarding what we no longer want). A peer that does
-// not read to the end within Options.Linger loses what it had not read, and
-// sees an error rather than io.EOF.
+// QUIC drops unacknowledged stream data when a connection closes, and
+// quic-go cannot tell when the peer has acknowledged a stream's end. So a
+// connection's Close ends its stream at once and returns; in the
+// background, the QUIC connection closes only when both ends have
+// everything: the peer has said it read to the end of our stream, and we
+// have read to the end of its stream (discarding what nobody will read).
+// A peer that has not read to our end of stream and closed its own within
+// Options.Linger has the connection aborted: it sees an error rather than
+// io.EOF, and loses what it had not read. A node reads to the end and
+// closes when its remote leaves, so this happens only to stalled peers.
+// The socket, and a goroutine per closing connection, can therefore
+// outlive a node's Close by up to Linger.
 package quic
 
 import (
