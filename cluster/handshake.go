@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
@@ -325,6 +326,8 @@ func (n *Node) logRefusal(conn net.Conn, err error) {
 		n.log.Warn("dropping connection: bad handshake", "from", conn.RemoteAddr().String(), "err", err)
 	case errors.As(err, &r) && r.code == wire.RejectAuth:
 		n.log.Warn("dropping connection: authentication failed", "from", conn.RemoteAddr().String())
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		n.log.Debug("connection dropped in handshake: timeout", "from", conn.RemoteAddr().String(), "err", err)
 	default:
 		n.log.Debug("connection dropped in handshake", "from", conn.RemoteAddr().String(), "err", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/peerweave/peerweave/codec/msgpack"
 	"github.com/peerweave/peerweave/transport/fault"
 	"github.com/peerweave/peerweave/transport/mem"
+	"github.com/peerweave/peerweave/transport/quic"
 	"github.com/peerweave/peerweave/transport/tcp"
 )
 
@@ -43,34 +44,34 @@ type stack struct {
 	codec   cluster.Codec
 }
 
-var stacks = []stack{
-	{
-		name:    "tcp+gob",
-		network: func() func() cluster.Transport { return func() cluster.Transport { return tcp.New(tcp.Options{}) } },
-		codec:   gob.Codec{},
-	},
-	{
-		name: "mem+gob",
-		network: func() func() cluster.Transport {
-			nw := mem.NewNetwork()
-			return func() cluster.Transport { return nw }
-		},
-		codec: gob.Codec{},
-	},
-	{
-		name:    "tcp+msgpack",
-		network: func() func() cluster.Transport { return func() cluster.Transport { return tcp.New(tcp.Options{}) } },
-		codec:   msgpack.Codec{},
-	},
-	{
-		name: "mem+msgpack",
-		network: func() func() cluster.Transport {
-			nw := mem.NewNetwork()
-			return func() cluster.Transport { return nw }
-		},
-		codec: msgpack.Codec{},
-	},
+// network is a transport the suite runs on.
+type network struct {
+	name string
+	new  func() func() cluster.Transport
 }
+
+var (
+	networks = []network{
+		{"tcp", func() func() cluster.Transport { return func() cluster.Transport { return tcp.New(tcp.Options{}) } }},
+		{"mem", func() func() cluster.Transport {
+			nw := mem.NewNetwork()
+			return func() cluster.Transport { return nw }
+		}},
+		{"quic", func() func() cluster.Transport { return func() cluster.Transport { return quic.New(quic.Options{}) } }},
+	}
+	codecs = []cluster.Codec{gob.Codec{}, msgpack.Codec{}}
+
+	// stacks is every transport with every codec.
+	stacks = func() []stack {
+		var ss []stack
+		for _, nw := range networks {
+			for _, c := range codecs {
+				ss = append(ss, stack{name: nw.name + "+" + c.Name(), network: nw.new, codec: c})
+			}
+		}
+		return ss
+	}()
+)
 
 // harness makes the nodes of one test, on one stack, behind a fault network.
 type harness struct {
