@@ -347,6 +347,22 @@ func (p *peer) readBody(buf []byte, size int) ([]byte, error) {
 	return buf, nil
 }
 
+// readPayload reads a payload of size bytes into a new slice. One that fits
+// in the read buffer is copied out of it by append, which, unlike make, does
+// not zero the memory it is about to fill.
+func (p *peer) readPayload(size int) ([]byte, error) {
+	if size > p.br.Size() {
+		return p.readBody(nil, size)
+	}
+	b, err := p.br.Peek(size)
+	if err != nil {
+		return nil, truncated(err)
+	}
+	payload := append([]byte(nil), b...)
+	p.br.Discard(size)
+	return payload, nil
+}
+
 // readControl reads a control frame's body and decodes it into v.
 func (p *peer) readControl(size int, v any) error {
 	b, err := p.readBody(p.scratch, size)
@@ -378,7 +394,7 @@ func truncated(err error) error {
 // node closes, payloads are read and dropped, so that the goodbye behind them
 // is still seen.
 func (p *peer) deliver(size int) error {
-	payload, err := p.readBody(nil, size)
+	payload, err := p.readPayload(size)
 	if err != nil {
 		return err
 	}
