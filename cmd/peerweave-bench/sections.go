@@ -23,21 +23,10 @@ func throughput(cfg config) []row {
 		func() (bench.Stream, error) { return bench.RawStream(true) },
 	}
 	payload := make([]byte, cfg.payload)
-	streams := make([]bench.Stream, 0, len(opens))
-	defer func() {
-		for _, s := range streams {
-			s.Close()
-		}
-	}()
-	for _, open := range opens {
-		s, err := open()
-		if err == nil {
-			err = bench.Count(s, payload, bench.Warmup)
-		}
-		if err != nil {
-			return []row{failed(what, err)}
-		}
-		streams = append(streams, s)
+	streams, closeAll, err := openAll(opens, func(s bench.Stream) error { return bench.Count(s, payload, bench.Warmup) })
+	defer closeAll()
+	if err != nil {
+		return []row{failed(what, err)}
 	}
 	rates := make([]bench.Rate, len(streams))
 	for range cfg.rounds {
@@ -72,21 +61,10 @@ func latency(cfg config) []row {
 		bench.RawEcho,
 	}
 	payload := make([]byte, cfg.payload)
-	echoes := make([]bench.Echo, 0, len(opens))
-	defer func() {
-		for _, e := range echoes {
-			e.Close()
-		}
-	}()
-	for _, open := range opens {
-		e, err := open()
-		if err == nil {
-			err = bench.Trips(e, payload, bench.Warmup)
-		}
-		if err != nil {
-			return []row{failed(what, err)}
-		}
-		echoes = append(echoes, e)
+	echoes, closeAll, err := openAll(opens, func(e bench.Echo) error { return bench.Trips(e, payload, bench.Warmup) })
+	defer closeAll()
+	if err != nil {
+		return []row{failed(what, err)}
 	}
 	samples := make([][]time.Duration, len(echoes))
 	for range cfg.rounds {
@@ -112,6 +90,28 @@ func latency(cfg config) []row {
 		})
 	}
 	return rows
+}
+
+// openAll opens and warms up a Stream or Echo with each of opens, and returns
+// them with a function that closes every one it opened, even on error.
+func openAll[T interface{ Close() error }](opens []func() (T, error), warm func(T) error) ([]T, func(), error) {
+	var all []T
+	closeAll := func() {
+		for _, x := range all {
+			x.Close()
+		}
+	}
+	for _, open := range opens {
+		x, err := open()
+		if err != nil {
+			return nil, closeAll, err
+		}
+		all = append(all, x)
+		if err := warm(x); err != nil {
+			return nil, closeAll, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	return all, closeAll, nil
 }
 
 // convergence measures how long each cluster size takes to become a full
