@@ -65,6 +65,9 @@ type config struct {
 
 func main() {
 	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "peerweave-bench:", err)
 		os.Exit(2)
@@ -99,7 +102,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.failRounds, "fail-rounds", 3, "failure detection rounds per kind of failure")
 	fs.DurationVar(&cfg.healthy, "healthy", 100*time.Millisecond, "healthy interval for failure detection")
 	fs.DurationVar(&cfg.timeout, "timeout", 200*time.Millisecond, "network timeout for failure detection")
-	only := fs.String("only", "", "comma-separated sections to run: "+strings.Join(sections, ", ")+" (default all)")
+	only := fs.String("only", "", "comma-separated sections to run: "+strings.Join(sections, ", ")+" (default all; memory comes with convergence)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file`")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the run to `file`")
 	if err := fs.Parse(args); err != nil {
