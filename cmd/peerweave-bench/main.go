@@ -15,6 +15,9 @@
 //     timeout;
 //   - heap and goroutines per connected remote, from the largest mesh.
 //
+// Convergence and failure detection are repeated (-converge-rounds,
+// -fail-rounds) on fresh clusters, as their times vary from run to run.
+//
 // Throughput and latency run in -rounds rounds that alternate between
 // peerweave and its baselines, so that a change in the machine's load hits
 // both alike; quote ratios from one run only. CPU time per message, which
@@ -26,7 +29,7 @@
 //	go run ./cmd/peerweave-bench -transport mem -n 10,50,100,200
 //	go run ./cmd/peerweave-bench -only throughput -duration 10s -cpuprofile cpu.out
 //
-// With the defaults it takes about 20 seconds on two cores. Meshes that need
+// With the defaults it takes about 40 seconds on two cores. Meshes that need
 // more file descriptors than the process may open are skipped, and say so.
 package main
 
@@ -57,6 +60,7 @@ type config struct {
 	rounds                   int
 	sizes                    []int
 	concurrent               bool
+	convergeRounds           int
 	failNodes, failRounds    int
 	healthy, timeout         time.Duration
 	only                     map[string]bool
@@ -98,6 +102,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.rounds, "rounds", 5, "rounds each throughput and latency measurement is split into, interleaved with its baselines")
 	sizes := fs.String("n", "10,50,100,200", "comma-separated cluster sizes for convergence")
 	join := fs.String("join", "concurrent", "how the nodes Add the seed: concurrent (all at once) or sequential")
+	fs.IntVar(&cfg.convergeRounds, "converge-rounds", 3, "convergence runs per cluster size")
 	fs.IntVar(&cfg.failNodes, "fail-n", 10, "cluster size for failure detection")
 	fs.IntVar(&cfg.failRounds, "fail-rounds", 3, "failure detection rounds per kind of failure")
 	fs.DurationVar(&cfg.healthy, "healthy", 100*time.Millisecond, "healthy interval for failure detection")
@@ -143,8 +148,8 @@ func parseFlags(args []string) (config, error) {
 		return cfg, fmt.Errorf("-payload must be 0 to %d bytes", cluster.DefaultMaxMessageSize)
 	case cfg.duration <= 0 || cfg.healthy <= 0 || cfg.timeout <= 0:
 		return cfg, errors.New("-duration, -healthy and -timeout must be positive")
-	case cfg.failNodes < 2 || cfg.failRounds < 1 || cfg.rounds < 1:
-		return cfg, errors.New("-fail-n must be at least 2, -fail-rounds and -rounds at least 1")
+	case cfg.failNodes < 2 || cfg.failRounds < 1 || cfg.rounds < 1 || cfg.convergeRounds < 1:
+		return cfg, errors.New("-fail-n must be at least 2; -rounds, -converge-rounds and -fail-rounds at least 1")
 	}
 	return cfg, nil
 }

@@ -32,6 +32,7 @@ func TestFlagsAreChecked(t *testing.T) {
 		{"-duration", "0s"},
 		{"-fail-n", "1"},
 		{"-rounds", "0"},
+		{"-converge-rounds", "0"},
 	} {
 		_, err := parseFlags(bad)
 		assert.Error(t, err, "%v", bad)
@@ -39,7 +40,7 @@ func TestFlagsAreChecked(t *testing.T) {
 }
 
 func TestRunFillsTheTable(t *testing.T) {
-	cfg, err := parseFlags([]string{"-transport", "mem", "-n", "3,4", "-duration", "50ms", "-rounds", "2",
+	cfg, err := parseFlags([]string{"-transport", "mem", "-n", "3,4", "-converge-rounds", "2", "-duration", "50ms", "-rounds", "2",
 		"-fail-n", "3", "-fail-rounds", "1", "-healthy", "50ms", "-timeout", "100ms"})
 	require.NoError(t, err)
 	rows := run(cfg)
