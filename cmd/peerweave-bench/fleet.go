@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/peerweave/peerweave/cluster"
+)
+
+// convergeLimit is how long a fleet may take to become a full mesh before the
+// measurement fails.
+const convergeLimit = 30 * time.Second
+
+// fleet is a set of nodes in this process, meant to become one full mesh.
+type fleet struct {
+	nodes    []*cluster.Node
+	full     atomic.Int64  // nodes that know every other node
+	meshed   chan struct{} // closed when full first reaches len(nodes)
+	meshedAt time.Time     // set before meshed closes
+	once     sync.Once
+}
+
+// newFleet starts size nodes, each with a transport from newTransport, and
+// watches them for the full mesh. Each node is passed to tune before it
+// connects to anything.
+func newFleet(size int, newTransport func() cluster.Transport, codec cluster.Codec, tune func(*cluster.Node)) (*fleet, error) {
+	f := &fleet{meshed: make(chan struct{})}
+	for range size {
+		n, err := cluster.NewNode("127.0.0.1:0", cluster.WithTransport(newTransport()), cluster.WithCodec(codec))
+		if err != nil {
+			f.close()
+			return nil, err
+		}
+		tune(n)
+		f.watch(n, size)
+		f.nodes = append(f.nodes, n)
+	}
+	return f, nil
+}
+
+// watch keeps f.full up to date with whether n, one of size nodes, knows
+// all the others.
+func (f *fleet) watch(n *cluster.Node, size int) {
+	full := false // used by n's callbacks only, which run one at a time
+	n.RemoteChanged(func(rs []cluster.Remote) {
+		if now := len(rs) == size-1; now != full {
+			full = now
+			if !full {
+				f.full.Add(-1)
+			} else if f.full.Add(1) == int64(size) {
+				f.once.Do(func() {
+					f.meshedAt = time.Now()
+					close(f.meshed)
+				})
+			}
+		}
+	})
+}
+
+// converge makes every node but the first Add the first, all at once if
+// concurrent is set, else one after another, and returns how long it took
+// from the first Add until every node knew every other one.
+func (f *fleet) converge(concurrent bool) (time.Duration, error) {
+	seed := f.nodes[0].String()
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(f.nodes))
+	for _, n := range f.nodes[1:] {
+		if !concurrent {
+			if err := n.Add(seed); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		wg.Go(func() {
+			if err := n.Add(seed); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	select {
+	case <-f.meshed:
+		return f.meshedAt.Sub(start), nil
+	case <-time.After(convergeLimit - time.Since(start)):
+		return 0, fmt.Errorf("no full mesh after %v: %d of %d nodes know all others",
+			convergeLimit, f.full.Load(), len(f.nodes))
+	}
+}
+
+// close closes every node at once.
+func (f *fleet) close() {
+	var wg sync.WaitGroup
+	for _, n := range f.nodes {
+		wg.Go(n.Close)
+	}
+	wg.Wait()
+}
+
+// usage is the process's live heap and goroutines.
+type usage struct {
+	heap       int64
+	goroutines int
+}
+
+// measureUsage waits for the number of goroutines to settle, collects
+// garbage and returns what is left.
+func measureUsage() usage {
+	const poll, steady, giveUp = 20 * time.Millisecond, 5, 5 * time.Second
+	last, same := runtime.NumGoroutine(), 0
+	for start := time.Now(); same < steady && time.Since(start) < giveUp; {
+		time.Sleep(poll)
+		if g := runtime.NumGoroutine(); g == last {
+			same++
+		} else {
+			last, same = g, 0
+		}
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return usage{heap: int64(ms.HeapAlloc), goroutines: runtime.NumGoroutine()}
+}

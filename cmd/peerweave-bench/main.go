@@ -1,0 +1,209 @@
+// Command peerweave-bench measures what a cluster library is chosen by, on
+// one machine in one run, and prints it as one Markdown table under a line
+// naming the machine:
+//
+//   - one-way throughput between two nodes, next to two raw TCP loops that
+//     write the same frames with the same payload for the same time, one
+//     flushing only when it runs out of work, one flushing every frame;
+//   - round-trip latency (p50, p99) next to a raw TCP ping-pong;
+//   - convergence: how long N nodes that each Add one seed (all at once, or
+//     one after another with -join sequential) take until every node knows
+//     all the others;
+//   - failure detection: how long until every node has removed one that
+//     died, black-holed (only the health checks can tell) or with its
+//     connections reset, next to the bound of healthy interval plus network
+//     timeout;
+//   - heap and goroutines per connected remote, from the largest mesh.
+//
+// Convergence and failure detection are repeated (-converge-rounds,
+// -fail-rounds) on fresh clusters, as their times vary from run to run.
+//
+// Throughput and latency run in -rounds rounds that alternate between
+// peerweave and its baselines, so that a change in the machine's load hits
+// both alike; quote ratios from one run only. CPU time per message, which
+// other processes on the machine disturb less than rates do, is shown too.
+//
+// Usage:
+//
+//	go run ./cmd/peerweave-bench
+//	go run ./cmd/peerweave-bench -transport mem -n 10,50,100,200
+//	go run ./cmd/peerweave-bench -only throughput -duration 10s -cpuprofile cpu.out
+//
+// With the defaults it takes about 40 seconds on two cores. Meshes that need
+// more file descriptors than the process may open are skipped, and say so.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/peerweave/peerweave/cluster"
+)
+
+// sections are the -only choices, in the order they run.
+var sections = []string{"throughput", "latency", "convergence", "failure"}
+
+type config struct {
+	transportName, codecName string
+	transport                transport
+	codec                    cluster.Codec
+	payload                  int
+	duration                 time.Duration
+	rounds                   int
+	sizes                    []int
+	concurrent               bool
+	convergeRounds           int
+	failNodes, failRounds    int
+	healthy, timeout         time.Duration
+	only                     map[string]bool
+	cpuProfile, memProfile   string
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "peerweave-bench:", err)
+		os.Exit(2)
+	}
+	host := machine() // before the run, so that the load is not ours
+	rows, err := profiled(cfg, func() []row { return run(cfg) })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "peerweave-bench:", err)
+		os.Exit(1)
+	}
+	fmt.Println(host)
+	fmt.Println()
+	printTable(os.Stdout, rows)
+	for _, r := range rows {
+		if r.failed {
+			os.Exit(1)
+		}
+	}
+}
+
+func parseFlags(args []string) (config, error) {
+	fs := flag.NewFlagSet("peerweave-bench", flag.ContinueOnError)
+	var cfg config
+	fs.StringVar(&cfg.transportName, "transport", "tcp", "transport: "+strings.Join(slices.Sorted(maps.Keys(transports)), ", "))
+	fs.StringVar(&cfg.codecName, "codec", "gob", "codec: "+strings.Join(slices.Sorted(maps.Keys(codecs)), ", "))
+	fs.IntVar(&cfg.payload, "payload", 1024, "payload size in bytes for throughput and latency")
+	fs.DurationVar(&cfg.duration, "duration", 2*time.Second, "length of each throughput and latency measurement")
+	fs.IntVar(&cfg.rounds, "rounds", 5, "rounds each throughput and latency measurement is split into, interleaved with its baselines")
+	sizes := fs.String("n", "10,50,100,200", "comma-separated cluster sizes for convergence")
+	join := fs.String("join", "concurrent", "how the nodes Add the seed: concurrent (all at once) or sequential")
+	fs.IntVar(&cfg.convergeRounds, "converge-rounds", 3, "convergence runs per cluster size")
+	fs.IntVar(&cfg.failNodes, "fail-n", 10, "cluster size for failure detection")
+	fs.IntVar(&cfg.failRounds, "fail-rounds", 3, "failure detection rounds per kind of failure")
+	fs.DurationVar(&cfg.healthy, "healthy", 100*time.Millisecond, "healthy interval for failure detection")
+	fs.DurationVar(&cfg.timeout, "timeout", 200*time.Millisecond, "network timeout for failure detection")
+	only := fs.String("only", "", "comma-separated sections to run: "+strings.Join(sections, ", ")+" (default all; memory comes with convergence)")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file`")
+	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the run to `file`")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	var ok bool
+	if cfg.transport, ok = transports[cfg.transportName]; !ok {
+		return cfg, fmt.Errorf("unknown transport %q", cfg.transportName)
+	}
+	if cfg.codec, ok = codecs[cfg.codecName]; !ok {
+		return cfg, fmt.Errorf("unknown codec %q", cfg.codecName)
+	}
+	switch *join {
+	case "concurrent", "sequential":
+		cfg.concurrent = *join == "concurrent"
+	default:
+		return cfg, fmt.Errorf("-join must be concurrent or sequential, not %q", *join)
+	}
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 2 {
+			return cfg, fmt.Errorf("-n: %q is not a cluster size of 2 or more", s)
+		}
+		cfg.sizes = append(cfg.sizes, n)
+	}
+	cfg.only = make(map[string]bool)
+	if *only == "" {
+		*only = strings.Join(sections, ",")
+	}
+	for _, s := range strings.Split(*only, ",") {
+		if !slices.Contains(sections, s) {
+			return cfg, fmt.Errorf("-only: unknown section %q", s)
+		}
+		cfg.only[s] = true
+	}
+	switch {
+	case cfg.payload < 0 || cfg.payload > cluster.DefaultMaxMessageSize:
+		return cfg, fmt.Errorf("-payload must be 0 to %d bytes", cluster.DefaultMaxMessageSize)
+	case cfg.duration <= 0 || cfg.healthy <= 0 || cfg.timeout <= 0:
+		return cfg, errors.New("-duration, -healthy and -timeout must be positive")
+	case cfg.failNodes < 2 || cfg.failRounds < 1 || cfg.rounds < 1 || cfg.convergeRounds < 1:
+		return cfg, errors.New("-fail-n must be at least 2; -rounds, -converge-rounds and -fail-rounds at least 1")
+	}
+	return cfg, nil
+}
+
+// profiled runs f, under the profiles the configuration asks for.
+func profiled(cfg config, f func() []row) ([]row, error) {
+	if cfg.cpuProfile != "" {
+		out, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	rows := f()
+	if cfg.memProfile != "" {
+		out, err := os.Create(cfg.memProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer out.Close()
+		if err := pprof.Lookup("allocs").WriteTo(out, 0); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
+// run runs the sections the configuration asks for and returns their rows.
+func run(cfg config) []row {
+	var rows []row
+	for _, s := range sections {
+		if !cfg.only[s] {
+			continue
+		}
+		progress("%s...", s)
+		switch s {
+		case "throughput":
+			rows = append(rows, throughput(cfg)...)
+		case "latency":
+			rows = append(rows, latency(cfg)...)
+		case "convergence":
+			rows = append(rows, convergence(cfg)...)
+		case "failure":
+			rows = append(rows, failure(cfg)...)
+		}
+	}
+	return rows
+}
+
+// progress tells the user, on stderr, what the run is doing.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "peerweave-bench: "+format+"\n", args...)
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/bench"
+)
+
+// stackName names the stack under test, as the cluster tests do.
+func (c config) stackName() string { return c.transportName + "+" + c.codecName }
+
+// throughput measures one-way throughput between two nodes and both raw TCP
+// baselines, with the same payload for the same time, in interleaved rounds
+// so that a change in the machine's load hits all three alike.
+func throughput(cfg config) []row {
+	what := fmt.Sprintf("One-way throughput, %s, %s", cfg.stackName(), bench.SizeName(cfg.payload))
+	opens := []func() (bench.Stream, error){
+		func() (bench.Stream, error) { return bench.NodeStream(cfg.transport.network(), cfg.codec) },
+		func() (bench.Stream, error) { return bench.RawStream(false) },
+		func() (bench.Stream, error) { return bench.RawStream(true) },
+	}
+	payload := make([]byte, cfg.payload)
+	streams, closeAll, err := openAll(opens, func(s bench.Stream) error { return bench.Count(s, payload, bench.Warmup) })
+	defer closeAll()
+	if err != nil {
+		return []row{failed(what, err)}
+	}
+	rates := make([]bench.Rate, len(streams))
+	for range cfg.rounds {
+		for i, s := range streams {
+			r, err := bench.For(s, payload, cfg.duration/time.Duration(cfg.rounds))
+			if err != nil {
+				return []row{failed(what, err)}
+			}
+			rates[i] = rates[i].Plus(r)
+		}
+	}
+	node := rates[0]
+	var rows []row
+	for i, name := range []string{"raw TCP, flushed when out of work", "raw TCP, flushed every frame"} {
+		raw := rates[i+1]
+		rows = append(rows, row{
+			what:     what,
+			measured: fmtRate(node),
+			baseline: name + ": " + fmtRate(raw),
+			ratio:    fmtRatio(node.MsgsPerSec() / raw.MsgsPerSec()),
+		})
+	}
+	return rows
+}
+
+// latency measures round trips between two nodes and a raw TCP ping-pong,
+// in interleaved rounds.
+func latency(cfg config) []row {
+	what := fmt.Sprintf("Round trip, %s, %s", cfg.stackName(), bench.SizeName(cfg.payload))
+	opens := []func() (bench.Echo, error){
+		func() (bench.Echo, error) { return bench.NodeEcho(cfg.transport.network(), cfg.codec) },
+		bench.RawEcho,
+	}
+	payload := make([]byte, cfg.payload)
+	echoes, closeAll, err := openAll(opens, func(e bench.Echo) error { return bench.Trips(e, payload, bench.Warmup) })
+	defer closeAll()
+	if err != nil {
+		return []row{failed(what, err)}
+	}
+	samples := make([][]time.Duration, len(echoes))
+	for range cfg.rounds {
+		for i, e := range echoes {
+			s, err := bench.Latencies(e, payload, cfg.duration/time.Duration(cfg.rounds))
+			if err != nil {
+				return []row{failed(what, err)}
+			}
+			samples[i] = append(samples[i], s...)
+		}
+	}
+	for _, s := range samples {
+		slices.Sort(s)
+	}
+	var rows []row
+	for _, p := range []float64{50, 99} {
+		n, r := bench.Percentile(samples[0], p), bench.Percentile(samples[1], p)
+		rows = append(rows, row{
+			what:     fmt.Sprintf("%s, p%g", what, p),
+			measured: fmtDur(n),
+			baseline: "raw TCP ping-pong: " + fmtDur(r),
+			ratio:    fmtRatio(float64(n) / float64(r)),
+		})
+	}
+	return rows
+}
+
+// openAll opens and warms up a Stream or Echo with each of opens, and returns
+// them with a function that closes every one it opened, even on error.
+func openAll[T interface{ Close() error }](opens []func() (T, error), warm func(T) error) ([]T, func(), error) {
+	var all []T
+	closeAll := func() {
+		for _, x := range all {
+			x.Close()
+		}
+	}
+	for _, open := range opens {
+		x, err := open()
+		if err != nil {
+			return nil, closeAll, err
+		}
+		all = append(all, x)
+		if err := warm(x); err != nil {
+			return nil, closeAll, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	return all, closeAll, nil
+}
+
+// convergence measures how long each cluster size takes to become a full
+// mesh, and what each connected remote costs in the largest one that did.
+func convergence(cfg config) []row {
+	how := "all Add one seed at once"
+	if !cfg.concurrent {
+		how = "each Adds one seed in turn"
+	}
+	var rows []row
+	var cost row
+	for _, size := range cfg.sizes {
+		what := fmt.Sprintf("Convergence, %d nodes, %s, %s, median of %d", size, cfg.stackName(), how, cfg.convergeRounds)
+		if need, limit, ok := fdsFit(cfg.transport, size); !ok {
+			rows = append(rows, row{what: what, measured: fmt.Sprintf("skipped: needs %s open files, limit %s",
+				group(int64(need)), group(int64(limit))), baseline: "—", ratio: "—"})
+			continue
+		}
+		progress("convergence of %d nodes...", size)
+		var took []time.Duration
+		var perRemote remoteCost
+		var err error
+		for range cfg.convergeRounds {
+			var d time.Duration
+			if d, perRemote, err = converge(cfg, size); err != nil {
+				break
+			}
+			took = append(took, d)
+		}
+		if err != nil {
+			rows = append(rows, failed(what, err))
+			continue
+		}
+		slices.Sort(took)
+		measured := fmtDur(bench.Percentile(took, 50))
+		if len(took) > 1 {
+			measured += fmt.Sprintf(" (%s to %s)", fmtDur(took[0]), fmtDur(took[len(took)-1]))
+		}
+		rows = append(rows, row{what: what, measured: measured, baseline: "—", ratio: "—"})
+		cost = row{
+			what: fmt.Sprintf("Memory per connected remote, %s, %d-node mesh (%s remotes)",
+				cfg.stackName(), size, group(int64(size*(size-1)))),
+			measured: fmt.Sprintf("%s heap, %.1f goroutines", fmtBytes(perRemote.heap), perRemote.goroutines),
+			baseline: "—",
+			ratio:    "—",
+		}
+	}
+	if cost.what != "" {
+		rows = append(rows, cost)
+	}
+	return rows
+}
+
+// remoteCost is what one connected remote costs a node.
+type remoteCost struct {
+	heap       float64 // bytes
+	goroutines float64
+}
+
+// converge starts size nodes, meshes them and returns how long that took and
+// what each connected remote costs.
+func converge(cfg config, size int) (time.Duration, remoteCost, error) {
+	f, err := newFleet(size, cfg.transport.network(), cfg.codec, func(*cluster.Node) {})
+	if err != nil {
+		return 0, remoteCost{}, err
+	}
+	defer f.close()
+	before := measureUsage()
+	took, err := f.converge(cfg.concurrent)
+	if err != nil {
+		return 0, remoteCost{}, err
+	}
+	after := measureUsage()
+	remotes := float64(size * (size - 1))
+	return took, remoteCost{
+		heap:       float64(after.heap-before.heap) / remotes,
+		goroutines: float64(after.goroutines-before.goroutines) / remotes,
+	}, nil
+}
+
+// fdsFit reports whether a mesh of size nodes on t fits under the open-file
+// limit, with what it needs and the limit.
+func fdsFit(t transport, size int) (need, limit uint64, ok bool) {
+	limit, known := openFileLimit()
+	need = uint64(t.fdsPerConn*size*(size-1)/2 + size + 64)
+	return need, limit, !known || t.fdsPerConn == 0 || need <= limit
+}
+
+// failure measures failure detection, black-holed and reset.
+func failure(cfg config) []row {
+	bound := cfg.healthy + cfg.timeout
+	var rows []row
+	for _, c := range []struct {
+		name string
+		k    kill
+	}{{"black-holed", blackhole}, {"connections reset", reset}} {
+		what := fmt.Sprintf("Failure detection, %s, %d nodes, %s, max of %d", cfg.stackName(), cfg.failNodes, c.name, cfg.failRounds)
+		var took []time.Duration
+		var err error
+		for range cfg.failRounds {
+			var d time.Duration
+			if d, err = detection(cfg.failNodes, cfg.transport, cfg.codec, cfg.healthy, cfg.timeout, c.k); err != nil {
+				break
+			}
+			took = append(took, d)
+		}
+		if err != nil {
+			rows = append(rows, failed(what, err))
+			continue
+		}
+		slices.Sort(took)
+		worst := took[len(took)-1]
+		rows = append(rows, row{
+			what:     what,
+			measured: fmt.Sprintf("%s (median %s)", fmtDur(worst), fmtDur(bench.Percentile(took, 50))),
+			baseline: fmt.Sprintf("bound: healthy %s + timeout %s = %s", fmtDur(cfg.healthy), fmtDur(cfg.timeout), fmtDur(bound)),
+			ratio:    fmtRatio(float64(worst) / float64(bound)),
+		})
+	}
+	return rows
+}
