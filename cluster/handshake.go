@@ -24,12 +24,6 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		return fmt.Errorf("dial: %w", cause(ctx, err))
 	}
 	p := n.newPeer(conn)
-	admitted := false
-	defer func() {
-		if !admitted {
-			p.release()
-		}
-	}()
 	stop := n.interrupt(ctx, p)
 	verdict, err := p.dialHandshake(k, join)
 	stop()
@@ -70,7 +64,6 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		}
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
 	}
-	admitted = true
 	n.welcome(p)
 	return nil
 }
@@ -252,7 +245,6 @@ func (n *Node) serve(conn net.Conn) {
 	if err != nil {
 		n.logRefusal(conn, err)
 		conn.Close()
-		p.release()
 		return
 	}
 	n.welcome(p)

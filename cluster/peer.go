@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -12,13 +11,6 @@ import (
 	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
-)
-
-// Read buffer sizes: small through the handshake, so that connections that
-// never say hello cost little, then large.
-const (
-	handshakeBufferSize = 512
-	readBufferSize      = 32 << 10
 )
 
 // maxHandshakeFrame bounds frames before a connection is admitted: hellos,
@@ -46,7 +38,7 @@ const msgSlab = 64
 type peer struct {
 	n    *Node
 	conn net.Conn
-	br   *bufio.Reader
+	br   *readBuffer
 	enc  Encoder // writes to queue; used under mu
 	dec  Decoder // reads body; used by the reader only
 
@@ -85,34 +77,10 @@ func (n *Node) newPeer(conn net.Conn) *peer {
 		acked: make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	p.br = bufio.NewReaderSize(readerFunc(p.readConn), handshakeBufferSize)
+	p.br = newReadBuffer(readerFunc(p.readConn))
 	p.enc = n.cfg.codec.NewEncoder(writerFunc(p.appendQueue))
 	p.dec = n.cfg.codec.NewDecoder(&p.body)
 	return p
-}
-
-// readers pools large read buffers, which connections take once admitted.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
-
-// grow swaps the handshake's small read buffer for a large one once the
-// small one is empty, and reports whether it has.
-func (p *peer) grow() bool {
-	if p.br.Buffered() > 0 {
-		return false
-	}
-	p.br = readers.Get().(*bufio.Reader)
-	p.br.Reset(readerFunc(p.readConn))
-	return true
-}
-
-// release returns a large read buffer to the pool. The handshake and then
-// the reader own the buffer; the last of them calls release.
-func (p *peer) release() {
-	if p.br.Size() == readBufferSize {
-		p.br.Reset(nil)
-		readers.Put(p.br)
-	}
-	p.br = nil
 }
 
 type readerFunc func([]byte) (int, error)
@@ -262,18 +230,13 @@ func (p *peer) readLoop() {
 	if err := p.read(); err != errGoodbye {
 		p.n.drop(p, err)
 	}
-	p.release()
 }
 
 // errGoodbye ends the reader after a goodbye either way.
 var errGoodbye = errors.New("goodbye")
 
 func (p *peer) read() error {
-	grown := false
 	for {
-		if !grown {
-			grown = p.grow()
-		}
 		k, size, err := p.readHeader()
 		if err != nil {
 			return err
@@ -351,7 +314,7 @@ func (p *peer) readBody(buf []byte, size int) ([]byte, error) {
 // in the read buffer is copied out of it by append, which, unlike make, does
 // not zero the memory it is about to fill.
 func (p *peer) readPayload(size int) ([]byte, error) {
-	if size > p.br.Size() {
+	if size > maxReadBuffer {
 		return p.readBody(nil, size)
 	}
 	b, err := p.br.Peek(size)

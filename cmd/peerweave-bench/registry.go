@@ -3,7 +3,9 @@ package main
 import (
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/codec/gob"
+	"github.com/peerweave/peerweave/codec/msgpack"
 	"github.com/peerweave/peerweave/transport/mem"
+	"github.com/peerweave/peerweave/transport/quic"
 	"github.com/peerweave/peerweave/transport/tcp"
 )
 
@@ -19,13 +21,15 @@ type transport struct {
 
 // transports are the -transport choices. A new transport is one line here.
 var transports = map[string]transport{
-	"tcp": {network: perNode(func() cluster.Transport { return tcp.New(tcp.Options{}) }), fdsPerConn: 2},
-	"mem": {network: func() func() cluster.Transport { nw := mem.NewNetwork(); return func() cluster.Transport { return nw } }},
+	"tcp":  {network: perNode(func() cluster.Transport { return tcp.New(tcp.Options{}) }), fdsPerConn: 2},
+	"mem":  {network: func() func() cluster.Transport { nw := mem.NewNetwork(); return func() cluster.Transport { return nw } }},
+	"quic": {network: perNode(func() cluster.Transport { return quic.New(quic.Options{}) }), fdsPerConn: 0},
 }
 
 // codecs are the -codec choices. A new codec is one line here.
 var codecs = map[string]cluster.Codec{
-	"gob": gob.Codec{},
+	"gob":     gob.Codec{},
+	"msgpack": msgpack.Codec{},
 }
 
 // perNode is a network whose nodes each get a transport from newTransport.

@@ -1,0 +1,96 @@
+package cluster
+
+import "io"
+
+// Sizes of a connection's read buffer.
+const (
+	minReadBuffer = 512
+	maxReadBuffer = 32 << 10
+)
+
+// readBuffer buffers the reads of one connection. It starts small and
+// doubles, up to maxReadBuffer, whenever a read fills the room it had: a
+// connection that carries only pings costs a few hundred bytes, and a busy
+// one reads many frames per system call. One goroutine uses it at a time:
+// the handshake, then the reader.
+type readBuffer struct {
+	src  io.Reader
+	buf  []byte
+	r, w int  // the unread bytes are buf[r:w]
+	full bool // the last read filled all the room there was
+}
+
+func newReadBuffer(src io.Reader) *readBuffer {
+	return &readBuffer{src: src, buf: make([]byte, minReadBuffer)}
+}
+
+// Peek returns the next n bytes, at most maxReadBuffer, without consuming
+// them; they stay valid until the next call. With fewer bytes to come it
+// returns those and the error that ended them.
+func (b *readBuffer) Peek(n int) ([]byte, error) {
+	for b.w-b.r < n {
+		if n > len(b.buf) {
+			b.resize(n)
+		}
+		if err := b.fill(); err != nil {
+			return b.buf[b.r:b.w], err
+		}
+	}
+	return b.buf[b.r : b.r+n], nil
+}
+
+// Discard consumes n bytes that Peek returned.
+func (b *readBuffer) Discard(n int) { b.r += n }
+
+// Read implements io.Reader. A read larger than the buffer, into an empty
+// buffer, goes straight to the connection.
+func (b *readBuffer) Read(p []byte) (int, error) {
+	if b.r == b.w {
+		if len(p) >= len(b.buf) {
+			return b.src.Read(p)
+		}
+		if err := b.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, b.buf[b.r:b.w])
+	b.r += n
+	return n, nil
+}
+
+// fill reads once into the room after the unread bytes, moving them to the
+// front first, and doubling the buffer if the last read filled it.
+func (b *readBuffer) fill() error {
+	if b.full && len(b.buf) < maxReadBuffer {
+		b.resize(2 * len(b.buf))
+	}
+	if b.r > 0 {
+		b.w = copy(b.buf, b.buf[b.r:b.w])
+		b.r = 0
+	}
+	room := len(b.buf) - b.w
+	n, err := b.src.Read(b.buf[b.w:])
+	b.w += n
+	b.full = n == room
+	if n > 0 {
+		return nil // a connection's error comes again on the next read
+	}
+	return err
+}
+
+// resize gives the buffer room for at least n bytes, at most
+// maxReadBuffer, keeping the unread ones.
+func (b *readBuffer) resize(n int) {
+	size := len(b.buf)
+	for size < n {
+		size *= 2
+	}
+	size = min(size, maxReadBuffer)
+	if size == len(b.buf) {
+		return
+	}
+	buf := make([]byte, size)
+	b.w = copy(buf, b.buf[b.r:b.w])
+	b.r = 0
+	b.buf = buf
+}
