@@ -349,12 +349,7 @@ func (n *Node) CloseRemote(r Remote) {
 
 // leave says goodbye to p and waits for the acknowledgement.
 func (n *Node) leave(p *peer) {
-	n.mu.Lock()
-	if n.removeLocked(p) {
-		n.log.Debug("remote closed", "remote", p.key.String())
-	}
-	n.markLeft(p.key, p.nonce)
-	n.mu.Unlock()
+	n.retire(p, "remote closed")
 	p.mu.Lock()
 	if p.leaving {
 		p.mu.Unlock()
@@ -375,14 +370,19 @@ func (n *Node) leave(p *peer) {
 	p.shutdown()
 }
 
-// farewell handles a goodbye from p's remote: remove it, acknowledge, close.
-func (n *Node) farewell(p *peer) {
+// retire removes p's remote as one that left gracefully: never redialled.
+func (n *Node) retire(p *peer, event string) {
 	n.mu.Lock()
 	if n.removeLocked(p) {
-		n.log.Debug("remote left", "remote", p.key.String())
+		n.log.Debug(event, "remote", p.key.String())
 	}
 	n.markLeft(p.key, p.nonce)
 	n.mu.Unlock()
+}
+
+// farewell handles a goodbye from p's remote: remove it, acknowledge, close.
+func (n *Node) farewell(p *peer) {
+	n.retire(p, "remote left")
 	p.mu.Lock()
 	if p.leaving {
 		// Both sides said goodbye at once: theirs acknowledges ours.
