@@ -131,21 +131,15 @@ func convergence(cfg config) []row {
 			continue
 		}
 		progress("convergence of %d nodes...", size)
-		var took []time.Duration
 		var perRemote remoteCost
-		var err error
-		for range cfg.convergeRounds {
-			var d time.Duration
-			if d, perRemote, err = converge(cfg, size); err != nil {
-				break
-			}
-			took = append(took, d)
-		}
+		took, err := repeat(cfg.convergeRounds, func() (d time.Duration, err error) {
+			d, perRemote, err = converge(cfg, size)
+			return d, err
+		})
 		if err != nil {
 			rows = append(rows, failed(what, err))
 			continue
 		}
-		slices.Sort(took)
 		measured := fmtDur(bench.Percentile(took, 50))
 		if len(took) > 1 {
 			measured += fmt.Sprintf(" (%s to %s)", fmtDur(took[0]), fmtDur(took[len(took)-1]))
@@ -209,20 +203,13 @@ func failure(cfg config) []row {
 		k    kill
 	}{{"black-holed", blackhole}, {"connections reset", reset}} {
 		what := fmt.Sprintf("Failure detection, %s, %d nodes, %s, max of %d", cfg.stackName(), cfg.failNodes, c.name, cfg.failRounds)
-		var took []time.Duration
-		var err error
-		for range cfg.failRounds {
-			var d time.Duration
-			if d, err = detection(cfg.failNodes, cfg.transport, cfg.codec, cfg.healthy, cfg.timeout, c.k); err != nil {
-				break
-			}
-			took = append(took, d)
-		}
+		took, err := repeat(cfg.failRounds, func() (time.Duration, error) {
+			return detection(cfg.failNodes, cfg.transport, cfg.codec, cfg.healthy, cfg.timeout, c.k)
+		})
 		if err != nil {
 			rows = append(rows, failed(what, err))
 			continue
 		}
-		slices.Sort(took)
 		worst := took[len(took)-1]
 		rows = append(rows, row{
 			what:     what,
@@ -232,4 +219,19 @@ func failure(cfg config) []row {
 		})
 	}
 	return rows
+}
+
+// repeat runs measure n times and returns the durations, sorted, or the
+// first error.
+func repeat(n int, measure func() (time.Duration, error)) ([]time.Duration, error) {
+	took := make([]time.Duration, 0, n)
+	for range n {
+		d, err := measure()
+		if err != nil {
+			return nil, err
+		}
+		took = append(took, d)
+	}
+	slices.Sort(took)
+	return took, nil
 }
