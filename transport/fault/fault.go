@@ -124,7 +124,9 @@ func (nw *Network) Isolate(a string) {
 }
 
 // Delay holds each write between nodes a and b, both ways, for d before the
-// other side can read it.
+// other side can read it, as a slow link would: a deadline does not cut the
+// wait short, but a call whose deadline passed meanwhile then fails with a
+// timeout, and nothing is lost.
 func (nw *Network) Delay(a, b string, d time.Duration) {
 	nw.update(func() {
 		nw.setLocked(key(a), key(b), func(r *rule) { r.delay = d })
@@ -273,30 +275,31 @@ const (
 )
 
 // pass waits until data that reached this end at since may go on in
-// direction d: no black hole that way, and the delay elapsed. It gives up at
-// the deadline of d, including one set while it waits, or when the
-// connection closes.
+// direction d: no black hole that way, and the delay elapsed. A black hole
+// holds the call until the deadline of d, including one set while it waits;
+// a delay is the link's and is not cut short, but the call fails once it is
+// over if the deadline passed meanwhile, as it would on a slow socket. pass
+// gives up when the connection closes.
 func (c *conn) pass(d direction, since time.Time) error {
 	for {
 		r, changed := c.nw.state(c.link)
 		deadline, moved := c.deadline(d)
-		var until time.Time // when to look again; zero: only on a change
-		if blocked := (d == outbound && r.send) || (d == inbound && r.recv); !blocked {
-			ready := since.Add(r.delay)
-			if !time.Now().Before(ready) {
-				return nil
-			}
-			until = ready
-		}
-		if !deadline.IsZero() {
-			if !time.Now().Before(deadline) {
+		expired := !deadline.IsZero() && !time.Now().Before(deadline)
+		var ok bool
+		switch {
+		case (d == outbound && r.send) || (d == inbound && r.recv):
+			if expired {
 				return os.ErrDeadlineExceeded
 			}
-			if until.IsZero() || deadline.Before(until) {
-				until = deadline
-			}
+			ok = c.sleep(deadline, changed, moved)
+		case time.Now().Before(since.Add(r.delay)):
+			ok = c.sleep(since.Add(r.delay), changed, nil)
+		case expired:
+			return os.ErrDeadlineExceeded
+		default:
+			return nil
 		}
-		if !c.sleep(until, changed, moved) {
+		if !ok {
 			return net.ErrClosed
 		}
 	}

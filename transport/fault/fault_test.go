@@ -380,6 +380,26 @@ func TestDelayHoldsWritesBothWays(t *testing.T) {
 		}
 		// Other links keep their pace: a read waits for nothing but the data.
 		flows(t, ac, ca)
+
+		// A deadline inside the delay does not cut it short, but the call
+		// then times out; what was read stays for the next call.
+		start := time.Now()
+		require.NoError(t, ab.SetWriteDeadline(start.Add(delay/4)))
+		r := await(t, write(ab, []byte("late")))
+		assert.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
+		assert.GreaterOrEqual(t, r.at.Sub(start), delay)
+		sent := write(ba, []byte("kept"))
+		start = time.Now()
+		require.NoError(t, ab.SetReadDeadline(start.Add(delay/4)))
+		r = await(t, readAll(ab, 4))
+		assert.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
+		assert.GreaterOrEqual(t, r.at.Sub(start), delay)
+		require.NoError(t, await(t, sent).err)
+		require.NoError(t, ab.SetDeadline(time.Time{}))
+		r = await(t, readAll(ab, 4))
+		require.NoError(t, r.err)
+		assert.Equal(t, "kept", string(r.data))
+
 		w.nw.Heal()
 		flows(t, ab, ba)
 	})
