@@ -1,0 +1,255 @@
+package cluster_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerweave/peerweave/cluster"
+)
+
+// long turns on the longer and bigger versions of the fault tests.
+var long = os.Getenv("PEERWEAVE_LONG") == "1"
+
+// margin is what the fault tests allow on top of a bound of the spec, such
+// as the healthy interval plus the network timeout for noticing a dead
+// remote: wide, so that a loaded machine passes; the bound is about
+// correctness, not speed.
+const margin = 5 * time.Second
+
+// detection is how long a node may take, by the spec, to remove a remote
+// that went silent, at the settings of fast.
+const detection = testHealthy + testTimeout + margin
+
+// waitKnows waits at most d until n's remotes are exactly want, nodes of
+// this process or children.
+func waitKnows(t *testing.T, d time.Duration, n *cluster.Node, want ...fmt.Stringer) {
+	t.Helper()
+	w := namesOf(want...)
+	require.Eventually(t, func() bool { return slices.Equal(remoteNames(n), w) }, d, tick,
+		"%s should know exactly %v within %v", n, w, d)
+}
+
+func namesOf(xs ...fmt.Stringer) []string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = x.String()
+	}
+	slices.Sort(s)
+	return s
+}
+
+func stringers(ns ...*cluster.Node) []fmt.Stringer {
+	s := make([]fmt.Stringer, len(ns))
+	for i, n := range ns {
+		s[i] = n
+	}
+	return s
+}
+
+// testWriter writes lines, such as a node's logs, to the test log.
+type testWriter struct {
+	t      *testing.T
+	prefix string
+}
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(w.prefix + strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// history returns the events of the recorder about the remote at addr.
+func (r *recorder) history(addr string) []string { return historyOf(r.Events(), addr) }
+
+// historyOf returns the events, "+addr" or "-addr", about the remote at addr.
+func historyOf(events []string, addr string) []string {
+	var h []string
+	for _, e := range events {
+		if (e[0] == '+' || e[0] == '-') && e[1:] == addr {
+			h = append(h, e)
+		}
+	}
+	return h
+}
+
+func TestPartitionRemovesTheOtherSideAndHealRestoresTheMesh(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		ns := h.nodes(6)
+		recs := make(map[*cluster.Node]*recorder)
+		for _, n := range ns {
+			recs[n] = record(n)
+		}
+		mesh(t, ns...)
+		left, right := ns[:3], ns[3:]
+		h.faults.Partition(names(left...), names(right...))
+
+		// Each side removes the other, by its health checks, in time.
+		start := time.Now()
+		for _, side := range [][]*cluster.Node{left, right} {
+			for _, n := range side {
+				waitKnows(t, detection, n, stringers(others(n, side)...)...)
+			}
+		}
+		t.Logf("partition noticed everywhere after %v", time.Since(start))
+
+		h.faults.Heal()
+		waitMesh(t, ns...)
+		for _, side := range [][]*cluster.Node{left, right} {
+			across := left
+			if slices.Equal(side, left) {
+				across = right
+			}
+			for _, n := range side {
+				for _, m := range across {
+					recs[n].waitEvents(t, map[string]int{"+" + m.String(): 2})
+					assert.Equal(t, []string{"+" + m.String(), "-" + m.String(), "+" + m.String()},
+						recs[n].history(m.String()), "%s about %s", n, m)
+				}
+				for _, m := range others(n, side) {
+					assert.Equal(t, []string{"+" + m.String()}, recs[n].history(m.String()),
+						"%s lost %s on its own side", n, m)
+				}
+			}
+		}
+
+		// The right side leaves gracefully: although the left side retried
+		// it during the partition, it never dials it again.
+		for _, n := range right {
+			n.Close()
+		}
+		for _, n := range left {
+			waitRemotes(t, n, others(n, left)...)
+		}
+		dials := func() []int {
+			var d []int
+			for _, n := range left {
+				for _, m := range right {
+					d = append(d, h.faults.Dials(n.String(), m.String()))
+				}
+			}
+			return d
+		}
+		before := dials()
+		time.Sleep(5 * testReconnect)
+		assert.Equal(t, before, dials(), "a node that left gracefully was dialled")
+	})
+}
+
+func TestOneWayLossRemovesTheLinkOnBothSidesOnly(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a, b, c := h.node(), h.node(), h.node()
+		recC := record(c)
+		mesh(t, a, b, c)
+
+		// b no longer hears a, but a still hears b: b drops a by its
+		// health check, a sees the connection end, and neither can dial the
+		// other while the loss lasts. c keeps both.
+		h.faults.Cut(a.String(), b.String())
+		waitKnows(t, detection, b, stringers(c)...)
+		waitKnows(t, detection, a, stringers(c)...)
+		waitRemotes(t, c, a, b)
+		before := h.faults.Dials(a.String(), b.String()) + h.faults.Dials(b.String(), a.String())
+		require.Eventually(t, func() bool {
+			return h.faults.Dials(a.String(), b.String())+h.faults.Dials(b.String(), a.String()) > before
+		}, waitFor, tick, "nobody retries the lost link")
+		assert.Equal(t, names(a, b), remoteNames(c))
+
+		h.faults.Heal()
+		waitMesh(t, a, b, c)
+		require.NoError(t, a.Send(remote(b), []byte("a to b")))
+		assert.Equal(t, "a to b", string(receive(t, b).Payload))
+		assert.Zero(t, recC.count("-"+a.String())+recC.count("-"+b.String()), "c lost a node")
+	})
+}
+
+func TestSlowReaderHurtsOnlyItsOwnSenders(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		// slow never reads its Inbox, which holds one message.
+		slow := h.node(cluster.WithInboxSize(1))
+		good := h.nodes(3, cluster.WithSendQueueSize(64<<10))
+		mesh(t, append([]*cluster.Node{slow}, good...)...)
+		recs := make([]*recorder, len(good))
+		for i, n := range good {
+			recs[i] = record(n)
+		}
+
+		// Every good node floods slow until Send fails...
+		var floods sync.WaitGroup
+		floodErrs := make([]error, len(good))
+		for i, n := range good {
+			floods.Go(func() {
+				for floodErrs[i] == nil {
+					floodErrs[i] = n.Send(remote(slow), make([]byte, 1<<10))
+				}
+			})
+		}
+		// ...while every pair of good nodes keeps talking, in order.
+		count := 300
+		if long {
+			count = 5000
+		}
+		var flows sync.WaitGroup
+		for _, from := range good {
+			for _, to := range others(from, good) {
+				flows.Go(func() {
+					for i := range count {
+						if !assert.NoError(t, from.Send(remote(to), fmt.Appendf(nil, "%d", i))) {
+							return
+						}
+					}
+				})
+			}
+		}
+		for _, n := range good {
+			flows.Go(func() {
+				next := make(map[string]int)
+				for range count * (len(good) - 1) {
+					var m *cluster.Message
+					select {
+					case m = <-n.Inbox:
+					case <-time.After(waitFor):
+						assert.Fail(t, "flow stopped", "%s received nothing in %v", n, waitFor)
+						return
+					}
+					from := m.From.String()
+					if !assert.Equal(t, fmt.Sprint(next[from]), string(m.Payload), "%s from %s", n, from) {
+						return
+					}
+					next[from]++
+				}
+			})
+		}
+		flows.Wait()
+		floods.Wait()
+		for i, err := range floodErrs {
+			assert.True(t, errors.Is(err, cluster.ErrTimeout) || errors.Is(err, cluster.ErrUnknownRemote),
+				"flood from %s ended with %v", good[i], err)
+		}
+		for i, n := range good {
+			for _, m := range others(n, good) {
+				assert.Zero(t, recs[i].count("-"+m.String()), "%s lost %s", n, m)
+			}
+		}
+
+		// Close returns on every node, slow included.
+		var closes sync.WaitGroup
+		for _, n := range append([]*cluster.Node{slow}, good...) {
+			closes.Go(n.Close)
+		}
+		closed := make(chan struct{})
+		go func() { closes.Wait(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(waitFor):
+			t.Fatal("Close blocked")
+		}
+	})
+}
