@@ -212,4 +212,3 @@ func (l *logCounter) count(msg string) int {
 	defer l.mu.Unlock()
 	return l.counts[msg]
 }
-
