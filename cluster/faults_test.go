@@ -44,6 +44,20 @@ func waitKnows(t *testing.T, d time.Duration, n *cluster.Node, want ...fmt.Strin
 		"%s should know exactly %v within %v", n, w, d)
 }
 
+// waitViews waits at most d until each node of want knows exactly the
+// nodes it maps to.
+func waitViews(t *testing.T, d time.Duration, want map[*cluster.Node][]*cluster.Node) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		for n, w := range want {
+			if !slices.Equal(remoteNames(n), names(w...)) {
+				return false
+			}
+		}
+		return true
+	}, d, tick, "nodes should know exactly %v within %v", want, d)
+}
+
 func namesOf(xs ...fmt.Stringer) []string {
 	s := make([]string, len(xs))
 	for i, x := range xs {
@@ -99,11 +113,13 @@ func TestPartitionRemovesTheOtherSideAndHealRestoresTheMesh(t *testing.T) {
 
 		// Each side removes the other, by its health checks, in time.
 		start := time.Now()
+		views := make(map[*cluster.Node][]*cluster.Node)
 		for _, side := range [][]*cluster.Node{left, right} {
 			for _, n := range side {
-				waitKnows(t, detection, n, stringers(others(n, side)...)...)
+				views[n] = others(n, side)
 			}
 		}
+		waitViews(t, detection, views)
 		t.Logf("partition noticed everywhere after %v", time.Since(start))
 
 		h.faults.Heal()
@@ -159,8 +175,7 @@ func TestOneWayLossRemovesTheLinkOnBothSidesOnly(t *testing.T) {
 		// health check, a sees the connection end, and neither can dial the
 		// other while the loss lasts. c keeps both.
 		h.faults.Cut(a.String(), b.String())
-		waitKnows(t, detection, b, stringers(c)...)
-		waitKnows(t, detection, a, stringers(c)...)
+		waitViews(t, detection, map[*cluster.Node][]*cluster.Node{a: {c}, b: {c}})
 		waitRemotes(t, c, a, b)
 		before := h.faults.Dials(a.String(), b.String()) + h.faults.Dials(b.String(), a.String())
 		require.Eventually(t, func() bool {
