@@ -191,6 +191,28 @@ func TestOneWayLossRemovesTheLinkOnBothSidesOnly(t *testing.T) {
 	})
 }
 
+func TestCloseInsideABlackholeReturnsAndLooksLikeACrashAcrossIt(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a, b, c := h.node(), h.node(), h.node()
+		mesh(t, a, b, c)
+		h.faults.Blackhole(a.String(), b.String())
+
+		// a's goodbye to b cannot get through: Close gives up on it after
+		// the network timeout, and says goodbye to c as usual.
+		start := time.Now()
+		a.Close()
+		assert.Less(t, time.Since(start), testTimeout+margin, "Close waited too long for a goodbye")
+		waitViews(t, detection, map[*cluster.Node][]*cluster.Node{b: {c}, c: {b}})
+
+		// c heard the goodbye and never dials a; b did not, and keeps
+		// trying.
+		fromB, fromC := h.faults.Dials(b.String(), a.String()), h.faults.Dials(c.String(), a.String())
+		require.Eventually(t, func() bool { return h.faults.Dials(b.String(), a.String()) > fromB }, waitFor, tick,
+			"b does not retry a node it lost ungracefully")
+		assert.Equal(t, fromC, h.faults.Dials(c.String(), a.String()), "c dialled a node that left gracefully")
+	})
+}
+
 func TestSlowReaderHurtsOnlyItsOwnSenders(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		// slow never reads its Inbox, which holds one message.
