@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -125,6 +126,11 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 				return append(b, "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"...)
 			},
 			[]string{"WARN", "bad handshake", "decode"}},
+		{"hello claiming 16 MiB", false,
+			func(p *rawPeer) []byte {
+				return append(wire.AppendPreamble(nil, p.codecName), header(16<<20, wire.KindHello)...)
+			},
+			[]string{"WARN", "bad handshake", "exceeds the 4096-byte limit"}},
 		{"half a hello, then silence", false,
 			func(p *rawPeer) []byte {
 				return append(wire.AppendPreamble(nil, p.codecName), header(9, wire.KindHello)...)
@@ -218,7 +224,7 @@ func TestPeersWithAnotherCodecRefuseEachOther(t *testing.T) {
 		b := h.node(cluster.WithCodec(renamed{}))
 		err := b.Add(a.String())
 		require.ErrorIs(t, err, cluster.ErrIncompatible)
-		assert.Contains(t, err.Error(), `codec "gob"`)
+		assert.Contains(t, err.Error(), fmt.Sprintf("codec %q", h.stack.codec.Name()))
 		h.logs.waitLog(t, "WARN", "bad handshake", `codec "not-gob"`)
 		assert.Empty(t, a.Remotes())
 		assert.Empty(t, b.Remotes())
@@ -228,4 +234,98 @@ func TestPeersWithAnotherCodecRefuseEachOther(t *testing.T) {
 		default:
 		}
 	})
+}
+
+// TestHugePeerListDoesNotStartAGoroutinePerAddress counts goroutines, so it
+// runs alone (not in parallel), one stack after the other.
+func TestHugePeerListDoesNotStartAGoroutinePerAddress(t *testing.T) {
+	for _, s := range stacks {
+		t.Run(s.name, func(t *testing.T) { hugePeerList(t, newHarness(t, s)) })
+	}
+}
+
+func hugePeerList(t *testing.T, h *harness) {
+	a, b := h.node(), h.node()
+	mesh(t, a, b)
+	// Addresses that a cannot reach: its dials hang until they time out.
+	addrs := make([]string, 5000)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf("127.0.0.2:%d", 20000+i)
+	}
+	h.faults.Partition([]string{a.String()}, addrs)
+	before := runtime.NumGoroutine()
+
+	p := dialRaw(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()), true)
+	p.write(t, p.frame(nil, wire.KindPeers, &wire.Peers{Addrs: addrs}))
+	require.Eventually(t, func() bool {
+		return runtime.NumGoroutine() > before+100
+	}, waitFor, tick, "a dials the addresses it learned")
+	for range 20 {
+		// The cap on peer-list dials holds (the margin covers the raw
+		// peer's connection and the test's own goroutines).
+		assert.Less(t, runtime.NumGoroutine(), before+256+50)
+		require.NoError(t, b.Send(remote(a), []byte("still here")))
+		assert.Equal(t, "still here", string(receive(t, a).Payload))
+	}
+}
+
+// TestClaimedSizesCostNothingUntilSent measures allocations, so it runs alone
+// (not in parallel): peers that announce maximum-size payloads and then stall
+// must not make the node set that memory aside.
+func TestClaimedSizesCostNothingUntilSent(t *testing.T) {
+	for _, s := range stacks {
+		t.Run(s.name, func(t *testing.T) {
+			h := newHarness(t, s)
+			const max, peers = 16 << 20, 20
+			a := h.node(cluster.WithMaxMessageSize(max))
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			raws := make([]*rawPeer, peers)
+			for i := range raws {
+				raws[i] = dialRaw(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()), true)
+				raws[i].write(t, append(header(max+1, wire.KindData), "just the start"...))
+			}
+			// Each stalled payload holds at most the first chunk of its body.
+			require.Eventually(t, func() bool {
+				var now runtime.MemStats
+				runtime.ReadMemStats(&now)
+				return now.TotalAlloc-before.TotalAlloc > peers*64<<10
+			}, waitFor, tick, "a reads the start of every payload")
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(peers*2<<20),
+				"claimed sizes must not be allocated up front")
+		})
+	}
+}
+
+// TestClaimsInsideAHelloCostNothing measures allocations, so it runs alone
+// (not in parallel): a small hello frame whose codec message claims
+// megabytes must not make the node set them aside.
+func TestClaimsInsideAHelloCostNothing(t *testing.T) {
+	// A gob message length of 9 MiB; for msgpack, a 9 MiB binary string.
+	claims := map[string][]byte{
+		"gob":     {0xfd, 0x90, 0x00, 0x00, 0x01, 0x02},
+		"msgpack": {0xc6, 0x00, 0x90, 0x00, 0x00, 0x01},
+	}
+	for _, s := range stacks {
+		t.Run(s.name, func(t *testing.T) {
+			h := newHarness(t, s)
+			a := h.node()
+			claim := claims[s.codec.Name()]
+			require.NotNil(t, claim, "no claim written for codec %s", s.codec.Name())
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			const conns = 20
+			for range conns {
+				b := append(wire.AppendPreamble(nil, s.codec.Name()), wire.AppendHeader(nil, wire.KindHello, len(claim))...)
+				p := dialRaw(t, h, a, append(b, claim...), false)
+				p.waitHangUp(t)
+			}
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(conns<<20))
+			h.logs.waitLog(t, "WARN", "bad handshake", "decode")
+		})
+	}
 }

@@ -23,6 +23,10 @@ var (
 	// protocol version or codec, or is not a peerweave node at all.
 	ErrIncompatible = errors.New("cluster: incompatible peer")
 
+	// ErrAuth is returned by Add when the remote and this node do not share
+	// the same secret (see WithSecret), or only one of them has one.
+	ErrAuth = errors.New("cluster: authentication failed")
+
 	// ErrRejected is returned by Add when the remote refuses the connection,
 	// for example because it is shutting down.
 	ErrRejected = errors.New("cluster: connection rejected")

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 )
@@ -25,11 +26,12 @@ func (n *Node) RemoteRemoved(f func(r Remote)) { n.events.removed.Store(&f) }
 func (n *Node) RemoteChanged(f func(rs []Remote)) { n.events.changed.Store(&f) }
 
 // event is one change of membership: a remote added or removed, and the
-// remotes known after the change.
+// remotes known after the change (a published map, which never changes, so
+// that the list is built only if a RemoteChanged callback wants it).
 type event struct {
 	added   bool
 	remote  Remote
-	remotes []Remote
+	remotes map[netip.AddrPort]*peer
 }
 
 // events runs callbacks on a goroutine of its own, in order.
@@ -101,6 +103,6 @@ func (e *events) deliver(ev event) {
 		(*f)(ev.remote)
 	}
 	if g := e.changed.Load(); g != nil && *g != nil {
-		(*g)(ev.remotes)
+		(*g)(remoteList(ev.remotes))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
@@ -23,6 +24,12 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		return fmt.Errorf("dial: %w", cause(ctx, err))
 	}
 	p := n.newPeer(conn)
+	admitted := false
+	defer func() {
+		if !admitted {
+			p.release()
+		}
+	}()
 	stop := n.interrupt(ctx, p)
 	verdict, err := p.dialHandshake(k, join)
 	stop()
@@ -47,6 +54,9 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 	case wire.RejectDuplicate:
 		conn.Close()
 		return n.awaitRemote(ctx, p.key)
+	case wire.RejectAuth:
+		conn.Close()
+		return fmt.Errorf("%w: the peer refused our proof of the shared secret", ErrAuth)
 	default:
 		conn.Close()
 		return fmt.Errorf("%w: %s", ErrRejected, verdict.Reason)
@@ -60,6 +70,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		}
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
 	}
+	admitted = true
 	n.welcome(p)
 	return nil
 }
@@ -113,27 +124,41 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	n := p.n
 	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
 	p.queue = append(p.queue, n.preamble...)
-	if err := p.appendControl(wire.KindHello, n.hello(join)); err != nil {
+	ours := n.hello(join)
+	if err := p.appendControl(wire.KindHello, ours); err != nil {
 		return wire.Reject{}, err
 	}
-	if _, err := p.conn.Write(p.queue); err != nil {
-		return wire.Reject{}, fmt.Errorf("write hello: %w", err)
+	if err := p.flushHandshake(); err != nil {
+		return wire.Reject{}, err
 	}
-	p.queue = p.queue[:0]
 	if err := p.readPreamble(); err != nil {
 		return wire.Reject{}, err
 	}
-	if err := p.readHello(); err != nil {
+	theirs, err := p.readHello()
+	if err != nil {
 		return wire.Reject{}, err
 	}
 	if p.key != k {
 		n.aliasDialing(k, p.key)
 	}
+	if err := p.proveToAcceptor(ours, theirs); err != nil {
+		return wire.Reject{}, err
+	}
 	return p.readVerdict()
 }
 
+// hello returns this node's hello, with a fresh challenge if it has a secret.
 func (n *Node) hello(join bool) *wire.Hello {
-	return &wire.Hello{Addr: n.self.String(), Nonce: n.nonce, Join: join}
+	return &wire.Hello{Addr: n.self.String(), Nonce: n.nonce, Join: join, Challenge: n.challenge()}
+}
+
+// flushHandshake writes what the handshake queued and empties the queue.
+func (p *peer) flushHandshake() error {
+	if _, err := p.conn.Write(p.queue); err != nil {
+		return fmt.Errorf("write handshake: %w", err)
+	}
+	p.queue = p.queue[:0]
+	return nil
 }
 
 // readPreamble reads the other side's preamble and checks that it speaks our
@@ -154,30 +179,35 @@ func (p *peer) readPreamble() error {
 }
 
 // readHello reads the other side's hello and sets the peer's identity from it.
-func (p *peer) readHello() error {
-	var h wire.Hello
-	if err := p.readExpected(wire.KindHello, &h); err != nil {
-		return err
+func (p *peer) readHello() (*wire.Hello, error) {
+	h := new(wire.Hello)
+	if err := p.readExpected(wire.KindHello, h); err != nil {
+		return nil, err
 	}
 	k, err := netip.ParseAddrPort(h.Addr)
 	if err != nil || k.Port() == 0 {
-		return protocolError{fmt.Errorf("hello with bad address %q", h.Addr)}
+		return nil, protocolError{fmt.Errorf("hello with bad address %q", h.Addr)}
 	}
-	if len(h.Nonce) == 0 || len(h.Nonce) > 64 {
-		return protocolError{fmt.Errorf("hello with a %d-byte nonce", len(h.Nonce))}
+	for name, b := range map[string][]byte{"nonce": h.Nonce, "challenge": h.Challenge, "proof": h.Proof} {
+		if len(b) > maxHelloField || (name == "nonce" && len(b) == 0) {
+			return nil, protocolError{fmt.Errorf("hello with a %d-byte %s", len(b), name)}
+		}
 	}
 	k = netip.AddrPortFrom(k.Addr().Unmap(), k.Port())
 	if k.Addr().IsUnspecified() {
 		// The remote listens on every interface: reach it where it came from.
 		from, err := addrKey(p.conn.RemoteAddr())
 		if err != nil {
-			return protocolError{fmt.Errorf("hello with unspecified address %q from %s", h.Addr, p.conn.RemoteAddr())}
+			return nil, protocolError{fmt.Errorf("hello with unspecified address %q from %s", h.Addr, p.conn.RemoteAddr())}
 		}
 		k = netip.AddrPortFrom(from.Addr(), k.Port())
 	}
 	p.key, p.remote, p.nonce, p.join = k, remoteOf(k), h.Nonce, h.Join
-	return nil
+	return h, nil
 }
+
+// maxHelloField bounds the byte fields of a hello.
+const maxHelloField = 64
 
 // readExpected reads the next frame, which must be of kind k, into v.
 func (p *peer) readExpected(k wire.Kind, v any) error {
@@ -222,6 +252,7 @@ func (n *Node) serve(conn net.Conn) {
 	if err != nil {
 		n.logRefusal(conn, err)
 		conn.Close()
+		p.release()
 		return
 	}
 	n.welcome(p)
@@ -234,8 +265,9 @@ func (p *peer) acceptHandshake() error {
 	n := p.n
 	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
 	err := p.readPreamble()
+	var theirs *wire.Hello
 	if err == nil {
-		err = p.readHello()
+		theirs, err = p.readHello()
 	}
 	p.queue = append(p.queue, n.preamble...)
 	if errors.Is(err, ErrIncompatible) {
@@ -245,10 +277,14 @@ func (p *peer) acceptHandshake() error {
 	if err != nil {
 		return truncated(err)
 	}
-	if err := p.appendControl(wire.KindHello, n.hello(false)); err != nil {
+	ours := n.hello(false)
+	code, err := p.checkDialler(ours, theirs)
+	if err != nil {
 		return err
 	}
-	code := n.admit(p, true)
+	if code == 0 {
+		code = n.admit(p, true)
+	}
 	if code == 0 {
 		return nil
 	}
@@ -274,6 +310,8 @@ func rejectReason(c wire.RejectCode) string {
 		return "node is closing"
 	case wire.RejectGone:
 		return "said goodbye before"
+	case wire.RejectAuth:
+		return "authentication failed"
 	}
 	return fmt.Sprintf("code %d", c)
 }
@@ -282,9 +320,14 @@ func rejectReason(c wire.RejectCode) string {
 // that breaks the protocol, quietly for the rest.
 func (n *Node) logRefusal(conn net.Conn, err error) {
 	var pe protocolError
+	var r refusal
 	switch {
 	case errors.As(err, &pe):
 		n.log.Warn("dropping connection: bad handshake", "from", conn.RemoteAddr().String(), "err", err)
+	case errors.As(err, &r) && r.code == wire.RejectAuth:
+		n.log.Warn("dropping connection: authentication failed", "from", conn.RemoteAddr().String())
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		n.log.Debug("connection dropped in handshake: timeout", "from", conn.RemoteAddr().String(), "err", err)
 	default:
 		n.log.Debug("connection dropped in handshake", "from", conn.RemoteAddr().String(), "err", err)
 	}

@@ -16,8 +16,10 @@ import (
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/codec/gob"
+	"github.com/peerweave/peerweave/codec/msgpack"
 	"github.com/peerweave/peerweave/transport/fault"
 	"github.com/peerweave/peerweave/transport/mem"
+	"github.com/peerweave/peerweave/transport/quic"
 	"github.com/peerweave/peerweave/transport/tcp"
 )
 
@@ -42,21 +44,34 @@ type stack struct {
 	codec   cluster.Codec
 }
 
-var stacks = []stack{
-	{
-		name:    "tcp+gob",
-		network: func() func() cluster.Transport { return func() cluster.Transport { return tcp.New(tcp.Options{}) } },
-		codec:   gob.Codec{},
-	},
-	{
-		name: "mem+gob",
-		network: func() func() cluster.Transport {
+// network is a transport the suite runs on.
+type network struct {
+	name string
+	new  func() func() cluster.Transport
+}
+
+var (
+	networks = []network{
+		{"tcp", func() func() cluster.Transport { return func() cluster.Transport { return tcp.New(tcp.Options{}) } }},
+		{"mem", func() func() cluster.Transport {
 			nw := mem.NewNetwork()
 			return func() cluster.Transport { return nw }
-		},
-		codec: gob.Codec{},
-	},
-}
+		}},
+		{"quic", func() func() cluster.Transport { return func() cluster.Transport { return quic.New(quic.Options{}) } }},
+	}
+	codecs = []cluster.Codec{gob.Codec{}, msgpack.Codec{}}
+
+	// stacks is every transport with every codec.
+	stacks = func() []stack {
+		var ss []stack
+		for _, nw := range networks {
+			for _, c := range codecs {
+				ss = append(ss, stack{name: nw.name + "+" + c.Name(), network: nw.new, codec: c})
+			}
+		}
+		return ss
+	}()
+)
 
 // harness makes the nodes of one test, on one stack, behind a fault network.
 type harness struct {
@@ -312,6 +327,14 @@ func containsAll(s string, words []string) bool {
 		}
 	}
 	return true
+}
+
+// reset forgets the records kept so far.
+func (l *logRecorder) reset() {
+	s := l.shared
+	s.mu.Lock()
+	s.records = nil
+	s.mu.Unlock()
 }
 
 // waitLog waits until a record contains every one of words.

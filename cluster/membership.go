@@ -18,6 +18,10 @@ import (
 // maxLeft bounds how many graceful leavers a node remembers.
 const maxLeft = 4096
 
+// maxListDials bounds the dials to peer-list addresses in flight at once; an
+// address skipped for want of room comes back in the next list.
+const maxListDials = 256
+
 // dialing is a connection this node is setting up; others that want the same
 // remote wait for it.
 type dialing struct {
@@ -193,9 +197,9 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	delete(n.left, p.key)
 	close(n.joined)
 	n.joined = make(chan struct{})
-	n.events.push(event{added: true, remote: p.remote, remotes: remoteList(next)})
+	n.events.push(event{added: true, remote: p.remote, remotes: next})
 	n.log.Debug("remote added", "remote", p.key.String(), "dialled", !acceptor)
-	p.live = true
+	p.live, p.limit = true, n.cfg.maxMessage
 	n.wg.Go(p.writeLoop)
 	if !acceptor {
 		n.wg.Go(p.readLoop)
@@ -204,8 +208,10 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	return 0
 }
 
-// welcome shares what a new remote needs to know: every other remote, and,
-// when it joined through us, its address with every other remote.
+// welcome sends a new remote every other remote this node knows. Both sides
+// of every connection do, which is enough for a full mesh: of two nodes that
+// share a neighbour, the one the neighbour registers second gets a list that
+// names the first.
 func (n *Node) welcome(p *peer) {
 	cur := *n.remotes.Load()
 	addrs := make([]string, 0, len(cur))
@@ -215,15 +221,6 @@ func (n *Node) welcome(p *peer) {
 		}
 	}
 	p.control(wire.KindPeers, &wire.Peers{Addrs: addrs})
-	if !p.join {
-		return
-	}
-	announce := &wire.Peers{Addrs: []string{p.key.String()}}
-	for k, q := range cur {
-		if k != p.key {
-			q.control(wire.KindPeers, announce)
-		}
-	}
 }
 
 // learn dials every address of a peer list that the node does not know.
@@ -247,10 +244,18 @@ func (n *Node) learn(addrs []string) error {
 		if gone || n.isSelf(k) || cur[k] != nil || n.dialing[k] != nil {
 			continue
 		}
+		if n.listDials >= maxListDials {
+			n.log.Debug("too many peer-list dials in flight; skipping", "remote", k.String())
+			continue
+		}
+		n.listDials++
 		n.wg.Go(func() {
 			if err := n.join(n.ctx, k, false); err != nil {
 				n.log.Debug("cannot reach remote from peer list", "remote", k.String(), "err", err)
 			}
+			n.mu.Lock()
+			n.listDials--
+			n.mu.Unlock()
 		})
 	}
 	return nil
@@ -266,7 +271,7 @@ func (n *Node) removeLocked(p *peer) bool {
 	next := maps.Clone(cur)
 	delete(next, p.key)
 	n.remotes.Store(&next)
-	n.events.push(event{remote: p.remote, remotes: remoteList(next)})
+	n.events.push(event{remote: p.remote, remotes: next})
 	return true
 }
 

@@ -58,6 +58,8 @@ type Node struct {
 	left    map[netip.AddrPort]departure // left gracefully: not redialled from peer lists
 	selves  map[netip.AddrPort]struct{}  // addresses found to reach this very node
 	joined  chan struct{}                // closed and replaced whenever a remote is added
+	// listDials counts dials to peer-list addresses in flight.
+	listDials int
 
 	events    events
 	closeOnce sync.Once
@@ -152,9 +154,15 @@ func (c *config) check() error {
 		return fmt.Errorf("cluster: negative inbox size %d", c.inboxSize)
 	case c.sendQueueSize <= 0:
 		return fmt.Errorf("cluster: send queue size %d must be positive", c.sendQueueSize)
+	case c.secret != nil && len(c.secret) == 0:
+		return fmt.Errorf("cluster: empty secret")
 	}
 	return nil
 }
+
+// Done returns a channel that is closed when Close begins, so that work
+// serving the node, such as a discovery loop, can stop with it.
+func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
 
 // Addr returns the TCP address that the node is listening on.
 func (n *Node) Addr() *net.TCPAddr {

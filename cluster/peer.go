@@ -7,14 +7,29 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
-// readBufferSize is the size of each connection's read buffer.
-const readBufferSize = 32 << 10
+// Read buffer sizes: small through the handshake, so that connections that
+// never say hello cost little, then large.
+const (
+	handshakeBufferSize = 512
+	readBufferSize      = 32 << 10
+)
+
+// maxHandshakeFrame bounds frames before a connection is admitted: hellos,
+// proofs and verdicts are small, and a stranger must not make the node set
+// memory aside for more.
+const maxHandshakeFrame = 4 << 10
+
+// eagerRead is how much of a frame body is allocated before its bytes
+// arrive; past it, the buffer grows as they do, so that a peer must send
+// what a header claims before the node holds memory for it.
+const eagerRead = 64 << 10
 
 // maxSpare is the largest write buffer a peer keeps between writes.
 const maxSpare = 4 << 20
@@ -41,6 +56,7 @@ type peer struct {
 	nonce  []byte
 	join   bool // the dialler joined on its own behalf
 	live   bool // handshake done: reads refresh the silence deadline
+	limit  int  // largest frame body accepted: small until admitted
 
 	// Used by the reader only.
 	body    wire.BodyReader
@@ -64,14 +80,39 @@ func (n *Node) newPeer(conn net.Conn) *peer {
 	p := &peer{
 		n:     n,
 		conn:  conn,
+		limit: maxHandshakeFrame,
 		wake:  make(chan struct{}, 1),
 		acked: make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	p.br = bufio.NewReaderSize(readerFunc(p.readConn), readBufferSize)
+	p.br = bufio.NewReaderSize(readerFunc(p.readConn), handshakeBufferSize)
 	p.enc = n.cfg.codec.NewEncoder(writerFunc(p.appendQueue))
 	p.dec = n.cfg.codec.NewDecoder(&p.body)
 	return p
+}
+
+// readers pools large read buffers, which connections take once admitted.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
+// grow swaps the handshake's small read buffer for a large one once the
+// small one is empty, and reports whether it has.
+func (p *peer) grow() bool {
+	if p.br.Buffered() > 0 {
+		return false
+	}
+	p.br = readers.Get().(*bufio.Reader)
+	p.br.Reset(readerFunc(p.readConn))
+	return true
+}
+
+// release returns a large read buffer to the pool. The handshake and then
+// the reader own the buffer; the last of them calls release.
+func (p *peer) release() {
+	if p.br.Size() == readBufferSize {
+		p.br.Reset(nil)
+		readers.Put(p.br)
+	}
+	p.br = nil
 }
 
 type readerFunc func([]byte) (int, error)
@@ -221,13 +262,18 @@ func (p *peer) readLoop() {
 	if err := p.read(); err != errGoodbye {
 		p.n.drop(p, err)
 	}
+	p.release()
 }
 
 // errGoodbye ends the reader after a goodbye either way.
 var errGoodbye = errors.New("goodbye")
 
 func (p *peer) read() error {
+	grown := false
 	for {
+		if !grown {
+			grown = p.grow()
+		}
 		k, size, err := p.readHeader()
 		if err != nil {
 			return err
@@ -277,7 +323,7 @@ func (p *peer) readHeader() (wire.Kind, int, error) {
 		}
 		return 0, 0, err
 	}
-	k, size, err := wire.ParseHeader(h, p.n.cfg.maxMessage)
+	k, size, err := wire.ParseHeader(h, p.limit)
 	if err != nil {
 		return 0, 0, protocolError{err}
 	}
@@ -285,14 +331,28 @@ func (p *peer) readHeader() (wire.Kind, int, error) {
 	return k, size, nil
 }
 
+// readBody reads a frame body of size bytes into buf, reusing its capacity
+// and growing it, past eagerRead, as the bytes arrive.
+func (p *peer) readBody(buf []byte, size int) ([]byte, error) {
+	buf = buf[:0]
+	for len(buf) < size {
+		n := min(size-len(buf), max(len(buf), eagerRead))
+		buf = slices.Grow(buf, n)
+		m, err := io.ReadFull(p.br, buf[len(buf):len(buf)+n])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return buf, truncated(err)
+		}
+	}
+	return buf, nil
+}
+
 // readControl reads a control frame's body and decodes it into v.
 func (p *peer) readControl(size int, v any) error {
-	if cap(p.scratch) < size {
-		p.scratch = make([]byte, size)
-	}
-	b := p.scratch[:size]
-	if _, err := io.ReadFull(p.br, b); err != nil {
-		return truncated(err)
+	b, err := p.readBody(p.scratch, size)
+	p.scratch = b
+	if err != nil {
+		return err
 	}
 	p.body.Reset(b)
 	if err := p.dec.Decode(v); err != nil {
@@ -318,9 +378,9 @@ func truncated(err error) error {
 // node closes, payloads are read and dropped, so that the goodbye behind them
 // is still seen.
 func (p *peer) deliver(size int) error {
-	payload := make([]byte, size)
-	if _, err := io.ReadFull(p.br, payload); err != nil {
-		return truncated(err)
+	payload, err := p.readBody(nil, size)
+	if err != nil {
+		return err
 	}
 	if len(p.msgs) == 0 {
 		p.msgs = make([]Message, msgSlab)

@@ -11,9 +11,13 @@ import (
 // A node calls Listen once, when it is created, and Dial for every remote it
 // connects to; the node closes every net.Conn and the net.Listener it gets.
 // Closing the listener must not close connections already accepted or dialled.
-// A Conn's deadlines must work, and Close must unblock a pending Read or
-// Write. Addresses are "host:port" strings; a net.Addr a Transport returns
-// must have a String form of "ip:port" (a *net.TCPAddr or *net.UDPAddr does).
+// A Conn's deadlines must work, with timeouts reported as errors matching
+// os.ErrDeadlineExceeded, and Close must unblock a pending Read or Write.
+// Everything written before Close must reach the other side before it reads
+// the end of the stream. Close may finish in the background (QUIC, for one,
+// exchanges a close with the peer), but must end that work in bounded time.
+// Addresses are "host:port" strings; a net.Addr a Transport returns must have
+// a String form of "ip:port" (a *net.TCPAddr or *net.UDPAddr does).
 //
 // The transport/transporttest package checks an implementation against
 // everything the node relies on.

@@ -112,8 +112,8 @@ type Hello struct {
 	// node that it dialled itself, and tells a restarted node from the old one.
 	Nonce []byte
 	// Join is set by a dialler that joins on its own behalf (Add, reconnect)
-	// rather than because a peer list named the acceptor. The acceptor
-	// announces a joiner to every remote it has.
+	// rather than because a peer list named the acceptor. An acceptor
+	// refuses a peer-list dial from a node instance that said goodbye to it.
 	Join bool
 	// Challenge is random for each connection when the sender has a shared
 	// secret; the other side proves it knows the secret by answering it.
@@ -141,6 +141,7 @@ const (
 	RejectSelf      RejectCode = 2 // the dialler reached itself
 	RejectClosing   RejectCode = 3 // the acceptor is shutting down
 	RejectGone      RejectCode = 4 // the dialler said goodbye before, and dials only because a peer list named the acceptor
+	RejectAuth      RejectCode = 5 // the dialler could not prove it knows the shared secret
 )
 
 // Reject tells a dialler why its connection is refused.

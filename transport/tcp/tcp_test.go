@@ -2,16 +2,9 @@ package tcp_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -24,79 +17,35 @@ import (
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/transport/tcp"
+	"github.com/peerweave/peerweave/transport/transporttest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const waitFor = 10 * time.Second
 
-// authority is a certificate authority made for one test.
-type authority struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
+func TestConformance(t *testing.T) {
+	transporttest.Run(t, func(*testing.T) cluster.Transport { return tcp.New(tcp.Options{}) })
 }
 
-func newAuthority(t *testing.T, name string) *authority {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &authority{cert: cert, key: key, pool: pool}
+func TestConformanceTLS(t *testing.T) {
+	ca := transporttest.NewCA(t)
+	transporttest.Run(t, func(t *testing.T) cluster.Transport { return tcp.New(tcp.Options{TLS: ca.Config(t)}) })
 }
 
-// issue returns a certificate for a node at 127.0.0.1, good for both ends of
-// a connection, as every node dials and accepts.
-func (ca *authority) issue(t *testing.T, name string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	require.NoError(t, err)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-// mutual returns the TLS configuration of a node that presents certs and
-// trusts peers signed by trusted, as client and as server.
-func mutual(trusted *x509.CertPool, certs ...tls.Certificate) *tls.Config {
-	return &tls.Config{
-		Certificates: certs,
-		RootCAs:      trusted,
-		ClientCAs:    trusted,
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		MinVersion:   tls.VersionTLS13,
-	}
-}
-
-// presenting makes cfg present cert to every server, even one that says
-// it accepts only other authorities, as a client that tries its luck does.
-func presenting(cfg *tls.Config, cert tls.Certificate) *tls.Config {
+// presenting makes cfg present the certificate of other to every server,
+// even one that says it accepts only other authorities, as a client that
+// tries its luck does.
+func presenting(cfg, other *tls.Config) *tls.Config {
+	cert := other.Certificates[0]
+	cfg.Certificates = nil
 	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+	return cfg
+}
+
+// withoutCertificate makes cfg present no certificate.
+func withoutCertificate(cfg *tls.Config) *tls.Config {
+	cfg.Certificates = nil
 	return cfg
 }
 
@@ -157,10 +106,10 @@ func remoteOf(n *cluster.Node) cluster.Remote { return cluster.Remote(*n.Addr())
 
 func TestMutualTLSNodesFormACluster(t *testing.T) {
 	t.Parallel()
-	ca := newAuthority(t, "cluster CA")
+	ca := transporttest.NewCA(t)
 	ns := make([]*cluster.Node, 3)
 	for i := range ns {
-		ns[i] = node(t, mutual(ca.pool, ca.issue(t, fmt.Sprint("node", i))), &logs{})
+		ns[i] = node(t, ca.Config(t), &logs{})
 	}
 	require.NoError(t, ns[1].Add(ns[0].String()))
 	require.NoError(t, ns[2].Add(ns[1].String()))
@@ -180,19 +129,18 @@ func TestMutualTLSNodesFormACluster(t *testing.T) {
 
 func TestTLSRefusesPeersItCannotTrust(t *testing.T) {
 	t.Parallel()
-	ca, rogue := newAuthority(t, "cluster CA"), newAuthority(t, "rogue CA")
-	member := ca.issue(t, "member")
+	ca, rogue := transporttest.NewCA(t), transporttest.NewCA(t)
 	for _, c := range []struct {
 		name string
 		cfg  *tls.Config // of the node that tries to join
 		// what the joiner's Add error says, and the member's log
 		joinerSees, memberLogs string
 	}{
-		{"client certificate from another CA", presenting(mutual(ca.pool), rogue.issue(t, "intruder")),
+		{"client certificate from another CA", presenting(ca.Config(t), rogue.Config(t)),
 			"remote error: tls:", "certificate signed by unknown authority"},
-		{"joiner trusts another CA", mutual(rogue.pool, rogue.issue(t, "stranger")),
+		{"joiner trusts another CA", rogue.Config(t),
 			"certificate signed by unknown authority", "tls:"},
-		{"no client certificate", mutual(ca.pool),
+		{"no client certificate", withoutCertificate(ca.Config(t)),
 			"certificate required", "client didn't provide a certificate"},
 		{"plain TCP", nil,
 			"", "tls:"},
@@ -200,7 +148,7 @@ func TestTLSRefusesPeersItCannotTrust(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			memberLogs := &logs{}
-			m := node(t, mutual(ca.pool, member), memberLogs)
+			m := node(t, ca.Config(t), memberLogs)
 			j := node(t, c.cfg, &logs{})
 			err := j.Add(m.String())
 			require.Error(t, err)

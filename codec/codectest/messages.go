@@ -1,0 +1,98 @@
+package codectest
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// sample is a message the suite sends, named for failure reports.
+type sample struct {
+	name string
+	v    any // a pointer to a wire message
+}
+
+// messageTypes are the types of every codec-encoded wire message.
+var messageTypes = []reflect.Type{
+	reflect.TypeFor[wire.Hello](),
+	reflect.TypeFor[wire.Peers](),
+	reflect.TypeFor[wire.Reject](),
+	reflect.TypeFor[wire.Auth](),
+}
+
+// full has one message of each type with every field set: the messages that
+// the suite decodes as other types and mangles.
+var full = []sample{
+	{"Hello", &wire.Hello{Addr: "[2001:db8::1]:7946", Nonce: bytesN(64, 1), Join: true, Challenge: bytesN(32, 2), Proof: bytesN(32, 3)}},
+	{"Peers", &wire.Peers{Addrs: []string{"10.0.0.1:7946", "[2001:db8::2]:65535"}}},
+	{"Reject", &wire.Reject{Code: wire.RejectDuplicate, Reason: "already connected"}},
+	{"Auth", &wire.Auth{Proof: bytesN(32, 4)}},
+}
+
+// compact has one message of each type with every field set, each as short
+// as can be: the messages that checkClaims cuts at every byte.
+var compact = []sample{
+	{"Hello", &wire.Hello{Addr: "a", Nonce: []byte{1}, Join: true, Challenge: []byte{2}, Proof: []byte{3}}},
+	{"Peers", &wire.Peers{Addrs: []string{"a", "b"}}},
+	{"Reject", &wire.Reject{Code: wire.RejectGone, Reason: "x"}},
+	{"Auth", &wire.Auth{Proof: []byte{4}}},
+}
+
+// samples returns every message the suite round-trips: each message type
+// with and without each optional field, zero values, empty and nil slices,
+// and a peer list of 10,000 addresses.
+func samples() []sample {
+	seed := byte(10)
+	distinct := func(n int) []byte {
+		seed++
+		return bytesN(n, seed)
+	}
+	s := []sample{
+		{"Hello/minimal", &wire.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16)}},
+		{"Hello/join", &wire.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Join: true}},
+		{"Hello/challenge", &wire.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Challenge: distinct(32)}},
+		{"Hello/proof", &wire.Hello{Addr: "0.0.0.0:7946", Nonce: distinct(16), Challenge: distinct(32), Proof: distinct(32)}},
+		{"Hello/nil-nonce", &wire.Hello{Addr: "127.0.0.1:7946"}},
+		{"Hello/empty-nonce", &wire.Hello{Addr: "127.0.0.1:7946", Nonce: []byte{}}},
+		{"Hello/64-byte-nonce", &wire.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(64)}},
+		{"Hello/zero", &wire.Hello{}},
+		{"Peers/nil", &wire.Peers{}},
+		{"Peers/empty", &wire.Peers{Addrs: []string{}}},
+		{"Peers/1", &wire.Peers{Addrs: addrs(1)}},
+		{"Peers/empty-address", &wire.Peers{Addrs: []string{""}}},
+		{"Peers/100", &wire.Peers{Addrs: addrs(100)}},
+		{"Peers/10000", &wire.Peers{Addrs: addrs(10000)}},
+		{"Reject/zero", &wire.Reject{}},
+		{"Reject/no-reason", &wire.Reject{Code: wire.RejectClosing}},
+		{"Reject/unicode-reason", &wire.Reject{Code: wire.RejectGone, Reason: "nœud parti ✓"}},
+		{"Auth/proof", &wire.Auth{Proof: distinct(32)}},
+		{"Auth/zero", &wire.Auth{}},
+	}
+	for _, f := range full {
+		s = append(s, sample{f.name + "/full", f.v})
+	}
+	return s
+}
+
+// bytesN returns n bytes that vary, and differ from those of another seed.
+func bytesN(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*167) + seed
+	}
+	return b
+}
+
+// addrs returns n distinct listen addresses, IPv4 and IPv6.
+func addrs(n int) []string {
+	a := make([]string, n)
+	for i := range a {
+		if i%4 == 3 {
+			a[i] = fmt.Sprintf("[fd00::%x:%x]:%d", i>>16, i&0xffff, 1024+i%60000)
+		} else {
+			a[i] = fmt.Sprintf("10.%d.%d.%d:%d", i>>16&0xff, i>>8&0xff, i&0xff, 1024+i%60000)
+		}
+	}
+	return a
+}

@@ -1,0 +1,80 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Source yields the addresses of peers to join.
+type Source interface {
+	// Addrs returns the "host:port" addresses the source names now. It may
+	// return some addresses together with an error that says what went
+	// wrong with the rest; Join uses the addresses and logs the error.
+	Addrs(ctx context.Context) ([]string, error)
+}
+
+// SourceFunc adapts a function to a Source.
+type SourceFunc func(ctx context.Context) ([]string, error)
+
+// Addrs calls f.
+func (f SourceFunc) Addrs(ctx context.Context) ([]string, error) { return f(ctx) }
+
+// ErrBadAddress is wrapped by the errors about an address that is not
+// "host:port" with a port from 1 to 65535 and a specified host.
+var ErrBadAddress = errors.New("discovery: bad address")
+
+// normalize returns addr in the form the cluster uses for remotes: "ip:port"
+// with IPv4-mapped IPv6 unmapped, or a lower-case "name:port".
+func normalize(addr string) (string, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("%w %q: %v", ErrBadAddress, addr, err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil || port == 0 {
+		return "", fmt.Errorf("%w %q: port must be 1 to 65535", ErrBadAddress, addr)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.IsUnspecified() {
+			return "", fmt.Errorf("%w %q: unspecified IP", ErrBadAddress, addr)
+		}
+		return netip.AddrPortFrom(ip.Unmap(), uint16(port)).String(), nil
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if !isHostName(host) {
+		return "", fmt.Errorf("%w %q: host is neither an IP nor a DNS name", ErrBadAddress, addr)
+	}
+	return net.JoinHostPort(host, strconv.FormatUint(port, 10)), nil
+}
+
+// isHostName reports whether s is made of DNS name characters, in dot-separated
+// labels that are not empty.
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// describe names a source in logs and errors.
+func describe(s Source) string {
+	if st, ok := s.(fmt.Stringer); ok {
+		return st.String()
+	}
+	return fmt.Sprintf("%T", s)
+}

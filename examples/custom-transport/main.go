@@ -1,0 +1,77 @@
+// Command custom-transport runs a few nodes on a transport written outside
+// the library: Unix domain sockets (unix.go), so that nodes on one host
+// talk without TCP. It shows them meet, exchange messages, and leave.
+//
+//	go run ./examples/custom-transport
+//
+// unix_test.go checks the transport with transporttest in one line.
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/peerweave/peerweave/cluster"
+)
+
+func main() {
+	dir, err := os.MkdirTemp("", "peerweave-unix-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	transport := Unix{Dir: dir}
+
+	names := []string{"ann", "bob", "cat"}
+	nodes := make([]*cluster.Node, len(names))
+	for i, name := range names {
+		n, err := cluster.NewNode("127.0.0.1:0", cluster.WithTransport(transport))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer n.Close()
+		nodes[i] = n
+		fmt.Printf("%s listens on %s, the socket %s\n", name, n.Addr(), transport.path(n.Addr().AddrPort()))
+	}
+
+	// bob and cat join ann, and so meet each other.
+	for _, n := range nodes[1:] {
+		if err := n.Add(nodes[0].String()); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for _, n := range nodes {
+		waitUntil(func() bool { return len(n.Remotes()) == len(nodes)-1 })
+	}
+	fmt.Printf("cat knows %v\n", nodes[2].Remotes())
+
+	for i, n := range nodes {
+		n.Broadcast([]byte("hello from " + names[i]))
+	}
+	for i, n := range nodes {
+		for range len(nodes) - 1 {
+			select {
+			case m := <-n.Inbox:
+				fmt.Printf("%s got %q from %s\n", names[i], m.Payload, m.From)
+			case <-time.After(10 * time.Second):
+				log.Fatalf("%s got no message", names[i])
+			}
+		}
+	}
+
+	fmt.Println("cat leaves")
+	nodes[2].Close()
+	waitUntil(func() bool { return len(nodes[0].Remotes()) == 1 && len(nodes[1].Remotes()) == 1 })
+	fmt.Printf("ann knows %v\n", nodes[0].Remotes())
+}
+
+// waitUntil polls cond until it holds, for at most ten seconds.
+func waitUntil(cond func() bool) {
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			log.Fatal("timed out")
+		}
+	}
+}
