@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -207,8 +208,15 @@ func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
 func (l *logCounter) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *logCounter) WithGroup(string) slog.Handler      { return l }
 
-func (l *logCounter) count(msg string) int {
+// count returns how many records had a message that starts with prefix.
+func (l *logCounter) count(prefix string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.counts[msg]
+	n := 0
+	for msg, c := range l.counts {
+		if strings.HasPrefix(msg, prefix) {
+			n += c
+		}
+	}
+	return n
 }
