@@ -21,21 +21,15 @@ import (
 // TestChurn makes nodes join, leave gracefully and crash at random for a
 // while, then checks that every live node knows exactly the other live ones,
 // and that once all are closed no goroutine is left and the heap is back
-// where it started. It runs alone (not in parallel) to measure those: on
-// each transport, with the codecs in turn; on every stack for longer with
-// PEERWEAVE_LONG=1.
+// where it started. It runs alone (not in parallel) to measure those, on the
+// fault stacks, for longer with PEERWEAVE_LONG=1.
 func TestChurn(t *testing.T) {
 	duration := 2 * time.Second
 	if long {
 		duration = 30 * time.Second
 	}
-	for i, s := range stacks {
-		// stacks go network by network, each with every codec: take one
-		// codec per network, in turn.
-		network, codec := i/len(codecs), i%len(codecs)
-		if long || codec == network%len(codecs) {
-			t.Run(s.name, func(t *testing.T) { churn(t, s, duration) })
-		}
+	for _, s := range faultStacks() {
+		t.Run(s.name, func(t *testing.T) { churn(t, s, duration) })
 	}
 }
 
