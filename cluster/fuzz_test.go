@@ -50,7 +50,7 @@ func FuzzFrames(f *testing.F) {
 		require.GreaterOrEqual(t, len(got), len(certain), "well-formed data frames lost")
 		require.LessOrEqual(t, len(got), len(possible), "more messages than well-formed data frames")
 		for i, m := range got {
-			require.Equal(t, possible[i], m, "message %d is not the data frame sent", i)
+			require.True(t, bytes.Equal(possible[i], m), "message %d is %q, not the data frame sent, %q", i, m, possible[i])
 		}
 	})
 }
