@@ -1,6 +1,6 @@
 // Package fault wraps transports to inject network faults between chosen
-// nodes: black holes, partitions, delays and broken connections. It is meant
-// for tests, ours and yours.
+// nodes: black holes, partitions, one-way cuts, delays and broken
+// connections. It is meant for tests, ours and yours.
 //
 // Wrap every node's transport with the same Network, then change the faults
 // while the cluster runs:
@@ -38,11 +38,16 @@ var ErrUnreachable = fmt.Errorf("fault: %w", syscall.EHOSTUNREACH)
 // link is an ordered pair of nodes: dialler, then target.
 type link struct{ from, to netip.AddrPort }
 
-// rule is what happens on a link.
+// rule is what happens on the connections of a link.
 type rule struct {
-	blackhole bool          // nothing gets through; dials hang
-	delay     time.Duration // added before each write
+	send  bool          // what the dialler sends is held back
+	recv  bool          // what the dialler receives is held back
+	delay time.Duration // added to everything either side sends
 }
+
+// cut reports whether nothing gets through in at least one direction, so
+// that new connections cannot be set up.
+func (r rule) cut() bool { return r.send || r.recv }
 
 // Network holds the faults between the nodes whose transports it wrapped.
 type Network struct {
@@ -87,8 +92,8 @@ func (nw *Network) Partition(a, b []string) {
 	nw.update(func() {
 		for _, x := range a {
 			for _, y := range b {
-				nw.setLocked(key(x), key(y), func(r *rule) { r.blackhole = true })
-				nw.setLocked(key(y), key(x), func(r *rule) { r.blackhole = true })
+				nw.cutLocked(key(x), key(y))
+				nw.cutLocked(key(y), key(x))
 			}
 		}
 	})
@@ -97,6 +102,13 @@ func (nw *Network) Partition(a, b []string) {
 // Blackhole black-holes traffic between nodes a and b, both ways.
 func (nw *Network) Blackhole(a, b string) { nw.Partition([]string{a}, []string{b}) }
 
+// Cut black-holes traffic from node from to node to, one way, until Heal:
+// to hears nothing from from, while from still hears to. New dials between
+// them hang, as a TCP handshake needs both ways.
+func (nw *Network) Cut(from, to string) {
+	nw.update(func() { nw.cutLocked(key(from), key(to)) })
+}
+
 // Isolate black-holes all traffic between node a and every other node that
 // listened through the network so far.
 func (nw *Network) Isolate(a string) {
@@ -104,14 +116,17 @@ func (nw *Network) Isolate(a string) {
 	nw.update(func() {
 		for k := range nw.nodes {
 			if k != ka {
-				nw.setLocked(ka, k, func(r *rule) { r.blackhole = true })
-				nw.setLocked(k, ka, func(r *rule) { r.blackhole = true })
+				nw.cutLocked(ka, k)
+				nw.cutLocked(k, ka)
 			}
 		}
 	})
 }
 
-// Delay holds every write between nodes a and b, both ways, for d.
+// Delay holds each write between nodes a and b, both ways, for d before the
+// other side can read it, as a slow link would: a deadline does not cut the
+// wait short, but a call whose deadline passed meanwhile then fails with a
+// timeout, and nothing is lost.
 func (nw *Network) Delay(a, b string, d time.Duration) {
 	nw.update(func() {
 		nw.setLocked(key(a), key(b), func(r *rule) { r.delay = d })
@@ -147,6 +162,13 @@ func (nw *Network) Dials(from, to string) int {
 	nw.mu.Lock()
 	defer nw.mu.Unlock()
 	return nw.dials[link{key(from), key(to)}]
+}
+
+// cutLocked stops traffic from node from to node to on the connections
+// either of them dials. nw.mu must be held.
+func (nw *Network) cutLocked(from, to netip.AddrPort) {
+	nw.setLocked(from, to, func(r *rule) { r.send = true })
+	nw.setLocked(to, from, func(r *rule) { r.recv = true })
 }
 
 func (nw *Network) setLocked(from, to netip.AddrPort, f func(*rule)) {
@@ -203,99 +225,127 @@ func (t *transport) Dial(ctx context.Context, raddr string) (net.Conn, error) {
 	t.nw.mu.Unlock()
 	for {
 		r, changed := t.nw.state(l)
-		if !r.blackhole {
+		if !r.cut() {
 			break
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("dial %s: %w (%v)", raddr, ErrUnreachable, ctx.Err())
+			return nil, fmt.Errorf("dial %s: %w (%w)", raddr, ErrUnreachable, ctx.Err())
 		}
 	}
 	inner, err := t.inner.Dial(ctx, raddr)
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{Conn: inner, nw: t.nw, link: l, closed: make(chan struct{})}
+	c := &conn{Conn: inner, nw: t.nw, link: l, moved: make(chan struct{}), closed: make(chan struct{})}
 	t.nw.mu.Lock()
 	t.nw.conns[c] = struct{}{}
 	t.nw.mu.Unlock()
 	return c, nil
 }
 
-// conn is the dialler's end of a connection, where faults are applied.
+// conn is the dialler's end of a connection, where faults are applied: what
+// the dialler writes waits before it goes out, what it reads waits after it
+// came in.
 type conn struct {
 	net.Conn
 	nw   *Network
 	link link
 
-	mu            sync.Mutex // guards the deadlines
+	mu            sync.Mutex // guards the deadlines and moved
 	readDeadline  time.Time
 	writeDeadline time.Time
+	moved         chan struct{} // closed and replaced when a deadline changes
 
-	rmu  sync.Mutex // serialises reads; guards held
-	held []byte     // read during a black hole, returned once it lifts
+	rmu    sync.Mutex // serialises reads; guards held and heldAt
+	held   []byte     // read from the connection, not yet let through
+	heldAt time.Time  // when held was read
 
 	closeOnce sync.Once
 	closed    chan struct{}
 }
 
-// wait blocks while the link is black-holed, until deadline or Close.
-func (c *conn) wait(deadline func() time.Time) (rule, error) {
+// direction is the way data flows through the dialler's end.
+type direction bool
+
+const (
+	outbound direction = false // written by the dialler
+	inbound  direction = true  // read by the dialler
+)
+
+// pass waits until data that reached this end at since may go on in
+// direction d: no black hole that way, and the delay elapsed. A black hole
+// holds the call until the deadline of d, including one set while it waits;
+// a delay is the link's and is not cut short, but the call fails once it is
+// over if the deadline passed meanwhile, as it would on a slow socket. pass
+// gives up when the connection closes.
+func (c *conn) pass(d direction, since time.Time) error {
 	for {
 		r, changed := c.nw.state(c.link)
-		if !r.blackhole {
-			return r, nil
+		deadline, moved := c.deadline(d)
+		expired := !deadline.IsZero() && !time.Now().Before(deadline)
+		var ok bool
+		switch {
+		case (d == outbound && r.send) || (d == inbound && r.recv):
+			if expired {
+				return os.ErrDeadlineExceeded
+			}
+			ok = c.sleep(deadline, changed, moved)
+		case time.Now().Before(since.Add(r.delay)):
+			ok = c.sleep(since.Add(r.delay), changed, nil)
+		case expired:
+			return os.ErrDeadlineExceeded
+		default:
+			return nil
 		}
-		var expire <-chan time.Time
-		if d := deadline(); !d.IsZero() {
-			t := time.NewTimer(time.Until(d))
-			defer t.Stop()
-			expire = t.C
-		}
-		select {
-		case <-changed:
-		case <-expire:
-			return r, os.ErrDeadlineExceeded
-		case <-c.closed:
-			return r, net.ErrClosed
+		if !ok {
+			return net.ErrClosed
 		}
 	}
+}
+
+// sleep waits until the time until (if not zero), a change of the rules or of
+// the deadlines, and reports false if the connection closed first.
+func (c *conn) sleep(until time.Time, changed, moved <-chan struct{}) bool {
+	var timer <-chan time.Time
+	if !until.IsZero() {
+		t := time.NewTimer(time.Until(until))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-changed:
+	case <-moved:
+	case <-timer:
+	case <-c.closed:
+		return false
+	}
+	return true
 }
 
 func (c *conn) Read(b []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	for {
-		if len(c.held) == 0 {
-			n, err := c.Conn.Read(b)
-			if n == 0 {
-				return n, err
-			}
-			c.held = append(c.held, b[:n]...)
-		}
-		if _, err := c.wait(c.getReadDeadline); err != nil {
+	if len(c.held) == 0 {
+		n, err := c.Conn.Read(b)
+		if n == 0 {
 			return 0, err
 		}
-		n := copy(b, c.held)
-		c.held = c.held[n:]
-		return n, nil
+		c.held = append(c.held[:0], b[:n]...)
+		c.heldAt = time.Now()
 	}
+	if err := c.pass(inbound, c.heldAt); err != nil {
+		return 0, err
+	}
+	n := copy(b, c.held)
+	c.held = c.held[n:]
+	return n, nil
 }
 
 func (c *conn) Write(b []byte) (int, error) {
-	r, err := c.wait(c.getWriteDeadline)
-	if err != nil {
+	if err := c.pass(outbound, time.Now()); err != nil {
 		return 0, err
-	}
-	if r.delay > 0 {
-		t := time.NewTimer(r.delay)
-		select {
-		case <-t.C:
-		case <-c.closed:
-			t.Stop()
-			return 0, net.ErrClosed
-		}
 	}
 	return c.Conn.Write(b)
 }
@@ -310,35 +360,37 @@ func (c *conn) Close() error {
 	return c.Conn.Close()
 }
 
-func (c *conn) getReadDeadline() time.Time {
+// deadline returns the deadline of direction d and a channel closed when a
+// deadline changes.
+func (c *conn) deadline(d direction) (time.Time, <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.readDeadline
+	if d == inbound {
+		return c.readDeadline, c.moved
+	}
+	return c.writeDeadline, c.moved
 }
 
-func (c *conn) getWriteDeadline() time.Time {
+// setDeadlines updates the deadlines under mu and wakes every wait.
+func (c *conn) setDeadlines(f func()) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.writeDeadline
+	f()
+	close(c.moved)
+	c.moved = make(chan struct{})
+	c.mu.Unlock()
 }
 
 func (c *conn) SetDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.readDeadline, c.writeDeadline = t, t
-	c.mu.Unlock()
+	c.setDeadlines(func() { c.readDeadline, c.writeDeadline = t, t })
 	return c.Conn.SetDeadline(t)
 }
 
 func (c *conn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.readDeadline = t
-	c.mu.Unlock()
+	c.setDeadlines(func() { c.readDeadline = t })
 	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *conn) SetWriteDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.writeDeadline = t
-	c.mu.Unlock()
+	c.setDeadlines(func() { c.writeDeadline = t })
 	return c.Conn.SetWriteDeadline(t)
 }

@@ -1,8 +1,18 @@
 package tcp_test
 
 import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/peerweave/peerweave/cluster"
@@ -12,6 +22,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+const waitFor = 10 * time.Second
+
 func TestConformance(t *testing.T) {
 	transporttest.Run(t, func(*testing.T) cluster.Transport { return tcp.New(tcp.Options{}) })
 }
@@ -19,4 +31,136 @@ func TestConformance(t *testing.T) {
 func TestConformanceTLS(t *testing.T) {
 	ca := transporttest.NewCA(t)
 	transporttest.Run(t, func(t *testing.T) cluster.Transport { return tcp.New(tcp.Options{TLS: ca.Config(t)}) })
+}
+
+// presenting makes cfg present the certificate of other to every server,
+// even one that says it accepts only other authorities, as a client that
+// tries its luck does.
+func presenting(cfg, other *tls.Config) *tls.Config {
+	cert := other.Certificates[0]
+	cfg.Certificates = nil
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+	return cfg
+}
+
+// withoutCertificate makes cfg present no certificate.
+func withoutCertificate(cfg *tls.Config) *tls.Config {
+	cfg.Certificates = nil
+	return cfg
+}
+
+// logs keeps a node's log records as text.
+type logs struct {
+	mu      sync.Mutex
+	records []string
+}
+
+func (l *logs) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logs) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", r.Level, r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s", a)
+		return true
+	})
+	l.mu.Lock()
+	l.records = append(l.records, b.String())
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *logs) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logs) WithGroup(string) slog.Handler      { return l }
+
+// waitFor waits until a record contains every one of words.
+func (l *logs) waitFor(t *testing.T, words ...string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return slices.ContainsFunc(l.records, func(r string) bool {
+			for _, w := range words {
+				if !strings.Contains(r, w) {
+					return false
+				}
+			}
+			return true
+		})
+	}, waitFor, 5*time.Millisecond, "no log record with %q", words)
+}
+
+// node starts a node over TCP with cfg (plain TCP if nil), logging to l.
+func node(t *testing.T, cfg *tls.Config, l *logs) *cluster.Node {
+	t.Helper()
+	n, err := cluster.NewNode("127.0.0.1:0",
+		cluster.WithTransport(tcp.New(tcp.Options{TLS: cfg})),
+		cluster.WithLogger(slog.New(l)))
+	require.NoError(t, err)
+	n.SetNetworkTimeout(2 * time.Second)
+	t.Cleanup(n.Close)
+	return n
+}
+
+func remoteOf(n *cluster.Node) cluster.Remote { return cluster.Remote(*n.Addr()) }
+
+func TestMutualTLSNodesFormACluster(t *testing.T) {
+	t.Parallel()
+	ca := transporttest.NewCA(t)
+	ns := make([]*cluster.Node, 3)
+	for i := range ns {
+		ns[i] = node(t, ca.Config(t), &logs{})
+	}
+	require.NoError(t, ns[1].Add(ns[0].String()))
+	require.NoError(t, ns[2].Add(ns[1].String()))
+	for _, n := range ns {
+		require.Eventually(t, func() bool { return len(n.Remotes()) == 2 }, waitFor, 5*time.Millisecond,
+			"%s knows %v", n, n.Remotes())
+	}
+	require.NoError(t, ns[2].Send(remoteOf(ns[0]), []byte("over TLS")))
+	select {
+	case m := <-ns[0].Inbox:
+		assert.Equal(t, "over TLS", string(m.Payload))
+		assert.Equal(t, ns[2].String(), m.From.String())
+	case <-time.After(waitFor):
+		t.Fatal("no message")
+	}
+}
+
+func TestTLSRefusesPeersItCannotTrust(t *testing.T) {
+	t.Parallel()
+	ca, rogue := transporttest.NewCA(t), transporttest.NewCA(t)
+	for _, c := range []struct {
+		name string
+		cfg  *tls.Config // of the node that tries to join
+		// what the joiner's Add error says, and the member's log
+		joinerSees, memberLogs string
+	}{
+		{"client certificate from another CA", presenting(ca.Config(t), rogue.Config(t)),
+			"remote error: tls:", "certificate signed by unknown authority"},
+		{"joiner trusts another CA", rogue.Config(t),
+			"certificate signed by unknown authority", "tls:"},
+		{"no client certificate", withoutCertificate(ca.Config(t)),
+			"certificate required", "client didn't provide a certificate"},
+		{"plain TCP", nil,
+			"", "tls:"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			memberLogs := &logs{}
+			m := node(t, ca.Config(t), memberLogs)
+			j := node(t, c.cfg, &logs{})
+			err := j.Add(m.String())
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.joinerSees)
+			memberLogs.waitFor(t, "connection dropped in handshake", c.memberLogs)
+			assert.Empty(t, m.Remotes())
+			assert.Empty(t, j.Remotes())
+			select {
+			case msg := <-m.Inbox:
+				t.Fatalf("unexpected message %q", msg.Payload)
+			default:
+			}
+		})
+	}
 }

@@ -1,0 +1,259 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"go.uber.org/goleak"
+
+	"github.com/peerweave/peerweave/cluster"
+)
+
+// TestChurn makes nodes join, leave gracefully and crash at random for a
+// while, then checks that every live node knows exactly the other live ones,
+// and that once all are closed no goroutine is left and the heap is back
+// where it started. It runs alone (not in parallel) to measure those, on the
+// fault stacks, for longer with PEERWEAVE_LONG=1.
+func TestChurn(t *testing.T) {
+	duration := 2 * time.Second
+	if long {
+		duration = 30 * time.Second
+	}
+	for _, s := range faultStacks() {
+		t.Run(s.name, func(t *testing.T) { churn(t, s, duration) })
+	}
+}
+
+func churn(t *testing.T, s stack, duration time.Duration) {
+	const maxNodes, workers = 20, 4
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	idle := goleak.IgnoreCurrent()
+	heapBefore := heapInUse()
+
+	c := &churner{t: t, stack: s, network: s.network(), rng: rand.New(rand.NewPCG(seed, seed))}
+	c.log = slog.New(slog.NewTextHandler(testWriter{t, ""}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	t.Cleanup(func() {
+		for _, m := range c.live { // left behind by a failure
+			m.n.Close()
+		}
+	})
+	for range maxNodes / 2 {
+		c.join()
+	}
+	var wg sync.WaitGroup
+	stop := time.Now().Add(duration)
+	for range workers {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				c.step(maxNodes)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d joined, %d left, %d crashed, %d live", c.joined, c.left, c.crashed, len(c.live))
+
+	nodes := make([]*cluster.Node, len(c.live))
+	for i, m := range c.live {
+		nodes[i] = m.n
+	}
+	waitMesh(t, nodes...)
+	for _, m := range c.live {
+		m.n.Close()
+	}
+	c.live = nil
+
+	goleak.VerifyNone(t, idle)
+	// Deadline timers of closed pipes hold their memory until they fire.
+	var heapAfter uint64
+	assert.Eventually(t, func() bool {
+		heapAfter = heapInUse()
+		return heapAfter < heapBefore+2<<20
+	}, waitFor, 100*time.Millisecond, "heap grew from %d KiB to %d KiB", heapBefore>>10, heapAfter>>10)
+	t.Logf("heap in use: %d KiB before, %d KiB after", heapBefore>>10, heapAfter>>10)
+}
+
+// heapInUse returns the bytes of heap in use after a full collection.
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// churner is the churning cluster: the live nodes and what happened.
+type churner struct {
+	t       *testing.T
+	stack   stack
+	network func() cluster.Transport
+	log     *slog.Logger
+
+	mu                    sync.Mutex // guards the fields below
+	rng                   *rand.Rand
+	live                  []*member
+	joining               int // nodes that step is starting
+	joined, left, crashed int
+}
+
+// member is a live node and the transport that can crash it.
+type member struct {
+	n  *cluster.Node
+	tr *crashable
+}
+
+// step joins a node, closes one or crashes one, at random.
+func (c *churner) step(maxNodes int) {
+	c.mu.Lock()
+	r, pause := c.rng.Float64(), time.Duration(c.rng.IntN(20))*time.Millisecond
+	var m *member
+	if (r < 0.5 || len(c.live) < 3) && len(c.live)+c.joining < maxNodes {
+		c.joining++
+		c.mu.Unlock()
+		c.join()
+		c.mu.Lock()
+		c.joining--
+		c.mu.Unlock()
+	} else if len(c.live) > 0 {
+		m = c.take()
+		if r < 0.8 {
+			c.left++
+		} else {
+			c.crashed++
+			m.tr.crash()
+		}
+		c.mu.Unlock()
+		m.n.Close()
+	} else {
+		c.mu.Unlock()
+	}
+	time.Sleep(pause)
+}
+
+// take removes a random live node from the cluster. c.mu must be held.
+func (c *churner) take() *member {
+	i := c.rng.IntN(len(c.live))
+	m := c.live[i]
+	c.live = slices.Delete(c.live, i, i+1)
+	return m
+}
+
+// join starts a node and adds it to a random live node, trying others if
+// that one goes away meanwhile. A node that finds nobody although others
+// live is closed.
+func (c *churner) join() {
+	tr := &crashable{inner: c.network()}
+	n, err := cluster.NewNode("127.0.0.1:0", cluster.WithTransport(tr), cluster.WithCodec(c.stack.codec),
+		cluster.WithLogger(c.log))
+	if !assert.NoError(c.t, err) {
+		return
+	}
+	fast(n)
+	for tries := 0; ; tries++ {
+		seed := c.anyLive()
+		if seed == "" || n.Add(seed) == nil {
+			break
+		}
+		if tries == 5 {
+			n.Close()
+			return
+		}
+	}
+	c.mu.Lock()
+	c.live = append(c.live, &member{n: n, tr: tr})
+	c.joined++
+	c.mu.Unlock()
+}
+
+// anyLive returns the address of a random live node, "" if there is none.
+func (c *churner) anyLive() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.live) == 0 {
+		return ""
+	}
+	return c.live[c.rng.IntN(len(c.live))].n.String()
+}
+
+// crashable is a transport whose node can crash: its listener and every
+// connection close at once, without a goodbye, and it dials no more.
+type crashable struct {
+	inner cluster.Transport
+
+	mu      sync.Mutex // guards the fields below
+	crashed bool
+	ln      net.Listener
+	conns   []net.Conn
+}
+
+var errCrashed = errors.New("crashed")
+
+// track keeps c to close it on a crash, or closes it if the crash happened.
+func (t *crashable) track(c net.Conn) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.crashed {
+		c.Close()
+		return errCrashed
+	}
+	t.conns = append(t.conns, c)
+	return nil
+}
+
+func (t *crashable) crash() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.crashed = true
+	t.ln.Close()
+	for _, c := range t.conns {
+		c.Close()
+	}
+	t.conns = nil
+}
+
+func (t *crashable) Listen(laddr string) (net.Listener, error) {
+	ln, err := t.inner.Listen(laddr)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.ln = ln
+	t.mu.Unlock()
+	return crashableListener{ln, t}, nil
+}
+
+func (t *crashable) Dial(ctx context.Context, raddr string) (net.Conn, error) {
+	c, err := t.inner.Dial(ctx, raddr)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.track(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+type crashableListener struct {
+	net.Listener
+	t *crashable
+}
+
+func (l crashableListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.t.track(c); err != nil {
+		return nil, net.ErrClosed
+	}
+	return c, nil
+}
