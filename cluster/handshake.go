@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -31,7 +33,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		err = errors.New("handshake interrupted")
 	}
 	if err != nil {
-		if ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrTimeout) {
+		if p.helloSent && ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrTimeout) {
 			// Close or the caller cut us short after our hello, which
 			// the acceptor may have taken: tell it we are leaving.
 			p.goodbye()
@@ -64,7 +66,6 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		}
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
 	}
-	n.welcome(p)
 	return nil
 }
 
@@ -124,6 +125,7 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	if err := p.flushHandshake(); err != nil {
 		return wire.Reject{}, err
 	}
+	p.helloSent = true
 	if err := p.readPreamble(); err != nil {
 		return wire.Reject{}, err
 	}
@@ -195,6 +197,9 @@ func (p *peer) readHello() (*wire.Hello, error) {
 		}
 		k = netip.AddrPortFrom(from.Addr(), k.Port())
 	}
+	if k == p.n.self && !bytes.Equal(h.Nonce, p.n.nonce) {
+		return nil, protocolError{fmt.Errorf("hello claims this node's own address %s", k)}
+	}
 	p.key, p.remote, p.nonce, p.join = k, remoteOf(k), h.Nonce, h.Join
 	return h, nil
 }
@@ -247,7 +252,6 @@ func (n *Node) serve(conn net.Conn) {
 		conn.Close()
 		return
 	}
-	n.welcome(p)
 	p.readLoop()
 }
 
@@ -308,19 +312,26 @@ func rejectReason(c wire.RejectCode) string {
 	return fmt.Sprintf("code %d", c)
 }
 
-// logRefusal logs why an incoming connection was not taken: loudly for input
-// that breaks the protocol, quietly for the rest.
+// logRefusal logs why an incoming connection was not taken: quietly for the
+// routine (a peer that hung up or went silent, a duplicate), loudly for the
+// rest (input that breaks the protocol, failed authentication, a TLS
+// handshake that failed).
 func (n *Node) logRefusal(conn net.Conn, err error) {
+	from := conn.RemoteAddr().String()
 	var pe protocolError
 	var r refusal
 	switch {
 	case errors.As(err, &pe):
-		n.log.Warn("dropping connection: bad handshake", "from", conn.RemoteAddr().String(), "err", err)
+		n.log.Warn("dropping connection: bad handshake", "from", from, "err", err)
 	case errors.As(err, &r) && r.code == wire.RejectAuth:
-		n.log.Warn("dropping connection: authentication failed", "from", conn.RemoteAddr().String())
+		n.log.Warn("dropping connection: authentication failed", "from", from)
+	case errors.As(err, &r):
+		n.log.Debug("connection refused", "from", from, "err", err)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		n.log.Debug("connection dropped in handshake: timeout", "from", conn.RemoteAddr().String(), "err", err)
+		n.log.Debug("connection dropped in handshake: timeout", "from", from, "err", err)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		n.log.Debug("connection dropped in handshake", "from", from, "err", err)
 	default:
-		n.log.Debug("connection dropped in handshake", "from", conn.RemoteAddr().String(), "err", err)
+		n.log.Warn("dropping connection: handshake failed", "from", from, "err", err)
 	}
 }

@@ -190,6 +190,20 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	if acceptor {
 		p.appendControl(wire.KindWelcome, nil)
 	}
+	// Every other remote, queued before anything else can be, so that the
+	// list goes out even if this node starts leaving at once. Both sides of
+	// every connection send theirs, which is enough for a full mesh: of two
+	// nodes that share a neighbour, the one it registers second gets a list
+	// naming the first.
+	addrs := make([]string, 0, len(cur))
+	for k := range cur {
+		if k != p.key {
+			addrs = append(addrs, k.String())
+		}
+	}
+	if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs}); err != nil {
+		n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
+	}
 	next := maps.Clone(cur)
 	next[p.key] = p
 	n.remotes.Store(&next)
@@ -206,21 +220,6 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	}
 	p.signal()
 	return 0
-}
-
-// welcome sends a new remote every other remote this node knows. Both sides
-// of every connection do, which is enough for a full mesh: of two nodes that
-// share a neighbour, the one the neighbour registers second gets a list that
-// names the first.
-func (n *Node) welcome(p *peer) {
-	cur := *n.remotes.Load()
-	addrs := make([]string, 0, len(cur))
-	for k := range cur {
-		if k != p.key {
-			addrs = append(addrs, k.String())
-		}
-	}
-	p.control(wire.KindPeers, &wire.Peers{Addrs: addrs})
 }
 
 // learn dials every address of a peer list that the node does not know.

@@ -61,6 +61,7 @@ type Node struct {
 	// listDials counts dials to peer-list addresses in flight.
 	listDials int
 
+	// Safe for concurrent use on their own.
 	events    events
 	closeOnce sync.Once
 }

@@ -47,8 +47,11 @@ type peer struct {
 	remote Remote
 	nonce  []byte
 	join   bool // the dialler joined on its own behalf
-	live   bool // handshake done: reads refresh the silence deadline
-	limit  int  // largest frame body accepted: small until admitted
+	// helloSent is set once a dialler has written its whole hello, which
+	// the acceptor may take: from then on, giving up means a goodbye.
+	helloSent bool
+	live      bool // handshake done: reads refresh the silence deadline
+	limit     int  // largest frame body accepted: small until admitted
 
 	// Used by the reader only.
 	body    wire.BodyReader
@@ -262,6 +265,12 @@ func (p *peer) read() error {
 			p.n.farewell(p)
 			return errGoodbye
 		case wire.KindByeAck:
+			p.mu.Lock()
+			leaving := p.leaving
+			p.mu.Unlock()
+			if !leaving {
+				return protocolError{errors.New("acknowledgement of a goodbye never said")}
+			}
 			close(p.acked)
 			return errGoodbye
 		default:

@@ -1,13 +1,8 @@
 package tcp_test
 
 import (
-	"context"
 	"crypto/tls"
-	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/testlog"
 	"github.com/peerweave/peerweave/transport/tcp"
 	"github.com/peerweave/peerweave/transport/transporttest"
 )
@@ -49,49 +45,8 @@ func withoutCertificate(cfg *tls.Config) *tls.Config {
 	return cfg
 }
 
-// logs keeps a node's log records as text.
-type logs struct {
-	mu      sync.Mutex
-	records []string
-}
-
-func (l *logs) Enabled(context.Context, slog.Level) bool { return true }
-
-func (l *logs) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", r.Level, r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s", a)
-		return true
-	})
-	l.mu.Lock()
-	l.records = append(l.records, b.String())
-	l.mu.Unlock()
-	return nil
-}
-
-func (l *logs) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logs) WithGroup(string) slog.Handler      { return l }
-
-// waitFor waits until a record contains every one of words.
-func (l *logs) waitFor(t *testing.T, words ...string) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return slices.ContainsFunc(l.records, func(r string) bool {
-			for _, w := range words {
-				if !strings.Contains(r, w) {
-					return false
-				}
-			}
-			return true
-		})
-	}, waitFor, 5*time.Millisecond, "no log record with %q", words)
-}
-
 // node starts a node over TCP with cfg (plain TCP if nil), logging to l.
-func node(t *testing.T, cfg *tls.Config, l *logs) *cluster.Node {
+func node(t *testing.T, cfg *tls.Config, l *testlog.Recorder) *cluster.Node {
 	t.Helper()
 	n, err := cluster.NewNode("127.0.0.1:0",
 		cluster.WithTransport(tcp.New(tcp.Options{TLS: cfg})),
@@ -109,7 +64,7 @@ func TestMutualTLSNodesFormACluster(t *testing.T) {
 	ca := transporttest.NewCA(t)
 	ns := make([]*cluster.Node, 3)
 	for i := range ns {
-		ns[i] = node(t, ca.Config(t), &logs{})
+		ns[i] = node(t, ca.Config(t), testlog.New(t))
 	}
 	require.NoError(t, ns[1].Add(ns[0].String()))
 	require.NoError(t, ns[2].Add(ns[1].String()))
@@ -147,13 +102,13 @@ func TestTLSRefusesPeersItCannotTrust(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			memberLogs := &logs{}
+			memberLogs := testlog.New(t)
 			m := node(t, ca.Config(t), memberLogs)
-			j := node(t, c.cfg, &logs{})
+			j := node(t, c.cfg, testlog.New(t))
 			err := j.Add(m.String())
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.joinerSees)
-			memberLogs.waitFor(t, "connection dropped in handshake", c.memberLogs)
+			memberLogs.Wait(t, waitFor, "WARN", "dropping connection: handshake failed", c.memberLogs)
 			assert.Empty(t, m.Remotes())
 			assert.Empty(t, j.Remotes())
 			select {
