@@ -37,9 +37,9 @@ func TestNodesWithoutTheSameSecretRefuseEachOther(t *testing.T) {
 			// Dialling in: the cluster refuses and says why in its log.
 			err := stranger.Add(a.String())
 			assert.ErrorIs(t, err, cluster.ErrAuth, name)
-			h.logs.waitLog(t, "WARN", "authentication failed", "node="+a.String(), "from=")
-			require.Len(t, h.logs.find("WARN", "authentication failed", "node="+a.String()), 1, name)
-			h.logs.reset()
+			h.logs.Wait(t, waitFor, "WARN", "authentication failed", "node="+a.String(), "from=")
+			require.Len(t, h.logs.Find("WARN", "authentication failed", "node="+a.String()), 1, name)
+			h.logs.Reset()
 			// Dialled: the cluster node refuses the stranger.
 			err = a.Add(stranger.String())
 			assert.ErrorIs(t, err, cluster.ErrAuth, name)
@@ -95,7 +95,7 @@ func TestStrangerLearnsNothingAndInjectsNothing(t *testing.T) {
 			require.NoError(t, err)
 		}
 		assert.Equal(t, []wire.Kind{wire.KindHello}, kinds)
-		h.logs.waitLog(t, "WARN", "bad handshake", "data frame where auth was due")
+		h.logs.Wait(t, waitFor, "WARN", "bad handshake", "data frame where auth was due")
 		assert.Equal(t, names(b), remoteNames(a))
 		require.NoError(t, b.Send(remote(a), []byte("only friends")))
 		assert.Equal(t, "only friends", string(receive(t, a).Payload))

@@ -187,7 +187,7 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 					p.write(t, b)
 				}
 				p.waitHangUp(t)
-				h.logs.waitLog(t, attack.log...)
+				h.logs.Wait(t, waitFor, attack.log...)
 
 				for i := range count {
 					require.Equal(t, fmt.Sprint(i), string(receive(t, a).Payload))
@@ -209,7 +209,7 @@ func TestHandshakeTimesOutASilentClient(t *testing.T) {
 		a.SetNetworkTimeout(200 * time.Millisecond)
 		p := dialRaw(t, h, a, nil, false)
 		p.waitHangUp(t)
-		h.logs.waitLog(t, "connection dropped in handshake", "timeout")
+		h.logs.Wait(t, waitFor, "connection dropped in handshake", "timeout")
 	})
 }
 
@@ -225,7 +225,7 @@ func TestPeersWithAnotherCodecRefuseEachOther(t *testing.T) {
 		err := b.Add(a.String())
 		require.ErrorIs(t, err, cluster.ErrIncompatible)
 		assert.Contains(t, err.Error(), fmt.Sprintf("codec %q", h.stack.codec.Name()))
-		h.logs.waitLog(t, "WARN", "bad handshake", `codec "not-gob"`)
+		h.logs.Wait(t, waitFor, "WARN", "bad handshake", `codec "not-gob"`)
 		assert.Empty(t, a.Remotes())
 		assert.Empty(t, b.Remotes())
 		select {
@@ -325,7 +325,7 @@ func TestClaimsInsideAHelloCostNothing(t *testing.T) {
 			var after runtime.MemStats
 			runtime.ReadMemStats(&after)
 			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(conns<<20))
-			h.logs.waitLog(t, "WARN", "bad handshake", "decode")
+			h.logs.Wait(t, waitFor, "WARN", "bad handshake", "decode")
 		})
 	}
 }

@@ -1,11 +1,8 @@
 package cluster_test
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/codec/gob"
 	"github.com/peerweave/peerweave/codec/msgpack"
+	"github.com/peerweave/peerweave/internal/testlog"
 	"github.com/peerweave/peerweave/transport/fault"
 	"github.com/peerweave/peerweave/transport/mem"
 	"github.com/peerweave/peerweave/transport/quic"
@@ -79,7 +77,7 @@ type harness struct {
 	stack     stack
 	faults    *fault.Network
 	transport func() cluster.Transport
-	logs      *logRecorder
+	logs      *testlog.Recorder
 }
 
 // forEachStack runs f as a parallel subtest on every stack.
@@ -94,7 +92,7 @@ func forEachStack(t *testing.T, f func(t *testing.T, h *harness)) {
 }
 
 func newHarness(t *testing.T, s stack) *harness {
-	return &harness{t: t, stack: s, faults: fault.NewNetwork(), transport: s.network(), logs: newLogRecorder(t)}
+	return &harness{t: t, stack: s, faults: fault.NewNetwork(), transport: s.network(), logs: testlog.New(t)}
 }
 
 // options are what every node of the harness is built with.
@@ -262,83 +260,4 @@ func (r *recorder) waitEvents(t *testing.T, want map[string]int) {
 		}
 		return true
 	}, waitFor, tick, "want events %v", want)
-}
-
-// logRecorder is a slog handler that keeps every record and echoes it to the
-// test log.
-type logRecorder struct {
-	t       *testing.T
-	mu      sync.Mutex
-	records []string
-	attrs   []slog.Attr
-	shared  *logRecorder
-}
-
-func newLogRecorder(t *testing.T) *logRecorder {
-	l := &logRecorder{t: t}
-	l.shared = l
-	return l
-}
-
-func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-
-func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", r.Level, r.Message)
-	for _, a := range l.attrs {
-		fmt.Fprintf(&b, " %s", a)
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s", a)
-		return true
-	})
-	s := l.shared
-	s.mu.Lock()
-	s.records = append(s.records, b.String())
-	s.mu.Unlock()
-	l.t.Log(b.String())
-	return nil
-}
-
-func (l *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
-	return &logRecorder{t: l.t, attrs: append(slices.Clone(l.attrs), as...), shared: l.shared}
-}
-
-func (l *logRecorder) WithGroup(string) slog.Handler { return l }
-
-// find returns the records that contain every one of words.
-func (l *logRecorder) find(words ...string) []string {
-	s := l.shared
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, r := range s.records {
-		if containsAll(r, words) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func containsAll(s string, words []string) bool {
-	for _, w := range words {
-		if !strings.Contains(s, w) {
-			return false
-		}
-	}
-	return true
-}
-
-// reset forgets the records kept so far.
-func (l *logRecorder) reset() {
-	s := l.shared
-	s.mu.Lock()
-	s.records = nil
-	s.mu.Unlock()
-}
-
-// waitLog waits until a record contains every one of words.
-func (l *logRecorder) waitLog(t *testing.T, words ...string) {
-	t.Helper()
-	require.Eventually(t, func() bool { return len(l.find(words...)) > 0 }, waitFor, tick, "no log record with %q", words)
 }

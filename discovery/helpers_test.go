@@ -2,12 +2,10 @@ package discovery_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/discovery"
+	"github.com/peerweave/peerweave/internal/testlog"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -232,73 +231,8 @@ func (s *dnsServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	w.WriteMsg(m)
 }
 
-// logRecorder is a slog handler that keeps every record and echoes it to the
-// test log.
-type logRecorder struct {
-	t      *testing.T
-	attrs  []slog.Attr
-	shared *logs
-}
-
-type logs struct {
-	mu      sync.Mutex
-	records []string
-}
-
-func newLogger(t *testing.T) (*slog.Logger, *logRecorder) {
-	l := &logRecorder{t: t, shared: &logs{}}
-	return slog.New(l), l
-}
-
-func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-
-func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", r.Level, r.Message)
-	for _, a := range l.attrs {
-		fmt.Fprintf(&b, " %s", a)
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s", a)
-		return true
-	})
-	l.shared.mu.Lock()
-	l.shared.records = append(l.shared.records, b.String())
-	l.shared.mu.Unlock()
-	l.t.Log(b.String())
-	return nil
-}
-
-func (l *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
-	return &logRecorder{t: l.t, attrs: append(slices.Clone(l.attrs), as...), shared: l.shared}
-}
-
-func (l *logRecorder) WithGroup(string) slog.Handler { return l }
-
-// find returns the records that contain every one of words.
-func (l *logRecorder) find(words ...string) []string {
-	l.shared.mu.Lock()
-	defer l.shared.mu.Unlock()
-	var out []string
-	for _, r := range l.shared.records {
-		if containsAll(r, words) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func containsAll(s string, words []string) bool {
-	for _, w := range words {
-		if !strings.Contains(s, w) {
-			return false
-		}
-	}
-	return true
-}
-
-// waitLog waits until a record contains every one of words.
-func (l *logRecorder) waitLog(t *testing.T, words ...string) {
-	t.Helper()
-	require.Eventually(t, func() bool { return len(l.find(words...)) > 0 }, waitFor, tick, "no log record with %q", words)
+// newLogger returns a logger whose records a test can look for.
+func newLogger(t *testing.T) (*slog.Logger, *testlog.Recorder) {
+	r := testlog.New(t)
+	return r.Logger(), r
 }

@@ -116,8 +116,8 @@ func TestJoinAddsOnlyNewAddresses(t *testing.T) {
 	src.waitCalls(t, 4)
 	assert.Equal(t, []string{"127.0.0.3:3"}, n.Adds())
 	// The same bad entry each round: one warning, then debug records.
-	assert.Len(t, logs.find("WARN discovery source failed", `"garbage"`), 1)
-	assert.NotEmpty(t, logs.find("DEBUG discovery source still failing", `"garbage"`))
+	assert.Len(t, logs.Find("WARN discovery source failed", `"garbage"`), 1)
+	assert.NotEmpty(t, logs.Find("DEBUG discovery source still failing", `"garbage"`))
 }
 
 func TestJoinAsksTheSourceAtOnce(t *testing.T) {
@@ -185,7 +185,7 @@ func TestJoinBoundsEachAddAndCarriesOn(t *testing.T) {
 			require.FailNow(t, "the add was not cut short")
 		}
 	}
-	assert.NotEmpty(t, logs.find("INFO discovery cannot add peer", "127.0.0.2:2", "deadline exceeded"))
+	assert.NotEmpty(t, logs.Find("INFO discovery cannot add peer", "127.0.0.2:2", "deadline exceeded"))
 }
 
 func TestJoinStopsWhenAnAddSaysTheNodeIsClosed(t *testing.T) {
@@ -296,9 +296,9 @@ func TestJoinSurvivesAFailingSourceAndLogsItsRecovery(t *testing.T) {
 	n := &fakeNode{self: "127.0.0.1:1"}
 	startJoin(t, n, src, fastJoin(log)...)
 
-	logs.waitLog(t, "INFO discovery source recovered")
+	logs.Wait(t, waitFor, "INFO discovery source recovered")
 	require.Eventually(t, func() bool { return len(n.Adds()) == 1 }, waitFor, tick)
 	assert.Equal(t, []string{"127.0.0.2:2"}, n.Adds())
-	assert.Len(t, logs.find("WARN discovery source failed", "registry down"), 1)
-	assert.Len(t, logs.find("DEBUG discovery source still failing", "registry down"), 2)
+	assert.Len(t, logs.Find("WARN discovery source failed", "registry down"), 1)
+	assert.Len(t, logs.Find("DEBUG discovery source still failing", "registry down"), 2)
 }

@@ -137,13 +137,13 @@ func TestFiveNodesMeshThroughDNS(t *testing.T) {
 			// logs it, carries on and finds the node once DNS is back.
 			s.stop()
 			for _, n := range survivors {
-				logs.waitLog(t, "WARN discovery source failed", "node="+n.String()+" ")
+				logs.Wait(t, waitFor, "WARN discovery source failed", "node="+n.String()+" ")
 			}
 			newcomer := c.node()
 			layout.publish(s, append(survivors[:3:3], newcomer))
 			s.start()
 			for _, n := range survivors {
-				logs.waitLog(t, "INFO discovery source recovered", "node="+n.String()+" ")
+				logs.Wait(t, waitFor, "INFO discovery source recovered", "node="+n.String()+" ")
 			}
 			waitMesh(t, append(survivors[:3:3], newcomer)...)
 		})
@@ -168,7 +168,7 @@ func TestMeshThroughAFileWithAMalformedLine(t *testing.T) {
 	}
 	waitMesh(t, ns...)
 	for _, n := range ns {
-		logs.waitLog(t, "WARN discovery source failed", "node="+n.String()+" ", path+":3:", `"10.0.1.99"`)
+		logs.Wait(t, waitFor, "WARN discovery source failed", "node="+n.String()+" ", path+":3:", `"10.0.1.99"`)
 	}
 
 	// The line is fixed and a node that runs no joiner is listed: every
@@ -176,7 +176,7 @@ func TestMeshThroughAFileWithAMalformedLine(t *testing.T) {
 	newcomer := c.node()
 	write("# peers", ns[0].String(), newcomer.String(), ns[1].String(), ns[2].String())
 	for _, n := range ns {
-		logs.waitLog(t, "INFO discovery source recovered", "node="+n.String()+" ")
+		logs.Wait(t, waitFor, "INFO discovery source recovered", "node="+n.String()+" ")
 	}
 	waitMesh(t, append(ns, newcomer)...)
 }
