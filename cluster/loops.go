@@ -40,7 +40,7 @@ func (n *Node) healthLoop() {
 	defer n.wg.Done()
 	n.every(&n.healthy, n.retuneHealth, func() {
 		for _, p := range *n.remotes.Load() {
-			p.control(wire.KindPing, nil)
+			p.probe(wire.KindPing)
 		}
 	})
 }

@@ -125,22 +125,17 @@ func (p *peer) appendControl(k wire.Kind, v any) error {
 	return nil
 }
 
-// control queues a control frame for the writer. Control frames do not wait
-// for queue space, and are dropped once the peer is leaving, but for the
-// goodbye itself.
-func (p *peer) control(k wire.Kind, v any) {
+// probe queues a ping or pong for the writer. It does not wait for queue
+// space, and does nothing once the peer is leaving.
+func (p *peer) probe(k wire.Kind) {
 	p.mu.Lock()
 	if p.leaving {
 		p.mu.Unlock()
 		return
 	}
 	wasEmpty := len(p.queue) == 0
-	err := p.appendControl(k, v)
+	p.queue = wire.AppendHeader(p.queue, k, 0)
 	p.mu.Unlock()
-	if err != nil {
-		p.n.log.Error("cannot encode control message", "remote", p.key, "err", err)
-		return
-	}
 	if wasEmpty {
 		p.signal()
 	}
@@ -250,7 +245,7 @@ func (p *peer) read() error {
 				return err
 			}
 		case wire.KindPing:
-			p.control(wire.KindPong, nil)
+			p.probe(wire.KindPong)
 		case wire.KindPong:
 			// The read itself pushed the silence deadline out.
 		case wire.KindPeers:
