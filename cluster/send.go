@@ -36,10 +36,7 @@ func (n *Node) SendContext(ctx context.Context, to Remote, data []byte) error {
 		}
 		return fmt.Errorf("cluster: send to %s: %w", to, ErrUnknownRemote)
 	}
-	w := sendWait{ctx: ctx, timeout: n.networkTimeout()}
-	err := p.send(data, &w)
-	w.stop()
-	if err != nil {
+	if err := p.sendWithin(ctx, data); err != nil {
 		return fmt.Errorf("cluster: send to %s: %w", to, err)
 	}
 	return nil
@@ -51,11 +48,24 @@ func (n *Node) SendContext(ctx context.Context, to Remote, data []byte) error {
 // queue is full delays the rest by up to the network timeout. Failures are
 // logged at debug level; the affected remotes are removed as Send describes.
 func (n *Node) Broadcast(data []byte) {
+	if len(data) > n.cfg.maxMessage {
+		n.log.Debug("broadcast", "bytes", len(data), "err", ErrMessageTooLarge)
+		return
+	}
 	for _, p := range *n.remotes.Load() {
-		if err := n.Send(p.remote, data); err != nil {
+		if err := p.sendWithin(context.Background(), data); err != nil {
 			n.log.Debug("broadcast", "remote", p.key.String(), "err", err)
 		}
 	}
+}
+
+// sendWithin queues data for p, waiting for queue space at most the network
+// timeout, or until ctx ends.
+func (p *peer) sendWithin(ctx context.Context, data []byte) error {
+	w := sendWait{ctx: ctx, timeout: p.n.networkTimeout()}
+	err := p.send(data, &w)
+	w.stop()
+	return err
 }
 
 // sendWait bounds a Send's wait for queue space. Its timer starts on the first
