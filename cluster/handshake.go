@@ -26,6 +26,12 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		return fmt.Errorf("dial: %w", cause(ctx, err))
 	}
 	p := n.newPeer(conn)
+	admitted := false
+	defer func() {
+		if !admitted {
+			conn.Close()
+		}
+	}()
 	stop := n.interrupt(ctx, p)
 	verdict, err := p.dialHandshake(k, join)
 	stop()
@@ -38,34 +44,29 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 			// the acceptor may have taken: tell it we are leaving.
 			p.goodbye()
 		}
-		conn.Close()
 		return cause(ctx, err)
 	}
 	switch verdict.Code {
 	case 0:
 	case wire.RejectSelf:
-		conn.Close()
 		n.markSelf(k, p.key)
 		return nil
 	case wire.RejectDuplicate:
-		conn.Close()
 		return n.awaitRemote(ctx, p.key)
 	case wire.RejectAuth:
-		conn.Close()
 		return fmt.Errorf("%w: the peer refused our proof of the shared secret", ErrAuth)
 	default:
-		conn.Close()
 		return fmt.Errorf("%w: %s", ErrRejected, verdict.Reason)
 	}
 	if code := n.admit(p, false); code != 0 {
 		// The acceptor took the connection; we cannot.
 		p.goodbye()
-		conn.Close()
 		if code == wire.RejectDuplicate {
 			return nil
 		}
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
 	}
+	admitted = true
 	return nil
 }
 
