@@ -142,13 +142,13 @@ func (n *Node) awaitRemote(ctx context.Context, k netip.AddrPort) error {
 	for {
 		n.mu.Lock()
 		found := (*n.remotes.Load())[k] != nil
-		joined := n.joined
+		changed := n.changed
 		n.mu.Unlock()
 		if found {
 			return nil
 		}
 		select {
-		case <-joined:
+		case <-changed:
 		case <-ctx.Done():
 			return fmt.Errorf("remote kept a connection of its own that never came: %w", context.Cause(ctx))
 		}
@@ -209,8 +209,8 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	n.remotes.Store(&next)
 	delete(n.retry, p.key)
 	delete(n.left, p.key)
-	close(n.joined)
-	n.joined = make(chan struct{})
+	n.unlisted++
+	n.notifyLocked()
 	n.events.push(event{added: true, remote: p.remote, remotes: next})
 	n.log.Debug("remote added", "remote", p.key.String(), "dialled", !acceptor)
 	p.live, p.limit = true, n.cfg.maxMessage
@@ -222,8 +222,8 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	return 0
 }
 
-// learn dials every address of a peer list that the node does not know.
-func (n *Node) learn(addrs []string) error {
+// learn takes p's peer list: it dials every address the node does not know.
+func (n *Node) learn(p *peer, addrs []string) error {
 	keys := make([]netip.AddrPort, 0, len(addrs))
 	for _, a := range addrs {
 		k, err := netip.ParseAddrPort(a)
@@ -238,6 +238,11 @@ func (n *Node) learn(addrs []string) error {
 		return nil
 	}
 	cur := *n.remotes.Load()
+	if cur[p.key] == p && !p.listed {
+		p.listed = true
+		n.unlisted--
+		n.notifyLocked()
+	}
 	for _, k := range keys {
 		_, gone := n.left[k]
 		if gone || n.isSelf(k) || cur[k] != nil || n.dialing[k] != nil {
@@ -254,6 +259,7 @@ func (n *Node) learn(addrs []string) error {
 			}
 			n.mu.Lock()
 			n.listDials--
+			n.notifyLocked()
 			n.mu.Unlock()
 		})
 	}
@@ -270,6 +276,10 @@ func (n *Node) removeLocked(p *peer) bool {
 	next := maps.Clone(cur)
 	delete(next, p.key)
 	n.remotes.Store(&next)
+	if !p.listed {
+		n.unlisted--
+	}
+	n.notifyLocked()
 	n.events.push(event{remote: p.remote, remotes: next})
 	return true
 }

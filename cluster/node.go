@@ -57,9 +57,11 @@ type Node struct {
 	retry   map[netip.AddrPort]struct{}  // lost ungracefully: redialled every reconnect interval
 	left    map[netip.AddrPort]departure // left gracefully: not redialled from peer lists
 	selves  map[netip.AddrPort]struct{}  // addresses found to reach this very node
-	joined  chan struct{}                // closed and replaced whenever a remote is added
+	changed chan struct{}                // closed and replaced whenever membership or the mesh's progress changes
 	// listDials counts dials to peer-list addresses in flight.
 	listDials int
+	// unlisted counts the remotes whose peer list has not arrived yet.
+	unlisted int
 
 	// Safe for concurrent use on their own.
 	events    events
@@ -88,6 +90,9 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		maxMessage:    DefaultMaxMessageSize,
 		inboxSize:     DefaultInboxSize,
 		sendQueueSize: DefaultSendQueueSize,
+		healthy:       DefaultHealthyInterval,
+		timeout:       DefaultNetworkTimeout,
+		reconnect:     DefaultReconnectInterval,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -118,19 +123,25 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		retry:           make(map[netip.AddrPort]struct{}),
 		left:            make(map[netip.AddrPort]departure),
 		selves:          make(map[netip.AddrPort]struct{}),
-		joined:          make(chan struct{}),
+		changed:         make(chan struct{}),
 	}
 	rand.Read(n.nonce)
 	n.log = cfg.logger
 	if n.log == nil {
 		n.level = new(slog.LevelVar)
 		n.level.Set(slog.LevelWarn)
+		if cfg.debug {
+			n.level.Set(slog.LevelDebug)
+		}
 		n.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: n.level}))
 	}
 	n.log = n.log.With("node", self.String())
-	n.healthy.Store(int64(DefaultHealthyInterval))
-	n.timeout.Store(int64(DefaultNetworkTimeout))
-	n.reconnect.Store(int64(DefaultReconnectInterval))
+	n.healthy.Store(int64(cfg.healthy))
+	n.timeout.Store(int64(cfg.timeout))
+	n.reconnect.Store(int64(cfg.reconnect))
+	n.RemoteAdded(cfg.added)
+	n.RemoteRemoved(cfg.removed)
+	n.RemoteChanged(cfg.changed)
 	n.remotes.Store(&map[netip.AddrPort]*peer{})
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.events.start()
@@ -157,6 +168,8 @@ func (c *config) check() error {
 		return fmt.Errorf("cluster: send queue size %d must be positive", c.sendQueueSize)
 	case c.secret != nil && len(c.secret) == 0:
 		return fmt.Errorf("cluster: empty secret")
+	case c.healthy <= 0 || c.timeout <= 0 || c.reconnect <= 0:
+		return fmt.Errorf("cluster: intervals must be positive (healthy %v, timeout %v, reconnect %v)", c.healthy, c.timeout, c.reconnect)
 	}
 	return nil
 }

@@ -16,17 +16,27 @@ const (
 	DefaultSendQueueSize     = 1 << 20  // bytes per remote
 )
 
-// An Option configures a node created by NewNode.
+// An Option configures a node created by NewNode. Every setting of a node is
+// an Option, the callbacks included, so that a node is whole from the moment
+// it listens; the Set methods and callback setters of Node change a running
+// node.
 type Option func(*config)
 
 type config struct {
 	transport     Transport
 	codec         Codec
 	logger        *slog.Logger
+	debug         bool
 	maxMessage    int
 	inboxSize     int
 	sendQueueSize int
 	secret        []byte
+	healthy       time.Duration
+	timeout       time.Duration
+	reconnect     time.Duration
+	added         func(Remote)
+	removed       func(Remote)
+	changed       func([]Remote)
 }
 
 // WithTransport makes the node use t instead of TCP.
@@ -37,9 +47,37 @@ func WithTransport(t Transport) Option { return func(c *config) { c.transport = 
 func WithCodec(c Codec) Option { return func(cfg *config) { cfg.codec = c } }
 
 // WithLogger sends the node's logs to l. Without it the node logs warnings
-// and errors to stderr, and debug output too once SetDebug(true) is called;
-// with it, l's handler decides what is written and SetDebug has no effect.
+// and errors to stderr, and debug output too with WithDebug or once
+// SetDebug(true) is called; with it, l's handler decides what is written and
+// WithDebug and SetDebug have no effect.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithDebug makes the node's default logger write debug output to stderr
+// from the start, as SetDebug(true) does later.
+func WithDebug() Option { return func(c *config) { c.debug = true } }
+
+// WithHealthyInterval sets how often the node checks the health of its
+// remotes (default DefaultHealthyInterval); see SetHealthyInterval.
+func WithHealthyInterval(d time.Duration) Option { return func(c *config) { c.healthy = d } }
+
+// WithNetworkTimeout sets how long the node waits for the network (default
+// DefaultNetworkTimeout); see SetNetworkTimeout.
+func WithNetworkTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// WithReconnectInterval sets how often the node redials the remotes it lost
+// ungracefully (default DefaultReconnectInterval); see SetReconnectInterval.
+func WithReconnectInterval(d time.Duration) Option { return func(c *config) { c.reconnect = d } }
+
+// WithRemoteAdded makes f the node's RemoteAdded callback from the start, so
+// that it hears of every remote, even one that connects before NewNode
+// returns.
+func WithRemoteAdded(f func(r Remote)) Option { return func(c *config) { c.added = f } }
+
+// WithRemoteRemoved makes f the node's RemoteRemoved callback from the start.
+func WithRemoteRemoved(f func(r Remote)) Option { return func(c *config) { c.removed = f } }
+
+// WithRemoteChanged makes f the node's RemoteChanged callback from the start.
+func WithRemoteChanged(f func(rs []Remote)) Option { return func(c *config) { c.changed = f } }
 
 // WithMaxMessageSize sets the largest payload, in bytes, the node sends or
 // accepts (default DefaultMaxMessageSize). A peer that sends a larger frame

@@ -51,6 +51,7 @@ type peer struct {
 	// the acceptor may take: from then on, giving up means a goodbye.
 	helloSent bool
 	live      bool // handshake done: reads refresh the silence deadline
+	listed    bool // its peer list arrived; guarded by n.mu
 	limit     int  // largest frame body accepted: small until admitted
 
 	// Used by the reader only.
@@ -253,7 +254,7 @@ func (p *peer) read() error {
 			if err := p.readControl(size, &m); err != nil {
 				return err
 			}
-			if err := p.n.learn(m.Addrs); err != nil {
+			if err := p.n.learn(p, m.Addrs); err != nil {
 				return protocolError{fmt.Errorf("peer list: %w", err)}
 			}
 		case wire.KindBye:

@@ -16,6 +16,10 @@ func (r Remote) String() string {
 	return a.String()
 }
 
+// Equal reports whether r and o are the same address, as a node tells
+// remotes apart: an IPv4 address and its IPv4-in-IPv6 form are equal.
+func (r Remote) Equal(o Remote) bool { return r.key() == o.key() }
+
 // key returns the comparable form of r used to index remotes.
 func (r Remote) key() netip.AddrPort {
 	ip, _ := netip.AddrFromSlice(r.IP)

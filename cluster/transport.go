@@ -1,29 +1,8 @@
 package cluster
 
-import (
-	"context"
-	"net"
-)
+import "github.com/peerweave/peerweave/transport"
 
-// Transport opens the reliable, ordered byte streams that connect nodes: one
-// stream per pair of nodes, on one listening address per node.
-//
-// A node calls Listen once, when it is created, and Dial for every remote it
-// connects to; the node closes every net.Conn and the net.Listener it gets.
-// Closing the listener must not close connections already accepted or dialled.
-// A Conn's deadlines must work, with timeouts reported as errors matching
-// os.ErrDeadlineExceeded, and Close must unblock a pending Read or Write.
-// Everything written before Close must reach the other side before it reads
-// the end of the stream. Close may finish in the background (QUIC, for one,
-// exchanges a close with the peer), but must end that work in bounded time.
-// Addresses are "host:port" strings; a net.Addr a Transport returns must have
-// a String form of "ip:port" (a *net.TCPAddr or *net.UDPAddr does).
-//
-// The transport/transporttest package checks an implementation against
-// everything the node relies on.
-type Transport interface {
-	// Listen listens on laddr. A port of 0 picks a free port.
-	Listen(laddr string) (net.Listener, error)
-	// Dial connects to the node listening on raddr; ctx bounds the attempt.
-	Dial(ctx context.Context, raddr string) (net.Conn, error)
-}
+// Transport opens the byte streams that connect nodes. It is defined in
+// package transport, so that transports need not import this package; see
+// there for the contract an implementation must meet. New uses transport/tcp.
+type Transport = transport.Transport

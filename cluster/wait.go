@@ -1,0 +1,68 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+)
+
+// Wait blocks until ready reports true for the node's remotes, sorted by
+// address as Remotes returns them, and returns nil. It calls ready at once
+// and again after every change of membership, on the calling goroutine, so
+// ready must not block. It fails with the context's error if ctx ends first,
+// and with ErrClosed once the node closes.
+//
+// To wait until two remotes are connected:
+//
+//	err := n.Wait(ctx, func(rs []cluster.Remote) bool {
+//		return slices.ContainsFunc(rs, a.Equal) && slices.ContainsFunc(rs, b.Equal)
+//	})
+func (n *Node) Wait(ctx context.Context, ready func(rs []Remote) bool) error {
+	for {
+		n.mu.Lock()
+		changed := n.changed
+		n.mu.Unlock()
+		if ready(n.Remotes()) {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: wait: %w", context.Cause(ctx))
+		case <-n.ctx.Done():
+			return ErrClosed
+		}
+	}
+}
+
+// WaitMesh blocks until the node has joined every node it has heard of: each
+// of its remotes has sent its peer list, and every address in those lists is
+// a remote or failed to connect. After b.Add(a) returns, b.WaitMesh returns
+// once b is connected to every remote a had, so that b can send to all of
+// them.
+//
+// It fails with the context's error if ctx ends first, and with ErrClosed once
+// the node closes. An address that failed to connect is not retried for
+// WaitMesh: see Remotes for whom the node reached.
+func (n *Node) WaitMesh(ctx context.Context) error {
+	for {
+		n.mu.Lock()
+		changed, settled := n.changed, n.unlisted == 0 && n.listDials == 0
+		n.mu.Unlock()
+		if settled {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: wait for the mesh: %w", context.Cause(ctx))
+		case <-n.ctx.Done():
+			return ErrClosed
+		}
+	}
+}
+
+// notifyLocked wakes every Wait and WaitMesh. n.mu must be held.
+func (n *Node) notifyLocked() {
+	close(n.changed)
+	n.changed = make(chan struct{})
+}
