@@ -1,37 +1,43 @@
 package cluster
 
 import (
+	"bytes"
 	"net/netip"
+	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
 
 // RemoteAdded sets f to be called with each remote the node connects to. It
-// replaces any function set before; nil removes it.
+// replaces any function set before; nil removes it. A function set here
+// hears only of what happens after it is set: a remote that connected before
+// is not reported. WithRemoteAdded sets it before the node listens, so that
+// it misses nothing.
 //
 // Callbacks run one at a time, on a goroutine of the node, in the order the
 // events happened and never while the node holds a lock, so they may call
-// any method but Close. For each remote, RemoteRemoved comes before a later
-// RemoteAdded of the same remote, and RemoteChanged follows every
+// any method, Close included. For each remote, RemoteRemoved comes before a
+// later RemoteAdded of the same remote, and RemoteChanged follows every
 // RemoteAdded and RemoteRemoved. A slow callback delays the ones after it,
-// not the node.
+// not the node; events wait for it in a queue without bound.
 func (n *Node) RemoteAdded(f func(r Remote)) { n.events.added.Store(&f) }
 
 // RemoteRemoved sets f to be called with each remote the node disconnects
-// from, gracefully or not. See RemoteAdded for how callbacks run.
+// from, gracefully or not. See RemoteAdded for how callbacks run and what a
+// late setter misses; WithRemoteRemoved sets it from the start.
 func (n *Node) RemoteRemoved(f func(r Remote)) { n.events.removed.Store(&f) }
 
-// RemoteChanged sets f to be called with the full list of remotes after each
-// remote is added or removed. See RemoteAdded for how callbacks run.
+// RemoteChanged sets f to be called with the full list of remotes, sorted by
+// address, after each remote is added or removed. See RemoteAdded for how
+// callbacks run and what a late setter misses; WithRemoteChanged sets it from
+// the start.
 func (n *Node) RemoteChanged(f func(rs []Remote)) { n.events.changed.Store(&f) }
 
-// event is one change of membership: a remote added or removed, and the
-// remotes known after the change (a published map, which never changes, so
-// that the list is built only if a RemoteChanged callback wants it).
+// event is one change of membership: a remote added or removed.
 type event struct {
-	added   bool
-	remote  Remote
-	remotes map[netip.AddrPort]*peer
+	added bool
+	key   netip.AddrPort
 }
 
 // events runs callbacks on a goroutine of its own, in order.
@@ -45,12 +51,22 @@ type events struct {
 	stopped bool
 	wake    chan struct{} // capacity 1
 	done    chan struct{} // closed when the dispatcher has returned
+
+	goroutine uint64                      // the dispatcher's goroutine id, set before it runs
+	members   map[netip.AddrPort]struct{} // remotes after the events delivered; dispatcher only
 }
 
 func (e *events) start() {
 	e.wake = make(chan struct{}, 1)
 	e.done = make(chan struct{})
-	go e.run()
+	e.members = make(map[netip.AddrPort]struct{})
+	ready := make(chan struct{})
+	go func() {
+		e.goroutine = goroutineID()
+		close(ready)
+		e.run()
+	}()
+	<-ready
 }
 
 // push queues an event. The node calls it with its lock held, so events
@@ -59,6 +75,10 @@ func (e *events) push(ev event) {
 	e.mu.Lock()
 	e.queue = append(e.queue, ev)
 	e.mu.Unlock()
+	e.signal()
+}
+
+func (e *events) signal() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -71,12 +91,12 @@ func (e *events) stop() {
 	e.mu.Lock()
 	e.stopped = true
 	e.mu.Unlock()
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
+	e.signal()
 	<-e.done
 }
+
+// calling reports whether its caller runs on the dispatcher: in a callback.
+func (e *events) calling() bool { return goroutineID() == e.goroutine }
 
 func (e *events) run() {
 	defer close(e.done)
@@ -97,12 +117,32 @@ func (e *events) run() {
 func (e *events) deliver(ev event) {
 	f := e.removed.Load()
 	if ev.added {
+		e.members[ev.key] = struct{}{}
 		f = e.added.Load()
+	} else {
+		delete(e.members, ev.key)
 	}
 	if f != nil && *f != nil {
-		(*f)(ev.remote)
+		(*f)(remoteOf(ev.key))
 	}
 	if g := e.changed.Load(); g != nil && *g != nil {
-		(*g)(remoteList(ev.remotes))
+		keys := make([]netip.AddrPort, 0, len(e.members))
+		for k := range e.members {
+			keys = append(keys, k)
+		}
+		(*g)(remoteList(keys))
 	}
+}
+
+// goroutineID returns the id of the calling goroutine, from the first line
+// of its stack trace ("goroutine 7 [running]:"). Go offers no other way to
+// tell that Close was called from a callback, which must not wait for the
+// callback that called it; it costs a microsecond or two, once per Close.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	b, _, _ = bytes.Cut(b, []byte(" "))
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/peerweave/peerweave/internal/addr"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -76,17 +77,10 @@ func (n *Node) interrupt(ctx context.Context, p *peer) (stop func()) {
 	return afterFunc(ctx, func() {
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		if !p.live {
+		if p.getState() == handshaking {
 			p.conn.SetDeadline(time.Unix(1, 0))
 		}
 	})
-}
-
-// goodbye tells the acceptor of a connection that we leave it, without
-// waiting for an answer.
-func (p *peer) goodbye() {
-	p.conn.SetWriteDeadline(time.Now().Add(p.n.networkTimeout()))
-	p.conn.Write(wire.AppendHeader(nil, wire.KindBye, 0))
 }
 
 // afterFunc is context.AfterFunc whose stop function also waits for a call
@@ -180,19 +174,21 @@ func (p *peer) readHello() (*wire.Hello, error) {
 	if err := p.readExpected(wire.KindHello, h); err != nil {
 		return nil, err
 	}
-	k, err := netip.ParseAddrPort(h.Addr)
+	k, err := addr.Parse(h.Addr)
 	if err != nil || k.Port() == 0 {
 		return nil, protocolError{fmt.Errorf("hello with bad address %q", h.Addr)}
 	}
-	for name, b := range map[string][]byte{"nonce": h.Nonce, "challenge": h.Challenge, "proof": h.Proof} {
-		if len(b) > maxHelloField || (name == "nonce" && len(b) == 0) {
-			return nil, protocolError{fmt.Errorf("hello with a %d-byte %s", len(b), name)}
+	if len(h.Nonce) == 0 {
+		return nil, protocolError{errors.New("hello without a nonce")}
+	}
+	for _, b := range [][]byte{h.Nonce, h.Challenge, h.Proof} {
+		if len(b) > maxHelloField {
+			return nil, protocolError{fmt.Errorf("hello with a %d-byte field", len(b))}
 		}
 	}
-	k = netip.AddrPortFrom(k.Addr().Unmap(), k.Port())
 	if k.Addr().IsUnspecified() {
 		// The remote listens on every interface: reach it where it came from.
-		from, err := addrKey(p.conn.RemoteAddr())
+		from, err := addr.Of(p.conn.RemoteAddr())
 		if err != nil {
 			return nil, protocolError{fmt.Errorf("hello with unspecified address %q from %s", h.Addr, p.conn.RemoteAddr())}
 		}
@@ -201,7 +197,7 @@ func (p *peer) readHello() (*wire.Hello, error) {
 	if k == p.n.self && !bytes.Equal(h.Nonce, p.n.nonce) {
 		return nil, protocolError{fmt.Errorf("hello claims this node's own address %s", k)}
 	}
-	p.key, p.remote, p.nonce, p.join = k, remoteOf(k), h.Nonce, h.Join
+	p.key, p.nonce, p.join = k, h.Nonce, h.Join
 	return h, nil
 }
 

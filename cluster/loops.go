@@ -39,9 +39,7 @@ func (n *Node) acceptLoop() {
 func (n *Node) healthLoop() {
 	defer n.wg.Done()
 	n.every(&n.healthy, n.retuneHealth, func() {
-		for _, p := range *n.remotes.Load() {
-			p.probe(wire.KindPing)
-		}
+		n.remotes.each(func(p *peer) { p.probe(wire.KindPing) })
 	})
 }
 

@@ -12,13 +12,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/peerweave/peerweave/internal/addr"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
 // Node corresponds to a single local entity in a cluster. Messages sent to
-// this node must be retrieved by reading from the Inbox channel. Note that if
-// messages are never read, the channel buffer will fill and the Node will stop
-// functioning until messages are drained.
+// this node must be retrieved by reading from the Inbox channel.
+//
+// Messages wait in Inbox (see WithInboxSize) until the application reads
+// them. While it is full, the node stops reading from its remotes, so their
+// messages wait in the network; a remote whose messages wait longer than its
+// health check allows (the healthy interval plus the network timeout) takes
+// this node for dead and drops it. Read Inbox promptly, or from a goroutine
+// of its own.
 //
 // There is no restriction on the number of nodes that may exist in a single
 // program. All methods are safe for concurrent use.
@@ -31,8 +37,7 @@ type Node struct {
 	log      *slog.Logger
 	level    *slog.LevelVar // level of the default logger; nil with WithLogger
 	ln       net.Listener
-	addr     *net.TCPAddr   // listen address, immutable
-	self     netip.AddrPort // key of addr
+	self     netip.AddrPort // listen address
 	nonce    []byte         // random, identifies this node instance in hellos
 	preamble []byte
 
@@ -42,17 +47,18 @@ type Node struct {
 	retuneHealth,
 	retuneReconnect chan struct{} // capacity 1: an interval changed
 
-	ctx    context.Context // cancelled when Close starts
+	// ctx is cancelled, under mu, when Close starts: from then on nothing
+	// is admitted or dialled.
+	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine of the node except the event dispatcher
 
-	// remotes maps each connected remote to its peer. The map is never
-	// modified once published: writers copy it under mu, so Send reads it
-	// without a lock.
-	remotes atomic.Pointer[map[netip.AddrPort]*peer]
+	// remotes is the set of connected remotes: read without a lock,
+	// changed under mu.
+	remotes registry
 
-	mu      sync.Mutex // guards the fields below, and writers of remotes
-	closed  bool
+	mu      sync.Mutex                   // guards the fields below, and changes of remotes
+	nonces  map[string]*peer             // the registered peers by nonce
 	dialing map[netip.AddrPort]*dialing  // connections being set up by this node
 	retry   map[netip.AddrPort]struct{}  // lost ungracefully: redialled every reconnect interval
 	left    map[netip.AddrPort]departure // left gracefully: not redialled from peer lists
@@ -66,6 +72,7 @@ type Node struct {
 	// Safe for concurrent use on their own.
 	events    events
 	closeOnce sync.Once
+	shutDown  chan struct{} // closed when Close has done all but wait for callbacks
 }
 
 // New creates a new Node that can be used immediately. In order to
@@ -104,7 +111,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: listen on %s: %w", laddr, err)
 	}
-	self, err := addrKey(ln.Addr())
+	self, err := addr.Of(ln.Addr())
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("cluster: listener address %s is not ip:port: %w", ln.Addr(), err)
@@ -113,17 +120,18 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		Inbox:           make(chan *Message, cfg.inboxSize),
 		cfg:             cfg,
 		ln:              ln,
-		addr:            net.TCPAddrFromAddrPort(self),
 		self:            self,
 		nonce:           make([]byte, 16),
 		preamble:        wire.AppendPreamble(nil, cfg.codec.Name()),
 		retuneHealth:    make(chan struct{}, 1),
 		retuneReconnect: make(chan struct{}, 1),
+		nonces:          make(map[string]*peer),
 		dialing:         make(map[netip.AddrPort]*dialing),
 		retry:           make(map[netip.AddrPort]struct{}),
 		left:            make(map[netip.AddrPort]departure),
 		selves:          make(map[netip.AddrPort]struct{}),
 		changed:         make(chan struct{}),
+		shutDown:        make(chan struct{}),
 	}
 	rand.Read(n.nonce)
 	n.log = cfg.logger
@@ -142,7 +150,6 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 	n.RemoteAdded(cfg.added)
 	n.RemoteRemoved(cfg.removed)
 	n.RemoteChanged(cfg.changed)
-	n.remotes.Store(&map[netip.AddrPort]*peer{})
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.events.start()
 	n.wg.Add(3)
@@ -178,14 +185,14 @@ func (c *config) check() error {
 // serving the node, such as a discovery loop, can stop with it.
 func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
 
-// Addr returns the TCP address that the node is listening on.
-func (n *Node) Addr() *net.TCPAddr {
-	a := *n.addr
-	return &a
-}
+// Addr returns the IP and port the node listens on, whatever its transport,
+// as a *net.TCPAddr that is the caller's to keep or change. Other nodes know
+// the node by this address, unless its IP is unspecified (0.0.0.0 or ::):
+// then each knows it by the IP it connected from.
+func (n *Node) Addr() *net.TCPAddr { return net.TCPAddrFromAddrPort(n.self) }
 
 // String returns the node's listen address.
-func (n *Node) String() string { return n.addr.String() }
+func (n *Node) String() string { return n.self.String() }
 
 // SetDebug, when on is true, makes the node log connection events at debug
 // level to stderr. It has no effect on a node created WithLogger.
@@ -208,11 +215,13 @@ func (n *Node) SetDebug(on bool) {
 // Non-positive values are ignored.
 func (n *Node) SetHealthyInterval(d time.Duration) { n.set(&n.healthy, d, n.retuneHealth) }
 
-// SetNetworkTimeout specifies how long a send or receive will wait before
-// timing out the connection. If a remote times out, it is ungracefully
-// removed from known remotes. The default is 10 seconds. It also bounds Add,
-// a Send that waits for queue space, and each goodbye of Close and
-// CloseRemote. Non-positive values are ignored.
+// SetNetworkTimeout specifies how long the node waits on the network before
+// it gives up: each write to a remote (of all that is queued for it at
+// once), a handshake and so Add, a Send waiting for queue space (which then
+// fails with ErrTimeout), and each goodbye of Close and CloseRemote. A remote
+// whose write times out is ungracefully removed from known remotes, as is
+// one that sends nothing for the healthy interval plus the network timeout.
+// The default is 10 seconds. Non-positive values are ignored.
 func (n *Node) SetNetworkTimeout(d time.Duration) { n.set(&n.timeout, d, nil) }
 
 // SetReconnectInterval specifies the interval at which reconnection is
@@ -251,23 +260,34 @@ func (n *Node) silenceLimit() time.Duration {
 // Close says goodbye to every remote at once and waits for each to
 // acknowledge, at most the network timeout; RemoteRemoved fires for each.
 // Messages that arrive while it does so are discarded. Close then closes
-// Inbox. It is safe to call more than once; every call returns once the
-// node is shut down. Close must not be called from a callback.
-func (n *Node) Close() { n.closeOnce.Do(n.shutdown) }
+// Inbox and waits for the callbacks of every event before it to return. It
+// is safe to call more than once; every call returns once the node is shut
+// down. Close may be called from a callback: it then shuts the node down
+// without waiting for that callback to return, and the events that Close
+// caused are delivered once it has.
+func (n *Node) Close() {
+	n.closeOnce.Do(func() { go n.shutdown() })
+	if n.events.calling() {
+		<-n.shutDown
+		return
+	}
+	<-n.events.done
+}
 
+// shutdown closes the node on a goroutine of its own, so that a Close from
+// a callback can return before the dispatcher has.
 func (n *Node) shutdown() {
 	n.mu.Lock()
-	n.closed = true
-	peers := n.snapshot()
-	n.mu.Unlock()
 	n.cancel()
+	n.mu.Unlock()
 	n.ln.Close()
 	var wg sync.WaitGroup
-	for _, p := range peers {
+	for _, p := range n.remotes.peers() {
 		wg.Go(func() { n.leave(p) })
 	}
 	wg.Wait()
 	n.wg.Wait()
 	close(n.Inbox)
+	close(n.shutDown)
 	n.events.stop()
 }

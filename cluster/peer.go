@@ -1,36 +1,45 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
-// maxHandshakeFrame bounds frames before a connection is admitted: hellos,
-// proofs and verdicts are small, and a stranger must not make the node set
-// memory aside for more.
-const maxHandshakeFrame = 4 << 10
-
-// eagerRead is how much of a frame body is allocated before its bytes
-// arrive; past it, the buffer grows as they do, so that a peer must send
-// what a header claims before the node holds memory for it.
-const eagerRead = 64 << 10
-
 // maxSpare is the largest write buffer a peer keeps between writes.
 const maxSpare = 4 << 20
 
-// msgSlab is how many Messages a reader allocates at once.
-const msgSlab = 64
+// peerState is where a connection is in its life. It only moves forward:
+// handshaking, live, then leaving in one of two ways; a connection can also
+// end in any state, which closes done.
+type peerState uint32
 
-// peer is one connection to a remote: its handshake state, a reader goroutine
-// that decodes frames, and a writer goroutine that drains the send queue.
+const (
+	// handshaking: frames are bounded by maxHandshakeFrame and the
+	// handshake's own deadline applies.
+	handshaking peerState = iota
+	// live: the remote is registered; frames up to the maximum message size
+	// flow both ways and every read pushes the silence deadline out.
+	live
+	// saidBye: this node sent a goodbye and waits for its acknowledgement
+	// (acked). No more data goes out, and the remote is not redialled.
+	saidBye
+	// gotBye: the remote said goodbye; the writer sends our
+	// acknowledgement, then closes the connection.
+	gotBye
+)
+
+// leaving reports whether s is one of the goodbye states.
+func (s peerState) leaving() bool { return s >= saidBye }
+
+// peer is one connection to a remote: its handshake, a reader goroutine that
+// handles frames (read.go), and a writer goroutine that drains the send
+// queue.
 //
 // Senders append whole frames to queue under mu; the writer swaps the queue
 // for its spare buffer and writes it with one call, so frames queued while a
@@ -43,26 +52,24 @@ type peer struct {
 	dec  Decoder // reads body; used by the reader only
 
 	// Set by the handshake, then immutable.
-	key    netip.AddrPort
-	remote Remote
-	nonce  []byte
-	join   bool // the dialler joined on its own behalf
+	key   netip.AddrPort
+	nonce []byte
+	join  bool // the dialler joined on its own behalf
 	// helloSent is set once a dialler has written its whole hello, which
 	// the acceptor may take: from then on, giving up means a goodbye.
 	helloSent bool
-	live      bool // handshake done: reads refresh the silence deadline
-	listed    bool // its peer list arrived; guarded by n.mu
-	limit     int  // largest frame body accepted: small until admitted
+
+	// state is written under mu and read without it by the reader, which
+	// only needs to know whether the connection is live yet.
+	state  atomic.Uint32 // a peerState
+	listed bool          // its peer list arrived; guarded by n.mu
 
 	// Used by the reader only.
 	body    wire.BodyReader
 	scratch []byte
-	msgs    []Message
 
-	mu      sync.Mutex // guards queue, leaving, last and drained
+	mu      sync.Mutex // guards queue, drained and changes of state
 	queue   []byte
-	leaving bool          // a goodbye was sent or received: no more data, no retry
-	last    bool          // shut down once the queue is written
 	drained chan struct{} // closed when the writer takes the queue, if non-nil
 
 	spare []byte        // used by the writer only
@@ -76,7 +83,6 @@ func (n *Node) newPeer(conn net.Conn) *peer {
 	p := &peer{
 		n:     n,
 		conn:  conn,
-		limit: maxHandshakeFrame,
 		wake:  make(chan struct{}, 1),
 		acked: make(chan struct{}),
 		done:  make(chan struct{}),
@@ -95,15 +101,10 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
-// readConn reads from the connection. Once the handshake is done, every read
-// pushes the deadline out: a remote that stays silent for longer than the
-// healthy interval plus the network timeout has missed a health check.
-func (p *peer) readConn(b []byte) (int, error) {
-	if p.live {
-		p.conn.SetReadDeadline(time.Now().Add(p.n.silenceLimit()))
-	}
-	return p.conn.Read(b)
-}
+func (p *peer) getState() peerState { return peerState(p.state.Load()) }
+
+// setState moves p to s. p.mu must be held.
+func (p *peer) setState(s peerState) { p.state.Store(uint32(s)) }
 
 // appendQueue is the encoder's writer; it runs under mu.
 func (p *peer) appendQueue(b []byte) (int, error) {
@@ -130,7 +131,7 @@ func (p *peer) appendControl(k wire.Kind, v any) error {
 // space, and does nothing once the peer is leaving.
 func (p *peer) probe(k wire.Kind) {
 	p.mu.Lock()
-	if p.leaving {
+	if p.getState().leaving() {
 		p.mu.Unlock()
 		return
 	}
@@ -152,7 +153,7 @@ func (p *peer) signal() {
 // send queues data, waiting for queue space until timer fires or ctx ends.
 func (p *peer) send(data []byte, wait *sendWait) error {
 	p.mu.Lock()
-	for len(p.queue) > 0 && len(p.queue)+wire.HeaderSize+len(data) > p.n.cfg.sendQueueSize && !p.leaving {
+	for len(p.queue) > 0 && len(p.queue)+wire.HeaderSize+len(data) > p.n.cfg.sendQueueSize && !p.getState().leaving() {
 		if p.drained == nil {
 			p.drained = make(chan struct{})
 		}
@@ -163,7 +164,7 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 		}
 		p.mu.Lock()
 	}
-	if p.leaving {
+	if p.getState().leaving() {
 		p.mu.Unlock()
 		return errLeft
 	}
@@ -181,7 +182,8 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 var errLeft = fmt.Errorf("remote left: %w", ErrUnknownRemote)
 
 // writeLoop writes the queue whenever it is not empty, until the peer shuts
-// down.
+// down, or, once it has acknowledged the remote's goodbye, until that is
+// written.
 func (p *peer) writeLoop() {
 	for {
 		select {
@@ -192,7 +194,7 @@ func (p *peer) writeLoop() {
 		p.mu.Lock()
 		buf := p.queue
 		p.queue = p.spare[:0]
-		last := p.last
+		last := p.getState() == gotBye
 		if p.drained != nil {
 			close(p.drained)
 			p.drained = nil
@@ -222,165 +224,4 @@ func (p *peer) shutdown() {
 		close(p.done)
 		p.conn.Close()
 	})
-}
-
-// readLoop handles frames until the connection ends, then tells the node.
-func (p *peer) readLoop() {
-	if err := p.read(); err != errGoodbye {
-		p.n.drop(p, err)
-	}
-}
-
-// errGoodbye ends the reader after a goodbye either way.
-var errGoodbye = errors.New("goodbye")
-
-func (p *peer) read() error {
-	for {
-		k, size, err := p.readHeader()
-		if err != nil {
-			return err
-		}
-		switch k {
-		case wire.KindData:
-			if err := p.deliver(size); err != nil {
-				return err
-			}
-		case wire.KindPing:
-			p.probe(wire.KindPong)
-		case wire.KindPong:
-			// The read itself pushed the silence deadline out.
-		case wire.KindPeers:
-			var m wire.Peers
-			if err := p.readControl(size, &m); err != nil {
-				return err
-			}
-			if err := p.n.learn(p, m.Addrs); err != nil {
-				return protocolError{fmt.Errorf("peer list: %w", err)}
-			}
-		case wire.KindBye:
-			p.n.farewell(p)
-			return errGoodbye
-		case wire.KindByeAck:
-			p.mu.Lock()
-			leaving := p.leaving
-			p.mu.Unlock()
-			if !leaving {
-				return protocolError{errors.New("acknowledgement of a goodbye never said")}
-			}
-			close(p.acked)
-			return errGoodbye
-		default:
-			return protocolError{fmt.Errorf("unexpected %s frame", k)}
-		}
-	}
-}
-
-// protocolError marks input that breaks the protocol, as opposed to a
-// connection that broke.
-type protocolError struct{ err error }
-
-func (e protocolError) Error() string { return e.err.Error() }
-func (e protocolError) Unwrap() error { return e.err }
-
-// readHeader reads the next frame header.
-func (p *peer) readHeader() (wire.Kind, int, error) {
-	h, err := p.br.Peek(wire.HeaderSize)
-	if err != nil {
-		if len(h) > 0 && err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return 0, 0, err
-	}
-	k, size, err := wire.ParseHeader(h, p.limit)
-	if err != nil {
-		return 0, 0, protocolError{err}
-	}
-	p.br.Discard(wire.HeaderSize)
-	return k, size, nil
-}
-
-// readBody reads a frame body of size bytes into buf, reusing its capacity
-// and growing it, past eagerRead, as the bytes arrive.
-func (p *peer) readBody(buf []byte, size int) ([]byte, error) {
-	buf = buf[:0]
-	for len(buf) < size {
-		n := min(size-len(buf), max(len(buf), eagerRead))
-		buf = slices.Grow(buf, n)
-		m, err := io.ReadFull(p.br, buf[len(buf):len(buf)+n])
-		buf = buf[:len(buf)+m]
-		if err != nil {
-			return buf, truncated(err)
-		}
-	}
-	return buf, nil
-}
-
-// readPayload reads a payload of size bytes into a new slice. One that fits
-// in the read buffer is copied out of it by append, which, unlike make, does
-// not zero the memory it is about to fill.
-func (p *peer) readPayload(size int) ([]byte, error) {
-	if size > maxReadBuffer {
-		return p.readBody(nil, size)
-	}
-	b, err := p.br.Peek(size)
-	if err != nil {
-		return nil, truncated(err)
-	}
-	payload := append([]byte(nil), b...)
-	p.br.Discard(size)
-	return payload, nil
-}
-
-// readControl reads a control frame's body and decodes it into v.
-func (p *peer) readControl(size int, v any) error {
-	b, err := p.readBody(p.scratch, size)
-	p.scratch = b
-	if err != nil {
-		return err
-	}
-	p.body.Reset(b)
-	if err := p.dec.Decode(v); err != nil {
-		return protocolError{fmt.Errorf("decode: %w", err)}
-	}
-	if p.body.Len() != 0 {
-		return protocolError{fmt.Errorf("%d bytes after the message", p.body.Len())}
-	}
-	if cap(p.scratch) > maxSpare {
-		p.scratch = nil
-	}
-	return nil
-}
-
-func truncated(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	return err
-}
-
-// deliver reads a payload of size bytes and puts it on the Inbox. While the
-// node closes, payloads are read and dropped, so that the goodbye behind them
-// is still seen.
-func (p *peer) deliver(size int) error {
-	payload, err := p.readPayload(size)
-	if err != nil {
-		return err
-	}
-	if len(p.msgs) == 0 {
-		p.msgs = make([]Message, msgSlab)
-	}
-	m := &p.msgs[0]
-	p.msgs = p.msgs[1:]
-	m.From, m.Payload = p.remote, payload
-	select {
-	case p.n.Inbox <- m:
-		return nil
-	default:
-	}
-	select {
-	case p.n.Inbox <- m:
-	case <-p.n.ctx.Done():
-	case <-p.done:
-	}
-	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"net"
 	"net/netip"
+
+	"github.com/peerweave/peerweave/internal/addr"
 )
 
 // Remote is the listen address of another node: the address it can be dialled
@@ -23,7 +25,7 @@ func (r Remote) Equal(o Remote) bool { return r.key() == o.key() }
 // key returns the comparable form of r used to index remotes.
 func (r Remote) key() netip.AddrPort {
 	ip, _ := netip.AddrFromSlice(r.IP)
-	return netip.AddrPortFrom(ip.Unmap().WithZone(r.Zone), uint16(r.Port))
+	return addr.Canonical(netip.AddrPortFrom(ip.WithZone(r.Zone), uint16(r.Port)))
 }
 
 // remoteOf turns a key back into a Remote.
@@ -34,17 +36,4 @@ func remoteOf(k netip.AddrPort) Remote {
 // compareKeys orders keys by address, then port.
 func compareKeys(a, b netip.AddrPort) int {
 	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Port(), b.Port()))
-}
-
-// addrKey returns the "ip:port" form of a net.Addr that a Transport handed
-// out, such as a *net.TCPAddr or a *net.UDPAddr.
-func addrKey(a net.Addr) (netip.AddrPort, error) {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return Remote(*t).key(), nil
-	}
-	k, err := netip.ParseAddrPort(a.String())
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	return netip.AddrPortFrom(k.Addr().Unmap(), k.Port()), nil
 }

@@ -29,7 +29,7 @@ func (n *Node) SendContext(ctx context.Context, to Remote, data []byte) error {
 	if len(data) > n.cfg.maxMessage {
 		return fmt.Errorf("cluster: send %d bytes to %s: %w", len(data), to, ErrMessageTooLarge)
 	}
-	p := (*n.remotes.Load())[to.key()]
+	p := n.remotes.get(to.key())
 	if p == nil {
 		if n.ctx.Err() != nil {
 			return ErrClosed
@@ -52,11 +52,11 @@ func (n *Node) Broadcast(data []byte) {
 		n.log.Debug("broadcast", "bytes", len(data), "err", ErrMessageTooLarge)
 		return
 	}
-	for _, p := range *n.remotes.Load() {
+	n.remotes.each(func(p *peer) {
 		if err := p.sendWithin(context.Background(), data); err != nil {
 			n.log.Debug("broadcast", "remote", p.key.String(), "err", err)
 		}
-	}
+	})
 }
 
 // sendWithin queues data for p, waiting for queue space at most the network

@@ -1,0 +1,73 @@
+package cluster
+
+import (
+	"bytes"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// admit decides whether the connection p becomes the node's connection to the
+// remote it introduced, and registers it if so. The acceptor of a connection
+// decides; the dialler registers once welcomed.
+//
+// A registered connection's first frames are the acceptor's Welcome and then
+// each side's peer list (peerlist.go), queued before anything else can be:
+// p.mu is taken before p is published and released once the list is queued.
+func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
+	n.mu.Lock()
+	if code := n.verdictLocked(p, acceptor); code != 0 {
+		n.mu.Unlock()
+		return code
+	}
+	if old := n.remotes.get(p.key); old != nil {
+		// Same address, new nonce: the remote restarted before we noticed.
+		n.removeLocked(old)
+		n.wg.Go(old.shutdown)
+	}
+	p.mu.Lock()
+	p.setState(live)
+	n.remotes.m.Store(p.key, p)
+	n.nonces[string(p.nonce)] = p
+	delete(n.retry, p.key)
+	delete(n.left, p.key)
+	n.unlisted++
+	n.notifyLocked()
+	n.events.push(event{added: true, key: p.key})
+	n.mu.Unlock()
+
+	if acceptor {
+		p.appendControl(wire.KindWelcome, nil)
+	}
+	n.queuePeerList(p)
+	p.mu.Unlock()
+	n.log.Debug("remote added", "remote", p.key.String(), "dialled", !acceptor)
+	n.wg.Go(p.writeLoop)
+	if !acceptor {
+		n.wg.Go(p.readLoop)
+	}
+	p.signal()
+	return 0
+}
+
+// verdictLocked returns why p cannot be admitted, or 0 if it can. Of two
+// connections that two nodes dial to each other at once, the one dialled by
+// the node with the lower nonce wins on both sides. n.mu must be held.
+func (n *Node) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
+	if n.ctx.Err() != nil {
+		return wire.RejectClosing
+	}
+	if bytes.Equal(p.nonce, n.nonce) {
+		n.selves[p.key] = struct{}{}
+		return wire.RejectSelf
+	}
+	if n.nonces[string(p.nonce)] != nil {
+		return wire.RejectDuplicate
+	}
+	if d := n.dialing[p.key]; acceptor && d != nil && bytes.Compare(n.nonce, p.nonce) < 0 {
+		return wire.RejectDuplicate
+	}
+	if l, gone := n.left[p.key]; acceptor && gone && !p.join && l.nonce == string(p.nonce) {
+		return wire.RejectGone
+	}
+	return 0
+}

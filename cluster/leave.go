@@ -1,0 +1,119 @@
+package cluster
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// A graceful leave is a goodbye: the side that leaves sends Bye and waits,
+// at most the network timeout, for ByeAck; the other side removes it at once,
+// acknowledges and closes. Both then remember the other as one that left
+// (markLeft), so neither redials it, and a stale peer list does not bring it
+// back; Add does. Two nodes that say goodbye at once take each other's Bye
+// for the acknowledgement.
+
+// maxLeft bounds how many graceful leavers a node remembers.
+const maxLeft = 4096
+
+// departure records a graceful leave: when, and by which node instance.
+type departure struct {
+	at    time.Time
+	nonce string
+}
+
+// CloseRemote gracefully closes a connection with the remote specified. No
+// automatic reconnection will be made.
+//
+// The remote is told, removes this node and does not reconnect either. Stale
+// peer lists do not bring it back; Add does. CloseRemote waits for the remote
+// to acknowledge, at most the network timeout.
+func (n *Node) CloseRemote(r Remote) {
+	k := r.key()
+	n.mu.Lock()
+	p := n.remotes.get(k)
+	var nonce []byte
+	if p != nil {
+		nonce = p.nonce
+	}
+	n.markLeft(k, nonce)
+	n.mu.Unlock()
+	if p != nil {
+		n.leave(p)
+	}
+}
+
+// leave says goodbye to p and waits for the acknowledgement.
+func (n *Node) leave(p *peer) {
+	n.retire(p, "remote closed")
+	p.mu.Lock()
+	if p.getState().leaving() {
+		p.mu.Unlock()
+		return
+	}
+	p.setState(saidBye)
+	p.appendControl(wire.KindBye, nil)
+	p.mu.Unlock()
+	p.signal()
+	t := time.NewTimer(n.networkTimeout())
+	select {
+	case <-p.acked:
+	case <-p.done:
+	case <-t.C:
+		n.log.Debug("remote did not acknowledge goodbye", "remote", p.key.String())
+	}
+	t.Stop()
+	p.shutdown()
+}
+
+// farewell handles a goodbye from p's remote: remove it, acknowledge, close.
+func (n *Node) farewell(p *peer) {
+	n.retire(p, "remote left")
+	p.mu.Lock()
+	if p.getState() == saidBye {
+		// Both sides said goodbye at once: theirs acknowledges ours.
+		p.mu.Unlock()
+		close(p.acked)
+		return
+	}
+	p.setState(gotBye)
+	p.appendControl(wire.KindByeAck, nil)
+	p.mu.Unlock()
+	p.signal()
+}
+
+// goodbye tells the acceptor of a connection still in its handshake that we
+// leave it, without waiting for an answer.
+func (p *peer) goodbye() {
+	p.conn.SetWriteDeadline(time.Now().Add(p.n.networkTimeout()))
+	p.conn.Write(wire.AppendHeader(nil, wire.KindBye, 0))
+}
+
+// retire removes p's remote as one that left gracefully: never redialled.
+func (n *Node) retire(p *peer, event string) {
+	n.mu.Lock()
+	if n.removeLocked(p) {
+		n.log.Debug(event, "remote", p.key.String())
+	}
+	n.markLeft(p.key, p.nonce)
+	n.mu.Unlock()
+}
+
+// markLeft remembers that k, the instance with nonce if known, left
+// gracefully, so that stale peer lists do not bring it back. n.mu must be
+// held. Past maxLeft leavers, the oldest is forgotten: a scan of the map,
+// once per leave of a node that has seen thousands.
+func (n *Node) markLeft(k netip.AddrPort, nonce []byte) {
+	delete(n.retry, k)
+	if _, known := n.left[k]; !known && len(n.left) >= maxLeft {
+		oldest := k
+		for a, d := range n.left {
+			if oldest == k || d.at.Before(n.left[oldest].at) {
+				oldest = a
+			}
+		}
+		delete(n.left, oldest)
+	}
+	n.left[k] = departure{at: time.Now(), nonce: string(nonce)}
+}

@@ -1,0 +1,74 @@
+package cluster
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/peerweave/peerweave/internal/addr"
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// maxListDials bounds the dials to peer-list addresses in flight at once; an
+// address skipped for want of room comes back in the next list.
+const maxListDials = 256
+
+// queuePeerList queues the list of every other remote for p, which has just
+// been registered. Both sides of every connection send theirs, which is
+// enough for a full mesh: of two nodes that share a neighbour, the one it
+// registers second gets a list naming the first. p.mu must be held.
+func (n *Node) queuePeerList(p *peer) {
+	var addrs []string
+	n.remotes.each(func(q *peer) {
+		if q != p {
+			addrs = append(addrs, q.key.String())
+		}
+	})
+	if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs}); err != nil {
+		n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
+	}
+}
+
+// learn takes p's peer list: it dials every address the node does not know.
+func (n *Node) learn(p *peer, addrs []string) error {
+	var unknown []netip.AddrPort
+	for _, a := range addrs {
+		k, err := addr.Parse(a)
+		if err != nil || k.Port() == 0 || k.Addr().IsUnspecified() {
+			return fmt.Errorf("bad address %q", a)
+		}
+		if n.remotes.get(k) == nil {
+			unknown = append(unknown, k)
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ctx.Err() != nil {
+		return nil
+	}
+	if n.remotes.get(p.key) == p && !p.listed {
+		p.listed = true
+		n.unlisted--
+		n.notifyLocked()
+	}
+	for _, k := range unknown {
+		_, gone := n.left[k]
+		if gone || n.isSelf(k) || n.remotes.get(k) != nil || n.dialing[k] != nil {
+			continue
+		}
+		if n.listDials >= maxListDials {
+			n.log.Debug("too many peer-list dials in flight; skipping", "remote", k.String())
+			continue
+		}
+		n.listDials++
+		n.wg.Go(func() {
+			if err := n.join(n.ctx, k, false); err != nil {
+				n.log.Debug("cannot reach remote from peer list", "remote", k.String(), "err", err)
+			}
+			n.mu.Lock()
+			n.listDials--
+			n.notifyLocked()
+			n.mu.Unlock()
+		})
+	}
+	return nil
+}
