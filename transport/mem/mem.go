@@ -27,7 +27,7 @@ var ErrRefused = fmt.Errorf("mem: connection refused: %w", syscall.ECONNREFUSED)
 
 // Network is a set of in-memory listeners that can dial each other. The zero
 // value is not usable; call NewNetwork. A Network implements
-// cluster.Transport and may serve any number of nodes.
+// transport.Transport and may serve any number of nodes.
 type Network struct {
 	mu        sync.Mutex
 	listeners map[netip.AddrPort]*listener
