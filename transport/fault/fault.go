@@ -6,7 +6,7 @@
 // while the cluster runs:
 //
 //	fn := fault.NewNetwork()
-//	a, _ := cluster.NewNode("127.0.0.1:0", cluster.WithTransport(fn.Wrap(tcp.New(tcp.Options{}))))
+//	a, _ := cluster.NewNode("127.0.0.1:0", cluster.WithTransport(fn.Wrap(tcp.New())))
 //	...
 //	fn.Partition([]string{a.String()}, []string{b.String(), c.String()})
 //	...

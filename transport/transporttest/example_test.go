@@ -13,7 +13,7 @@ import (
 // value; in a _test.go file it is func TestConformance(t *testing.T).
 func ExampleRun() {
 	testConformance := func(t *testing.T) {
-		transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New(tcp.Options{}) })
+		transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New() })
 	}
 	_ = testConformance
 }
@@ -34,7 +34,7 @@ func ExampleCA() {
 	testConformanceTLS := func(t *testing.T) {
 		ca := transporttest.NewCA(t)
 		transporttest.Run(t, func(t *testing.T) transport.Transport {
-			return tcp.New(tcp.Options{TLS: ca.Config(t)})
+			return tcp.New(tcp.WithTLS(ca.Config(t)))
 		})
 	}
 	_ = testConformanceTLS
