@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/peerweave/peerweave/internal/addr"
 	"github.com/peerweave/peerweave/transport"
 )
 
@@ -77,12 +78,13 @@ func (nw *Network) Wrap(t transport.Transport) transport.Transport {
 	return &nodeTransport{nw: nw, inner: t}
 }
 
-func key(addr string) netip.AddrPort {
-	k, err := netip.ParseAddrPort(addr)
+// key returns the canonical form of a node's name, which must be "ip:port".
+func key(name string) netip.AddrPort {
+	k, err := addr.Parse(name)
 	if err != nil {
-		panic(fmt.Sprintf("fault: %q is not ip:port: %v", addr, err))
+		panic(fmt.Sprintf("fault: %q is not ip:port: %v", name, err))
 	}
-	return netip.AddrPortFrom(k.Addr().Unmap(), k.Port())
+	return k
 }
 
 // Partition black-holes all traffic between every node of a and every node of
