@@ -55,11 +55,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 
 	quicgo "github.com/quic-go/quic-go"
+
+	"github.com/peerweave/peerweave/internal/addr"
 )
 
 // Protocol is the ALPN protocol name the transport negotiates in TLS.
@@ -180,20 +181,22 @@ func (t *Transport) Listen(laddr string) (net.Listener, error) {
 	return newListener(t, ep, ql), nil
 }
 
-// Dial connects to the node listening on raddr ("host:port"), and returns
-// once the node's listener has the connection. ctx bounds the whole attempt,
-// the QUIC handshake included. A listener whose queue is full refuses
-// connections; Dial then tries again until ctx ends, as TCP resends a SYN
-// that a full backlog dropped.
+// Dial connects to the node listening on raddr ("host:port", with a port
+// number; a host name is looked up, and an empty host is 127.0.0.1), and
+// returns once the node's listener has the connection. ctx bounds the whole
+// attempt, the QUIC handshake included. A listener whose queue is full
+// refuses connections; Dial then tries again until ctx ends, as TCP resends
+// a SYN that a full backlog dropped.
 func (t *Transport) Dial(ctx context.Context, raddr string) (net.Conn, error) {
 	_, client, err := t.tlsConfigs()
 	if err != nil {
 		return nil, err
 	}
-	ua, err := resolve(ctx, raddr)
+	ap, err := addr.Resolve(ctx, nil, raddr)
 	if err != nil {
 		return nil, fmt.Errorf("quic: dial %s: %w", raddr, err)
 	}
+	ua := net.UDPAddrFromAddrPort(ap)
 	ep, err := t.dialEndpoint()
 	if err != nil {
 		return nil, fmt.Errorf("quic: dial %s: %w", raddr, err)
@@ -305,25 +308,4 @@ func (t *Transport) config(handshakeIdle time.Duration) *quicgo.Config {
 		MaxIncomingStreams:    1, // the connection's stream
 		MaxIncomingUniStreams: 1, // the acknowledgement of our end of stream
 	}
-}
-
-// resolve returns the UDP address of "host:port".
-func resolve(ctx context.Context, hostport string) (*net.UDPAddr, error) {
-	if ap, err := netip.ParseAddrPort(hostport); err == nil {
-		return net.UDPAddrFromAddrPort(ap), nil
-	}
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return nil, err
-	}
-	var r net.Resolver
-	p, err := r.LookupPort(ctx, "udp", port)
-	if err != nil {
-		return nil, err
-	}
-	ips, err := r.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil, err
-	}
-	return net.UDPAddrFromAddrPort(netip.AddrPortFrom(ips[0].Unmap(), uint16(p))), nil
 }

@@ -22,6 +22,23 @@ func TestDialsFromListeningSocket(t *testing.T) {
 	assert.IsType(t, &net.UDPAddr{}, own.Addr())
 }
 
+// Dial takes the address forms a node may be given: an empty host is this
+// machine, and an IPv4-in-IPv6 address is the IPv4 one.
+func TestDialAddressForms(t *testing.T) {
+	ln := listen(t, quic.New())
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	require.NoError(t, err)
+	for _, raddr := range []string{":" + port, "[::ffff:127.0.0.1]:" + port} {
+		d, err := dial(quic.New(), raddr)
+		require.NoError(t, err, raddr)
+		t.Cleanup(func() { d.Close() })
+		a, err := ln.Accept()
+		require.NoError(t, err)
+		t.Cleanup(func() { a.Close() })
+		roundTrip(t, d, a)
+	}
+}
+
 func TestListenOnceAtATime(t *testing.T) {
 	tr := quic.New()
 	ln, err := tr.Listen("127.0.0.1:0")
