@@ -1,5 +1,5 @@
-// Package tcp is the TCP transport, the one cluster.New uses. Use it directly
-// to configure what New does not: TLS, keep-alives, the dialler.
+// Package tcp is the TCP transport: the wire cluster.New uses, with the
+// settings New does not offer, TLS and keep-alives, as options.
 //
 //	node, err := cluster.NewNode(":7946", cluster.WithTransport(tcp.New(tcp.WithTLS(cfg))))
 package tcp
