@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+
+	"github.com/peerweave/peerweave/internal/addr"
 )
 
 // DNS returns a source that looks up the A and AAAA records of name and
@@ -71,7 +73,7 @@ func lookup(ctx context.Context, r *net.Resolver, host string, port uint16) ([]s
 	}
 	addrs := make([]string, len(ips))
 	for i, ip := range ips {
-		addrs[i] = netip.AddrPortFrom(ip.Unmap(), port).String()
+		addrs[i] = addr.Canonical(netip.AddrPortFrom(ip, port)).String()
 	}
 	return addrs, nil
 }

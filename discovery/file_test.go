@@ -56,12 +56,13 @@ func TestFileReportsMalformedLinesAndUsesTheRest(t *testing.T) {
 		"not a host:7946", // line 6
 		"10.0.0.5:70000",  // line 7: port out of range
 		"[fd00::5]:7946",
+		"[::ffff:0.0.0.0]:7946", // line 9: unspecified, in IPv6 form
 	}, "\n"))
 
 	got, err := addrs(t, discovery.File(path))
 	assert.Equal(t, []string{"10.0.0.1:7946", "10.0.0.4:7946", "[fd00::5]:7946"}, got)
 	require.ErrorIs(t, err, discovery.ErrBadAddress)
-	for _, line := range []string{":2:", ":3:", ":5:", ":6:", ":7:"} {
+	for _, line := range []string{":2:", ":3:", ":5:", ":6:", ":7:", ":9:"} {
 		assert.Contains(t, err.Error(), path+line)
 	}
 	assert.NotContains(t, err.Error(), path+":1:")

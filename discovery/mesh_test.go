@@ -57,7 +57,7 @@ var dnsLayouts = []dnsLayout{
 	{
 		// Consul or a hand-written zone: a host and a port per node.
 		name:      "SRV records on TCP",
-		transport: func() func() cluster.Transport { return func() cluster.Transport { return tcp.New(tcp.Options{}) } },
+		transport: func() func() cluster.Transport { return func() cluster.Transport { return tcp.New() } },
 		laddr:     func(int) string { return "127.0.0.1:0" },
 		publish: func(s *dnsServer, ns []*cluster.Node) {
 			var targets []srvTarget

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/peerweave/peerweave/internal/addr"
 )
 
 // Source yields the addresses of peers to join.
@@ -28,28 +30,25 @@ func (f SourceFunc) Addrs(ctx context.Context) ([]string, error) { return f(ctx)
 // "host:port" with a port from 1 to 65535 and a specified host.
 var ErrBadAddress = errors.New("discovery: bad address")
 
-// normalize returns addr in the form the cluster uses for remotes: "ip:port"
-// with IPv4-mapped IPv6 unmapped, or a lower-case "name:port".
-func normalize(addr string) (string, error) {
-	host, portStr, err := net.SplitHostPort(addr)
+// normalize returns s in the form the cluster uses for remotes: "ip:port"
+// in internal/addr's canonical form, or a lower-case "name:port".
+func normalize(s string) (string, error) {
+	host, port, err := addr.SplitHostPort(s)
 	if err != nil {
-		return "", fmt.Errorf("%w %q: %v", ErrBadAddress, addr, err)
-	}
-	port, err := strconv.ParseUint(portStr, 10, 16)
-	if err != nil || port == 0 {
-		return "", fmt.Errorf("%w %q: port must be 1 to 65535", ErrBadAddress, addr)
+		return "", fmt.Errorf("%w %q: %v", ErrBadAddress, s, err)
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
-		if ip.IsUnspecified() {
-			return "", fmt.Errorf("%w %q: unspecified IP", ErrBadAddress, addr)
+		a := addr.Canonical(netip.AddrPortFrom(ip, port))
+		if a.Addr().IsUnspecified() {
+			return "", fmt.Errorf("%w %q: unspecified IP", ErrBadAddress, s)
 		}
-		return netip.AddrPortFrom(ip.Unmap(), uint16(port)).String(), nil
+		return a.String(), nil
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	if !isHostName(host) {
-		return "", fmt.Errorf("%w %q: host is neither an IP nor a DNS name", ErrBadAddress, addr)
+		return "", fmt.Errorf("%w %q: host is neither an IP nor a DNS name", ErrBadAddress, s)
 	}
-	return net.JoinHostPort(host, strconv.FormatUint(port, 10)), nil
+	return net.JoinHostPort(host, strconv.Itoa(int(port))), nil
 }
 
 // isHostName reports whether s is made of DNS name characters, in dot-separated

@@ -21,9 +21,9 @@ type transport struct {
 
 // transports are the -transport choices. A new transport is one line here.
 var transports = map[string]transport{
-	"tcp":  {network: perNode(func() cluster.Transport { return tcp.New(tcp.Options{}) }), fdsPerConn: 2},
+	"tcp":  {network: perNode(func() cluster.Transport { return tcp.New() }), fdsPerConn: 2},
 	"mem":  {network: func() func() cluster.Transport { nw := mem.NewNetwork(); return func() cluster.Transport { return nw } }},
-	"quic": {network: perNode(func() cluster.Transport { return quic.New(quic.Options{}) }), fdsPerConn: 0},
+	"quic": {network: perNode(func() cluster.Transport { return quic.New() }), fdsPerConn: 0},
 }
 
 // codecs are the -codec choices. A new codec is one line here.

@@ -6,7 +6,7 @@
 // while the cluster runs:
 //
 //	fn := fault.NewNetwork()
-//	a, _ := cluster.NewNode("127.0.0.1:0", cluster.WithTransport(fn.Wrap(tcp.New(tcp.Options{}))))
+//	a, _ := cluster.NewNode("127.0.0.1:0", cluster.WithTransport(fn.Wrap(tcp.New())))
 //	...
 //	fn.Partition([]string{a.String()}, []string{b.String(), c.String()})
 //	...
@@ -28,7 +28,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/addr"
+	"github.com/peerweave/peerweave/transport"
 )
 
 // ErrUnreachable is returned by Dial between nodes that are cut off from each
@@ -73,16 +74,17 @@ func NewNetwork() *Network {
 // Wrap returns a transport that behaves as t but for the faults set on nw.
 // Each node needs a transport of its own from Wrap: the transport learns the
 // node's name when the node listens.
-func (nw *Network) Wrap(t cluster.Transport) cluster.Transport {
-	return &transport{nw: nw, inner: t}
+func (nw *Network) Wrap(t transport.Transport) transport.Transport {
+	return &nodeTransport{nw: nw, inner: t}
 }
 
-func key(addr string) netip.AddrPort {
-	k, err := netip.ParseAddrPort(addr)
+// key returns the canonical form of a node's name, which must be "ip:port".
+func key(name string) netip.AddrPort {
+	k, err := addr.Parse(name)
 	if err != nil {
-		panic(fmt.Sprintf("fault: %q is not ip:port: %v", addr, err))
+		panic(fmt.Sprintf("fault: %q is not ip:port: %v", name, err))
 	}
-	return netip.AddrPortFrom(k.Addr().Unmap(), k.Port())
+	return k
 }
 
 // Partition black-holes all traffic between every node of a and every node of
@@ -193,15 +195,16 @@ func (nw *Network) state(l link) (rule, <-chan struct{}) {
 	return nw.rules[l], nw.changed
 }
 
-type transport struct {
+// nodeTransport is one node's transport, wrapped.
+type nodeTransport struct {
 	nw    *Network
-	inner cluster.Transport
+	inner transport.Transport
 
 	mu   sync.Mutex // guards self
 	self netip.AddrPort
 }
 
-func (t *transport) Listen(laddr string) (net.Listener, error) {
+func (t *nodeTransport) Listen(laddr string) (net.Listener, error) {
 	ln, err := t.inner.Listen(laddr)
 	if err != nil {
 		return nil, err
@@ -216,7 +219,7 @@ func (t *transport) Listen(laddr string) (net.Listener, error) {
 	return ln, nil
 }
 
-func (t *transport) Dial(ctx context.Context, raddr string) (net.Conn, error) {
+func (t *nodeTransport) Dial(ctx context.Context, raddr string) (net.Conn, error) {
 	t.mu.Lock()
 	l := link{t.self, key(raddr)}
 	t.mu.Unlock()

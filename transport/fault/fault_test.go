@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // transport it wraps.
 func TestConformance(t *testing.T) {
 	fn := fault.NewNetwork()
-	transporttest.Run(t, func(*testing.T) cluster.Transport { return fn.Wrap(tcp.New(tcp.Options{})) })
+	transporttest.Run(t, func(*testing.T) cluster.Transport { return fn.Wrap(tcp.New()) })
 }
 
 const (
@@ -48,7 +48,7 @@ var inners = []struct {
 		return func() cluster.Transport { return nw }
 	}},
 	{"tcp", func() func() cluster.Transport {
-		return func() cluster.Transport { return tcp.New(tcp.Options{}) }
+		return func() cluster.Transport { return tcp.New() }
 	}},
 }
 

@@ -15,6 +15,8 @@ import (
 	"net/netip"
 	"sync"
 	"syscall"
+
+	"github.com/peerweave/peerweave/internal/addr"
 )
 
 // backlog is how many dialled connections a listener holds before Accept
@@ -27,7 +29,7 @@ var ErrRefused = fmt.Errorf("mem: connection refused: %w", syscall.ECONNREFUSED)
 
 // Network is a set of in-memory listeners that can dial each other. The zero
 // value is not usable; call NewNetwork. A Network implements
-// cluster.Transport and may serve any number of nodes.
+// transport.Transport and may serve any number of nodes.
 type Network struct {
 	mu        sync.Mutex
 	listeners map[netip.AddrPort]*listener
@@ -40,8 +42,9 @@ func NewNetwork() *Network {
 }
 
 // Listen listens on laddr, an "ip:port" address; port 0 picks a free one.
+// An IPv4-in-IPv6 address is the IPv4 one, as on a dual-stack host.
 func (nw *Network) Listen(laddr string) (net.Listener, error) {
-	a, err := netip.ParseAddrPort(laddr)
+	a, err := addr.Parse(laddr)
 	if err != nil {
 		return nil, fmt.Errorf("mem: listen %q: %w", laddr, err)
 	}
@@ -72,9 +75,9 @@ func (nw *Network) freeLocked(ip netip.Addr) netip.AddrPort {
 	}
 }
 
-// Dial connects to the listener at raddr.
+// Dial connects to the listener at raddr, an "ip:port" address.
 func (nw *Network) Dial(ctx context.Context, raddr string) (net.Conn, error) {
-	a, err := netip.ParseAddrPort(raddr)
+	a, err := addr.Parse(raddr)
 	if err != nil {
 		return nil, fmt.Errorf("mem: dial %q: %w", raddr, err)
 	}

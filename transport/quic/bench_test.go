@@ -20,8 +20,8 @@ var benchTransports = []struct {
 	name string
 	new  func() cluster.Transport
 }{
-	{"tcp", func() cluster.Transport { return tcp.New(tcp.Options{}) }},
-	{"quic", func() cluster.Transport { return quic.New(quic.Options{}) }},
+	{"tcp", func() cluster.Transport { return tcp.New() }},
+	{"quic", func() cluster.Transport { return quic.New() }},
 }
 
 // benchPair connects two endpoints on the loopback interface.

@@ -18,7 +18,7 @@ import (
 // says. Each end, when it reads the other's end of stream, acknowledges it
 // by opening and closing an empty unidirectional stream; a closed conn
 // closes the connection once it has both read the peer's end of stream and
-// had its own acknowledged, or once Linger has passed.
+// had its own acknowledged, or once the linger time has passed.
 type conn struct {
 	qc     *quicgo.Conn
 	st     *quicgo.Stream

@@ -18,7 +18,7 @@ import (
 // Close returns before the peer has read anything, and still everything
 // arrives: closing the QUIC connection at once would drop it.
 func TestCloseDeliversBeforePeerReads(t *testing.T) {
-	d, a := connect(t, quic.New(quic.Options{}), listen(t, quic.New(quic.Options{})))
+	d, a := connect(t, quic.New(), listen(t, quic.New()))
 	want := make([]byte, 256<<10)
 	for i := range want {
 		want[i] = byte(i * 7)
@@ -40,8 +40,8 @@ func TestDefaultIdleTimeoutOutlastsHealthChecks(t *testing.T) {
 }
 
 func TestIdleTimeoutClosesSilentConnection(t *testing.T) {
-	opts := quic.Options{IdleTimeout: 300 * time.Millisecond}
-	_, a := connect(t, quic.New(opts), listen(t, quic.New(opts)))
+	opt := quic.WithIdleTimeout(300 * time.Millisecond)
+	_, a := connect(t, quic.New(opt), listen(t, quic.New(opt)))
 	a.SetReadDeadline(time.Now().Add(patience))
 	_, err := a.Read(make([]byte, 1))
 	var idle *quicgo.IdleTimeoutError
@@ -49,9 +49,10 @@ func TestIdleTimeoutClosesSilentConnection(t *testing.T) {
 }
 
 func TestKeepAliveKeepsIdleConnection(t *testing.T) {
-	opts := quic.Options{IdleTimeout: time.Second, KeepAlive: 100 * time.Millisecond}
-	d, a := connect(t, quic.New(opts), listen(t, quic.New(opts)))
-	a.SetReadDeadline(time.Now().Add(3 * opts.IdleTimeout))
+	const idle = time.Second
+	opts := []quic.Option{quic.WithIdleTimeout(idle), quic.WithKeepAlive(100 * time.Millisecond)}
+	d, a := connect(t, quic.New(opts...), listen(t, quic.New(opts...)))
+	a.SetReadDeadline(time.Now().Add(3 * idle))
 	_, err := a.Read(make([]byte, 1))
 	require.True(t, errors.Is(err, os.ErrDeadlineExceeded), "want our deadline, not the idle timeout: %v", err)
 	require.NoError(t, a.SetReadDeadline(time.Time{}))

@@ -11,11 +11,11 @@ import (
 // A closed connection whose peer never reads gives up after Linger, and its
 // socket closes.
 func TestLingerBoundsCloseToPeerThatDoesNotRead(t *testing.T) {
-	peer := New(Options{})
+	peer := New()
 	ln, err := peer.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	tr := New(Options{Linger: 200 * time.Millisecond})
+	tr := New(WithLinger(200 * time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d, err := tr.Dial(ctx, ln.Addr().String())
@@ -41,10 +41,10 @@ const quicgoAcceptQueue = 32
 // by the listener, try again, and get through once Accept catches up.
 func TestDialRetriesWhenListenerRefuses(t *testing.T) {
 	const n = backlog + quicgoAcceptQueue + 8
-	ln, err := New(Options{}).Listen("127.0.0.1:0")
+	ln, err := New().Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	tr := New(Options{})
+	tr := New()
 	errs := make(chan error, n)
 	for range n {
 		go func() {

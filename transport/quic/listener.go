@@ -65,7 +65,7 @@ func (l *listener) setup(qc *quicgo.Conn) {
 		qc.CloseWithError(codeAbort, "no stream")
 		return
 	}
-	c := newConn(qc, st, l.ep.acquire(), l.t.opts.Linger)
+	c := newConn(qc, st, l.ep.acquire(), l.t.cfg.linger)
 	select {
 	case l.conns <- c:
 	case <-l.ctx.Done():
@@ -76,7 +76,7 @@ func (l *listener) setup(qc *quicgo.Conn) {
 // acceptStream accepts the stream the dialler opened, checks its header and
 // answers it, within the handshake timeout.
 func (l *listener) acceptStream(qc *quicgo.Conn) (*quicgo.Stream, error) {
-	ctx, cancel := context.WithTimeout(l.ctx, l.t.opts.HandshakeTimeout)
+	ctx, cancel := context.WithTimeout(l.ctx, l.t.cfg.handshakeTimeout)
 	defer cancel()
 	st, err := qc.AcceptStream(ctx)
 	if err != nil {

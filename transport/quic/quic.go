@@ -3,15 +3,15 @@
 // stream, and each Transport sends and receives on one UDP socket: the one
 // its node listens on.
 //
-//	node, err := cluster.NewNode("127.0.0.1:7946", cluster.WithTransport(quic.New(quic.Options{})))
+//	node, err := cluster.NewNode("127.0.0.1:7946", cluster.WithTransport(quic.New()))
 //
 // # Security
 //
-// QUIC always encrypts, with TLS 1.3. Without Options.TLS a transport makes
+// QUIC always encrypts, with TLS 1.3. Without WithTLS a transport makes
 // itself a fresh self-signed certificate and accepts every peer without
 // verifying it: traffic is encrypted, but no node is authenticated, so
 // anyone who reaches the port can join and an attacker on the path can
-// intercept. To authenticate both ends, set Options.TLS to a mutual-TLS
+// intercept. To authenticate both ends, pass WithTLS a mutual-TLS
 // configuration with certificates from a CA that all nodes trust.
 //
 // # One node per Transport
@@ -41,11 +41,11 @@
 // everything: the peer has said it read to the end of our stream, and we
 // have read to the end of its stream (discarding what nobody will read).
 // A peer that has not read to our end of stream and closed its own within
-// Options.Linger has the connection aborted: it sees an error rather than
-// io.EOF, and loses what it had not read. A node reads to the end and
-// closes when its remote leaves, so this happens only to stalled peers.
-// The socket, and a goroutine per closing connection, can therefore
-// outlive a node's Close by up to Linger.
+// the linger time (WithLinger) has the connection aborted: it sees an
+// error rather than io.EOF, and loses what it had not read. A node reads
+// to the end and closes when its remote leaves, so this happens only to
+// stalled peers. The socket, and a goroutine per closing connection, can
+// therefore outlive a node's Close by up to the linger time.
 package quic
 
 import (
@@ -55,17 +55,18 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 
 	quicgo "github.com/quic-go/quic-go"
+
+	"github.com/peerweave/peerweave/internal/addr"
 )
 
 // Protocol is the ALPN protocol name the transport negotiates in TLS.
 const Protocol = "peerweave/1"
 
-// Defaults of Options.
+// Defaults of the options.
 const (
 	// DefaultHandshakeTimeout bounds an incoming connection's setup. It is
 	// the node's default network timeout.
@@ -78,43 +79,49 @@ const (
 	DefaultLinger = 10 * time.Second
 )
 
-// Options configure a Transport. The zero value is a working transport with
-// a self-signed certificate that trusts every peer.
-type Options struct {
-	// TLS, if set, configures both sides of every connection: accepted ones
-	// as server, dialled ones as client. For mutual TLS set Certificates,
-	// RootCAs, ClientCAs, and ClientAuth to tls.RequireAndVerifyClientCert.
-	// Nodes dial each other by IP, so certificates need IP SANs, or
-	// ServerName must be set. NextProtos is replaced by Protocol, and QUIC
-	// requires TLS 1.3.
-	TLS *tls.Config
+// An Option configures a Transport made by New.
+type Option func(*config)
 
-	// HandshakeTimeout bounds how long an incoming connection may take to
-	// complete the QUIC handshake, and then again to open its stream. Zero
-	// means DefaultHandshakeTimeout. A Dial is bounded by its context.
-	HandshakeTimeout time.Duration
-
-	// IdleTimeout closes a connection that has received nothing for that
-	// long; the shorter of the two ends' values applies. Zero means
-	// DefaultIdleTimeout. It must exceed the node's healthy interval plus
-	// its network timeout, or QUIC closes connections the node still
-	// considers healthy.
-	IdleTimeout time.Duration
-
-	// KeepAlive, if positive, makes a connection send a QUIC PING that often
-	// when it has nothing else to send, to keep NAT bindings open. Zero, the
-	// default, sends none: the node's health checks are traffic enough.
-	KeepAlive time.Duration
-
-	// Linger bounds how long a closed connection keeps trying to deliver
-	// what it had sent, and to read the peer's end of stream, before it
-	// gives up and aborts. Zero means DefaultLinger.
-	Linger time.Duration
+type config struct {
+	tls              *tls.Config
+	handshakeTimeout time.Duration
+	idleTimeout      time.Duration
+	keepAlive        time.Duration
+	linger           time.Duration
 }
+
+// WithTLS, if cfg is not nil, configures both sides of every connection:
+// accepted ones as server, dialled ones as client. For mutual TLS set
+// Certificates, RootCAs, ClientCAs, and ClientAuth to
+// tls.RequireAndVerifyClientCert. Nodes dial each other by IP, so
+// certificates need IP SANs, or ServerName must be set. NextProtos is
+// replaced by Protocol, and QUIC requires TLS 1.3.
+func WithTLS(cfg *tls.Config) Option { return func(c *config) { c.tls = cfg } }
+
+// WithHandshakeTimeout bounds how long an incoming connection may take to
+// complete the QUIC handshake, and then again to open its stream. Zero
+// means DefaultHandshakeTimeout. A Dial is bounded by its context.
+func WithHandshakeTimeout(d time.Duration) Option { return func(c *config) { c.handshakeTimeout = d } }
+
+// WithIdleTimeout closes a connection that has received nothing for d; the
+// shorter of the two ends' values applies. Zero means DefaultIdleTimeout.
+// It must exceed the node's healthy interval plus its network timeout, or
+// QUIC closes connections the node still considers healthy.
+func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTimeout = d } }
+
+// WithKeepAlive, if d is positive, makes a connection send a QUIC PING that
+// often when it has nothing else to send, to keep NAT bindings open. Zero,
+// the default, sends none: the node's health checks are traffic enough.
+func WithKeepAlive(d time.Duration) Option { return func(c *config) { c.keepAlive = d } }
+
+// WithLinger bounds how long a closed connection keeps trying to deliver
+// what it had sent, and to read the peer's end of stream, before it gives
+// up and aborts. Zero means DefaultLinger.
+func WithLinger(d time.Duration) Option { return func(c *config) { c.linger = d } }
 
 // Transport is a QUIC transport for one node. Make one per node with New.
 type Transport struct {
-	opts Options
+	cfg config
 
 	tlsOnce        sync.Once
 	server, client *tls.Config
@@ -125,18 +132,23 @@ type Transport struct {
 	listening bool
 }
 
-// New returns a transport configured by opts.
-func New(opts Options) *Transport {
-	if opts.HandshakeTimeout <= 0 {
-		opts.HandshakeTimeout = DefaultHandshakeTimeout
+// New returns a transport configured by opts. Without options it is a
+// working transport with a self-signed certificate that trusts every peer.
+func New(opts ...Option) *Transport {
+	t := &Transport{}
+	for _, o := range opts {
+		o(&t.cfg)
 	}
-	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = DefaultIdleTimeout
+	if t.cfg.handshakeTimeout <= 0 {
+		t.cfg.handshakeTimeout = DefaultHandshakeTimeout
 	}
-	if opts.Linger <= 0 {
-		opts.Linger = DefaultLinger
+	if t.cfg.idleTimeout <= 0 {
+		t.cfg.idleTimeout = DefaultIdleTimeout
 	}
-	return &Transport{opts: opts}
+	if t.cfg.linger <= 0 {
+		t.cfg.linger = DefaultLinger
+	}
+	return t
 }
 
 // Listen listens on laddr ("ip:port"; port 0 picks a free port). A Transport
@@ -159,7 +171,7 @@ func (t *Transport) Listen(laddr string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("quic: listen on %s: %w", laddr, err)
 	}
-	ql, err := ep.qt.Listen(server, t.config(t.opts.HandshakeTimeout/2))
+	ql, err := ep.qt.Listen(server, t.config(t.cfg.handshakeTimeout/2))
 	if err != nil {
 		ep.close()
 		return nil, fmt.Errorf("quic: listen on %s: %w", laddr, err)
@@ -169,20 +181,22 @@ func (t *Transport) Listen(laddr string) (net.Listener, error) {
 	return newListener(t, ep, ql), nil
 }
 
-// Dial connects to the node listening on raddr ("host:port"), and returns
-// once the node's listener has the connection. ctx bounds the whole attempt,
-// the QUIC handshake included. A listener whose queue is full refuses
-// connections; Dial then tries again until ctx ends, as TCP resends a SYN
-// that a full backlog dropped.
+// Dial connects to the node listening on raddr ("host:port", with a port
+// number; a host name is looked up, and an empty host is 127.0.0.1), and
+// returns once the node's listener has the connection. ctx bounds the whole
+// attempt, the QUIC handshake included. A listener whose queue is full
+// refuses connections; Dial then tries again until ctx ends, as TCP resends
+// a SYN that a full backlog dropped.
 func (t *Transport) Dial(ctx context.Context, raddr string) (net.Conn, error) {
 	_, client, err := t.tlsConfigs()
 	if err != nil {
 		return nil, err
 	}
-	ua, err := resolve(ctx, raddr)
+	ap, err := addr.Resolve(ctx, nil, raddr)
 	if err != nil {
 		return nil, fmt.Errorf("quic: dial %s: %w", raddr, err)
 	}
+	ua := net.UDPAddrFromAddrPort(ap)
 	ep, err := t.dialEndpoint()
 	if err != nil {
 		return nil, fmt.Errorf("quic: dial %s: %w", raddr, err)
@@ -212,7 +226,7 @@ func (t *Transport) dialOnce(ctx context.Context, ep *endpoint, ua *net.UDPAddr,
 		return nil, context.Cause(ctx)
 	}
 	// The handshake's own timeout must not cut the context short.
-	idle := t.opts.HandshakeTimeout / 2
+	idle := t.cfg.handshakeTimeout / 2
 	if d, ok := ctx.Deadline(); ok {
 		idle = max(time.Until(d), time.Millisecond)
 	}
@@ -233,7 +247,7 @@ func (t *Transport) dialOnce(ctx context.Context, ep *endpoint, ua *net.UDPAddr,
 		qc.CloseWithError(codeAbort, "")
 		return nil, err
 	}
-	return newConn(qc, st, ep, t.opts.Linger), nil
+	return newConn(qc, st, ep, t.cfg.linger), nil
 }
 
 // isRefused reports whether err is a listener's refusal of a connection.
@@ -289,30 +303,9 @@ const (
 func (t *Transport) config(handshakeIdle time.Duration) *quicgo.Config {
 	return &quicgo.Config{
 		HandshakeIdleTimeout:  handshakeIdle,
-		MaxIdleTimeout:        t.opts.IdleTimeout,
-		KeepAlivePeriod:       t.opts.KeepAlive,
+		MaxIdleTimeout:        t.cfg.idleTimeout,
+		KeepAlivePeriod:       t.cfg.keepAlive,
 		MaxIncomingStreams:    1, // the connection's stream
 		MaxIncomingUniStreams: 1, // the acknowledgement of our end of stream
 	}
-}
-
-// resolve returns the UDP address of "host:port".
-func resolve(ctx context.Context, hostport string) (*net.UDPAddr, error) {
-	if ap, err := netip.ParseAddrPort(hostport); err == nil {
-		return net.UDPAddrFromAddrPort(ap), nil
-	}
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return nil, err
-	}
-	var r net.Resolver
-	p, err := r.LookupPort(ctx, "udp", port)
-	if err != nil {
-		return nil, err
-	}
-	ips, err := r.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil, err
-	}
-	return net.UDPAddrFromAddrPort(netip.AddrPortFrom(ips[0].Unmap(), uint16(p))), nil
 }

@@ -13,10 +13,10 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestConformance(t *testing.T) {
-	transporttest.Run(t, func(*testing.T) cluster.Transport { return quic.New(quic.Options{}) })
+	transporttest.Run(t, func(*testing.T) cluster.Transport { return quic.New() })
 }
 
 func TestConformanceMutualTLS(t *testing.T) {
 	ca := transporttest.NewCA(t)
-	transporttest.Run(t, func(t *testing.T) cluster.Transport { return quic.New(quic.Options{TLS: ca.Config(t)}) })
+	transporttest.Run(t, func(t *testing.T) cluster.Transport { return quic.New(quic.WithTLS(ca.Config(t))) })
 }

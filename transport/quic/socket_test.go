@@ -14,16 +14,33 @@ import (
 // A node's connections leave from its listening socket, so that peers see
 // its listening address.
 func TestDialsFromListeningSocket(t *testing.T) {
-	tr := quic.New(quic.Options{})
+	tr := quic.New()
 	own := listen(t, tr)
-	d, a := connect(t, tr, listen(t, quic.New(quic.Options{})))
+	d, a := connect(t, tr, listen(t, quic.New()))
 	assert.Equal(t, own.Addr().String(), a.RemoteAddr().String(), "the acceptor sees where the dialler listens")
 	assert.Equal(t, own.Addr().String(), d.LocalAddr().String())
 	assert.IsType(t, &net.UDPAddr{}, own.Addr())
 }
 
+// Dial takes the address forms a node may be given: an empty host is this
+// machine, and an IPv4-in-IPv6 address is the IPv4 one.
+func TestDialAddressForms(t *testing.T) {
+	ln := listen(t, quic.New())
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	require.NoError(t, err)
+	for _, raddr := range []string{":" + port, "[::ffff:127.0.0.1]:" + port} {
+		d, err := dial(quic.New(), raddr)
+		require.NoError(t, err, raddr)
+		t.Cleanup(func() { d.Close() })
+		a, err := ln.Accept()
+		require.NoError(t, err)
+		t.Cleanup(func() { a.Close() })
+		roundTrip(t, d, a)
+	}
+}
+
 func TestListenOnceAtATime(t *testing.T) {
-	tr := quic.New(quic.Options{})
+	tr := quic.New()
 	ln, err := tr.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	_, err = tr.Listen("127.0.0.1:0")
@@ -38,7 +55,7 @@ func TestListenOnceAtATime(t *testing.T) {
 // with the last of them, leaving no goroutine behind.
 func TestSocketClosesWithLastUse(t *testing.T) {
 	idle := goleak.IgnoreCurrent()
-	tr, peer := quic.New(quic.Options{}), quic.New(quic.Options{})
+	tr, peer := quic.New(), quic.New()
 	ln, err := tr.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().(*net.UDPAddr)
@@ -64,10 +81,10 @@ func TestSocketClosesWithLastUse(t *testing.T) {
 // closes with its last connection.
 func TestDialWithoutListening(t *testing.T) {
 	idle := goleak.IgnoreCurrent()
-	peer := quic.New(quic.Options{})
+	peer := quic.New()
 	ln, err := peer.Listen("127.0.0.1:0")
 	require.NoError(t, err)
-	d, err := dial(quic.New(quic.Options{}), ln.Addr().String())
+	d, err := dial(quic.New(), ln.Addr().String())
 	require.NoError(t, err)
 	a, err := ln.Accept()
 	require.NoError(t, err)

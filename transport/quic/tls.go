@@ -12,11 +12,11 @@ import (
 )
 
 // tlsConfigs returns the server and client configurations, made once: from
-// Options.TLS if set, else with a new self-signed certificate and no
-// verification of peers.
+// the configuration given WithTLS if any, else with a new self-signed
+// certificate and no verification of peers.
 func (t *Transport) tlsConfigs() (server, client *tls.Config, err error) {
 	t.tlsOnce.Do(func() {
-		base := t.opts.TLS
+		base := t.cfg.tls
 		if base == nil {
 			base, t.tlsErr = selfSigned()
 		}

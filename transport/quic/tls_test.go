@@ -14,8 +14,8 @@ import (
 
 func TestMutualTLSConnects(t *testing.T) {
 	ca := transporttest.NewCA(t)
-	ln := listen(t, quic.New(quic.Options{TLS: ca.Config(t)}))
-	d, a := connect(t, quic.New(quic.Options{TLS: ca.Config(t)}), ln)
+	ln := listen(t, quic.New(quic.WithTLS(ca.Config(t))))
+	d, a := connect(t, quic.New(quic.WithTLS(ca.Config(t))), ln)
 	roundTrip(t, d, a)
 }
 
@@ -48,12 +48,12 @@ func TestDefaultVerifiesNobody(t *testing.T) {
 	ca := transporttest.NewCA(t)
 	client := ca.Config(t)
 	client.InsecureSkipVerify = true // so that only the server's checks matter
-	d, a := connect(t, quic.New(quic.Options{TLS: client}), listen(t, quic.New(quic.Options{})))
+	d, a := connect(t, quic.New(quic.WithTLS(client)), listen(t, quic.New()))
 	roundTrip(t, d, a)
 
 	server := ca.Config(t)
 	server.ClientAuth = tls.NoClientCert // so that only the client's checks matter
-	d, a = connect(t, quic.New(quic.Options{}), listen(t, quic.New(quic.Options{TLS: server})))
+	d, a = connect(t, quic.New(), listen(t, quic.New(quic.WithTLS(server))))
 	roundTrip(t, d, a)
 }
 
@@ -61,13 +61,13 @@ func TestDefaultVerifiesNobody(t *testing.T) {
 // server configured with server, and that the server accepts nothing.
 func refused(t *testing.T, server, client *tls.Config) {
 	t.Helper()
-	ln := listen(t, quic.New(quic.Options{TLS: server}))
+	ln := listen(t, quic.New(quic.WithTLS(server)))
 	accepted := make(chan net.Conn, 1)
 	go func() {
 		c, _ := ln.Accept()
 		accepted <- c
 	}()
-	c, err := dial(quic.New(quic.Options{TLS: client}), ln.Addr().String())
+	c, err := dial(quic.New(quic.WithTLS(client)), ln.Addr().String())
 	if !assert.Error(t, err, "the dial must fail") {
 		c.Close()
 	}

@@ -1,7 +1,7 @@
-// Package tcp is the TCP transport, the one cluster.New uses. Use it directly
-// to configure what New does not: TLS, keep-alives, the dialler.
+// Package tcp is the TCP transport: the wire cluster.New uses, with the
+// settings New does not offer, TLS and keep-alives, as options.
 //
-//	node, err := cluster.NewNode(":7946", cluster.WithTransport(tcp.New(tcp.Options{TLS: cfg})))
+//	node, err := cluster.NewNode(":7946", cluster.WithTransport(tcp.New(tcp.WithTLS(cfg))))
 package tcp
 
 import (
@@ -11,39 +11,50 @@ import (
 	"time"
 )
 
-// Options configure a Transport. The zero value is plain TCP, as cluster.New
-// uses.
-type Options struct {
-	// TLS, if set, wraps every connection in TLS with this configuration,
-	// both as server (accepted connections) and client (dialled ones). For
-	// mutual TLS set Certificates, ClientCAs with ClientAuth
-	// tls.RequireAndVerifyClientCert, and RootCAs. Nodes dial each other by
-	// IP, so peer certificates need IP SANs, or ServerName must be set.
-	TLS *tls.Config
+// An Option configures a Transport made by New.
+type Option func(*config)
 
-	// KeepAlive is the TCP keep-alive period; zero keeps the net package
-	// default and a negative value turns keep-alives off. The node's own
-	// health checks find dead peers either way.
-	KeepAlive time.Duration
+type config struct {
+	tls       *tls.Config
+	keepAlive time.Duration
 }
+
+// WithTLS, if cfg is not nil, wraps every connection in TLS with this
+// configuration, both as server (accepted connections) and client (dialled
+// ones). For mutual TLS set Certificates, ClientCAs with ClientAuth
+// tls.RequireAndVerifyClientCert, and RootCAs. Nodes dial each other by IP,
+// so peer certificates need IP SANs, or ServerName must be set.
+func WithTLS(cfg *tls.Config) Option { return func(c *config) { c.tls = cfg } }
+
+// WithKeepAlive sets the TCP keep-alive period; zero keeps the net package
+// default and a negative value turns keep-alives off. The node's own health
+// checks find dead peers either way.
+func WithKeepAlive(d time.Duration) Option { return func(c *config) { c.keepAlive = d } }
 
 // Transport is a TCP transport. It is safe for use by several nodes.
 type Transport struct {
-	opts Options
+	cfg config
 }
 
-// New returns a TCP transport configured by opts.
-func New(opts Options) *Transport { return &Transport{opts: opts} }
+// New returns a TCP transport configured by opts. Without options it is
+// plain TCP, as cluster.New uses.
+func New(opts ...Option) *Transport {
+	t := &Transport{}
+	for _, o := range opts {
+		o(&t.cfg)
+	}
+	return t
+}
 
 // Listen listens on laddr ("host:port").
 func (t *Transport) Listen(laddr string) (net.Listener, error) {
-	lc := net.ListenConfig{KeepAlive: t.opts.KeepAlive}
+	lc := net.ListenConfig{KeepAlive: t.cfg.keepAlive}
 	ln, err := lc.Listen(context.Background(), "tcp", laddr)
 	if err != nil {
 		return nil, err
 	}
-	if t.opts.TLS != nil {
-		ln = tls.NewListener(ln, t.opts.TLS)
+	if t.cfg.tls != nil {
+		ln = tls.NewListener(ln, t.cfg.tls)
 	}
 	return ln, nil
 }
@@ -51,10 +62,10 @@ func (t *Transport) Listen(laddr string) (net.Listener, error) {
 // Dial connects to raddr ("host:port"), completing the TLS handshake if TLS is
 // configured, within ctx.
 func (t *Transport) Dial(ctx context.Context, raddr string) (net.Conn, error) {
-	d := net.Dialer{KeepAlive: t.opts.KeepAlive}
-	if t.opts.TLS == nil {
+	d := net.Dialer{KeepAlive: t.cfg.keepAlive}
+	if t.cfg.tls == nil {
 		return d.DialContext(ctx, "tcp", raddr)
 	}
-	td := tls.Dialer{NetDialer: &d, Config: t.opts.TLS}
+	td := tls.Dialer{NetDialer: &d, Config: t.cfg.tls}
 	return td.DialContext(ctx, "tcp", raddr)
 }

@@ -21,12 +21,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const waitFor = 10 * time.Second
 
 func TestConformance(t *testing.T) {
-	transporttest.Run(t, func(*testing.T) cluster.Transport { return tcp.New(tcp.Options{}) })
+	transporttest.Run(t, func(*testing.T) cluster.Transport { return tcp.New() })
 }
 
 func TestConformanceTLS(t *testing.T) {
 	ca := transporttest.NewCA(t)
-	transporttest.Run(t, func(t *testing.T) cluster.Transport { return tcp.New(tcp.Options{TLS: ca.Config(t)}) })
+	transporttest.Run(t, func(t *testing.T) cluster.Transport { return tcp.New(tcp.WithTLS(ca.Config(t))) })
 }
 
 // presenting makes cfg present the certificate of other to every server,
@@ -49,7 +49,7 @@ func withoutCertificate(cfg *tls.Config) *tls.Config {
 func node(t *testing.T, cfg *tls.Config, l *testlog.Recorder) *cluster.Node {
 	t.Helper()
 	n, err := cluster.NewNode("127.0.0.1:0",
-		cluster.WithTransport(tcp.New(tcp.Options{TLS: cfg})),
+		cluster.WithTransport(tcp.New(tcp.WithTLS(cfg))),
 		cluster.WithLogger(slog.New(l)))
 	require.NoError(t, err)
 	n.SetNetworkTimeout(2 * time.Second)

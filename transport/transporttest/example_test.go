@@ -3,7 +3,7 @@ package transporttest_test
 import (
 	"testing"
 
-	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/transport"
 	"github.com/peerweave/peerweave/transport/mem"
 	"github.com/peerweave/peerweave/transport/tcp"
 	"github.com/peerweave/peerweave/transport/transporttest"
@@ -13,7 +13,7 @@ import (
 // value; in a _test.go file it is func TestConformance(t *testing.T).
 func ExampleRun() {
 	testConformance := func(t *testing.T) {
-		transporttest.Run(t, func(*testing.T) cluster.Transport { return tcp.New(tcp.Options{}) })
+		transporttest.Run(t, func(*testing.T) transport.Transport { return tcp.New() })
 	}
 	_ = testConformance
 }
@@ -23,7 +23,7 @@ func ExampleRun() {
 func ExampleRun_sharedNetwork() {
 	testConformance := func(t *testing.T) {
 		network := mem.NewNetwork()
-		transporttest.Run(t, func(*testing.T) cluster.Transport { return network })
+		transporttest.Run(t, func(*testing.T) transport.Transport { return network })
 	}
 	_ = testConformance
 }
@@ -33,8 +33,8 @@ func ExampleRun_sharedNetwork() {
 func ExampleCA() {
 	testConformanceTLS := func(t *testing.T) {
 		ca := transporttest.NewCA(t)
-		transporttest.Run(t, func(t *testing.T) cluster.Transport {
-			return tcp.New(tcp.Options{TLS: ca.Config(t)})
+		transporttest.Run(t, func(t *testing.T) transport.Transport {
+			return tcp.New(tcp.WithTLS(ca.Config(t)))
 		})
 	}
 	_ = testConformanceTLS

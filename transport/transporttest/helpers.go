@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/transport"
 )
 
 // patience is how long a check waits for something that should happen
@@ -57,7 +57,7 @@ func pair(t *testing.T, newTransport NewTransport) (dialled, accepted net.Conn, 
 // The acceptor reads first and the dialler writes one byte, which it reads:
 // a transport may finish its handshake only once the acceptor reads, as a
 // TLS listener does, and a node's acceptor always reads first.
-func connect(t *testing.T, tr cluster.Transport, ln net.Listener) (dialled, accepted net.Conn) {
+func connect(t *testing.T, tr transport.Transport, ln net.Listener) (dialled, accepted net.Conn) {
 	t.Helper()
 	type result struct {
 		c   net.Conn

@@ -1,8 +1,8 @@
-// Package transporttest checks a cluster.Transport against everything a node
+// Package transporttest checks a transport.Transport against everything a node
 // relies on. A transport's author runs it from one test:
 //
 //	func TestConformance(t *testing.T) {
-//		transporttest.Run(t, func(*testing.T) cluster.Transport { return mytransport.New() })
+//		transporttest.Run(t, func(*testing.T) transport.Transport { return mytransport.New() })
 //	}
 //
 // Run calls the factory for each end of every connection it makes. Transports
@@ -17,12 +17,12 @@ package transporttest
 import (
 	"testing"
 
-	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/transport"
 )
 
 // NewTransport makes one endpoint's transport for the test t. Everything a
 // transport needs to clean up may be registered with t.Cleanup.
-type NewTransport func(t *testing.T) cluster.Transport
+type NewTransport func(t *testing.T) transport.Transport
 
 // check is one property of a transport.
 type check struct {
