@@ -50,12 +50,12 @@ type network struct {
 
 var (
 	networks = []network{
-		{"tcp", func() func() cluster.Transport { return func() cluster.Transport { return tcp.New(tcp.Options{}) } }},
+		{"tcp", func() func() cluster.Transport { return func() cluster.Transport { return tcp.New() } }},
 		{"mem", func() func() cluster.Transport {
 			nw := mem.NewNetwork()
 			return func() cluster.Transport { return nw }
 		}},
-		{"quic", func() func() cluster.Transport { return func() cluster.Transport { return quic.New(quic.Options{}) } }},
+		{"quic", func() func() cluster.Transport { return func() cluster.Transport { return quic.New() } }},
 	}
 	codecs = []cluster.Codec{gob.Codec{}, msgpack.Codec{}}
 

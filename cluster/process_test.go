@@ -43,7 +43,7 @@ func TestChildNode(t *testing.T) {
 		t.Skip("runs only in a child process of TestKilledProcess... and TestHungProcess...")
 	}
 	n, err := cluster.NewNode(laddr,
-		cluster.WithTransport(tcp.New(tcp.Options{})),
+		cluster.WithTransport(tcp.New()),
 		cluster.WithCodec(gob.Codec{}),
 		cluster.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err != nil {
