@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/peerweave/peerweave/codec/gob"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -86,7 +87,7 @@ func New(laddr string) (*Node, error) {
 func NewNode(laddr string, opts ...Option) (*Node, error) {
 	cfg := config{
 		transport:     tcpTransport{},
-		codec:         gobCodec{},
+		codec:         gob.Codec{},
 		maxMessage:    DefaultMaxMessageSize,
 		inboxSize:     DefaultInboxSize,
 		sendQueueSize: DefaultSendQueueSize,

@@ -39,8 +39,8 @@ type peer struct {
 	n    *Node
 	conn net.Conn
 	br   *readBuffer
-	enc  Encoder // writes to queue; used under mu
-	dec  Decoder // reads body; used by the reader only
+	enc  Encoder // appends to queue; used under mu
+	dec  Decoder // used by the reader only
 
 	// Set by the handshake, then immutable.
 	key    netip.AddrPort
@@ -55,7 +55,6 @@ type peer struct {
 	limit     int  // largest frame body accepted: small until admitted
 
 	// Used by the reader only.
-	body    wire.BodyReader
 	scratch []byte
 	msgs    []Message
 
@@ -82,18 +81,14 @@ func (n *Node) newPeer(conn net.Conn) *peer {
 		done:  make(chan struct{}),
 	}
 	p.br = newReadBuffer(readerFunc(p.readConn))
-	p.enc = n.cfg.codec.NewEncoder(writerFunc(p.appendQueue))
-	p.dec = n.cfg.codec.NewDecoder(&p.body)
+	p.enc = n.cfg.codec.NewEncoder()
+	p.dec = n.cfg.codec.NewDecoder()
 	return p
 }
 
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // readConn reads from the connection. Once the handshake is done, every read
 // pushes the deadline out: a remote that stays silent for longer than the
@@ -105,22 +100,18 @@ func (p *peer) readConn(b []byte) (int, error) {
 	return p.conn.Read(b)
 }
 
-// appendQueue is the encoder's writer; it runs under mu.
-func (p *peer) appendQueue(b []byte) (int, error) {
-	p.queue = append(p.queue, b...)
-	return len(b), nil
-}
-
 // appendControl queues a control frame, encoding v as its body if v is not
 // nil. It runs under mu.
 func (p *peer) appendControl(k wire.Kind, v any) error {
 	start := len(p.queue)
 	p.queue = wire.AppendHeader(p.queue, k, 0)
 	if v != nil {
-		if err := p.enc.Encode(v); err != nil {
+		q, err := p.enc.Append(p.queue, v)
+		if err != nil {
 			p.queue = p.queue[:start]
 			return fmt.Errorf("encode %s: %w", k, err)
 		}
+		p.queue = q
 	}
 	wire.PutHeader(p.queue[start:], k, len(p.queue)-start-wire.HeaderSize)
 	return nil
@@ -338,12 +329,8 @@ func (p *peer) readControl(size int, v any) error {
 	if err != nil {
 		return err
 	}
-	p.body.Reset(b)
-	if err := p.dec.Decode(v); err != nil {
+	if err := p.dec.Decode(b, v); err != nil {
 		return protocolError{fmt.Errorf("decode: %w", err)}
-	}
-	if p.body.Len() != 0 {
-		return protocolError{fmt.Errorf("%d bytes after the message", p.body.Len())}
 	}
 	if cap(p.scratch) > maxSpare {
 		p.scratch = nil

@@ -42,8 +42,8 @@ type Encoder interface {
 	// returns the extended slice. v is always a pointer to a Hello, Auth,
 	// Peers or Reject. The encoding is at least one byte long: a node
 	// takes an empty body for a missing message. Append must not keep b.
-	// If it fails, the node discards what it appended and closes the
-	// connection.
+	// If it fails, the node discards the slice it returned and keeps b as
+	// it was.
 	Append(b []byte, v any) ([]byte, error)
 }
 
