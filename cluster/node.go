@@ -14,6 +14,7 @@ import (
 
 	"github.com/peerweave/peerweave/codec/gob"
 	"github.com/peerweave/peerweave/internal/wire"
+	"github.com/peerweave/peerweave/transport/tcp"
 )
 
 // Node corresponds to a single local entity in a cluster. Messages sent to
@@ -86,7 +87,7 @@ func New(laddr string) (*Node, error) {
 // options it is the node New returns.
 func NewNode(laddr string, opts ...Option) (*Node, error) {
 	cfg := config{
-		transport:     tcpTransport{},
+		transport:     tcp.New(tcp.Options{}),
 		codec:         gob.Codec{},
 		maxMessage:    DefaultMaxMessageSize,
 		inboxSize:     DefaultInboxSize,
