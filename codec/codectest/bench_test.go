@@ -25,7 +25,7 @@ func BenchmarkStream(b *testing.B) {
 		{"Hello", &codec.Hello{Addr: "10.0.0.1:7946", Nonce: make([]byte, 16)}, func() any { return new(codec.Hello) }},
 		{"Peers100", &codec.Peers{Addrs: addrs}, func() any { return new(codec.Peers) }},
 	}
-	for _, c := range []codec.Codec{gob.Codec{}, msgpack.Codec{}} {
+	for _, c := range []codec.Codec{gob.Codec{}, msgpack.Codec{}, handCodec{}} {
 		for _, m := range messages {
 			b.Run(c.Name()+"/"+m.name, func(b *testing.B) {
 				enc, dec := c.NewEncoder(), c.NewDecoder()
