@@ -57,7 +57,7 @@ type Decoder interface {
 	// Anyone who can connect to a node can send it anything, so Decode
 	// must return an error, never panic or hang, on malformed input: a
 	// body cut short, bytes after the value, garbage, a message of another
-	// type (but for types that share a field name, which a codec that
+	// type (unless the two types share a field name, which a codec that
 	// matches fields by name cannot tell apart). What it allocates must be
 	// bounded by len(body), not by the lengths the body claims.
 	//
