@@ -68,7 +68,7 @@ func TestStrangerLearnsNothingAndInjectsNothing(t *testing.T) {
 		require.NoError(t, err)
 		defer conn.Close()
 		p := &rawPeer{conn: conn}
-		p.enc = h.stack.codec.NewEncoder(&p.body)
+		p.enc = h.stack.codec.NewEncoder()
 		nonce, challenge := make([]byte, 16), make([]byte, 32)
 		rand.Read(nonce)
 		rand.Read(challenge)

@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -25,7 +24,6 @@ import (
 type rawPeer struct {
 	conn      net.Conn
 	enc       cluster.Encoder
-	body      bytes.Buffer
 	codecName string
 	// closed is closed once the node has closed the connection.
 	closed chan struct{}
@@ -41,7 +39,7 @@ func dialRaw(t *testing.T, h *harness, target *cluster.Node, preamble []byte, he
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	p := &rawPeer{conn: conn, closed: make(chan struct{}), codecName: h.stack.codec.Name()}
-	p.enc = h.stack.codec.NewEncoder(&p.body)
+	p.enc = h.stack.codec.NewEncoder()
 	out := preamble
 	if hello {
 		nonce := make([]byte, 16)
@@ -77,14 +75,16 @@ func dialRaw(t *testing.T, h *harness, target *cluster.Node, preamble []byte, he
 
 // frame appends a frame of kind k with body v, encoded with the codec.
 func (p *rawPeer) frame(dst []byte, k wire.Kind, v any) []byte {
-	p.body.Reset()
+	start := len(dst)
+	dst = wire.AppendHeader(dst, k, 0)
 	if v != nil {
-		if err := p.enc.Encode(v); err != nil {
+		var err error
+		if dst, err = p.enc.Append(dst, v); err != nil {
 			panic(err)
 		}
 	}
-	dst = wire.AppendHeader(dst, k, p.body.Len())
-	return append(dst, p.body.Bytes()...)
+	wire.PutHeader(dst[start:], k, len(dst)-start-wire.HeaderSize)
+	return dst
 }
 
 func (p *rawPeer) write(t *testing.T, b []byte) {

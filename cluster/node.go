@@ -12,8 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/peerweave/peerweave/codec/gob"
 	"github.com/peerweave/peerweave/internal/addr"
 	"github.com/peerweave/peerweave/internal/wire"
+	"github.com/peerweave/peerweave/transport/tcp"
 )
 
 // Node corresponds to a single local entity in a cluster. Messages sent to
@@ -92,8 +94,8 @@ func New(laddr string) (*Node, error) {
 // options it is the node New returns.
 func NewNode(laddr string, opts ...Option) (*Node, error) {
 	cfg := config{
-		transport:     tcpTransport{},
-		codec:         gobCodec{},
+		transport:     tcp.New(),
+		codec:         gob.Codec{},
 		maxMessage:    DefaultMaxMessageSize,
 		inboxSize:     DefaultInboxSize,
 		sendQueueSize: DefaultSendQueueSize,

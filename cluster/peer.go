@@ -48,8 +48,8 @@ type peer struct {
 	n    *Node
 	conn net.Conn
 	br   *readBuffer
-	enc  Encoder // writes to queue; used under mu
-	dec  Decoder // reads body; used by the reader only
+	enc  Encoder // appends to queue; used under mu
+	dec  Decoder // used by the reader only
 
 	// Set by the handshake, then immutable.
 	key   netip.AddrPort
@@ -64,9 +64,7 @@ type peer struct {
 	state  atomic.Uint32 // a peerState
 	listed bool          // its peer list arrived; guarded by n.mu
 
-	// Used by the reader only.
-	body    wire.BodyReader
-	scratch []byte
+	scratch []byte // used by the reader only
 
 	mu      sync.Mutex // guards queue, drained and changes of state
 	queue   []byte
@@ -88,8 +86,8 @@ func (n *Node) newPeer(conn net.Conn) *peer {
 		done:  make(chan struct{}),
 	}
 	p.br = newReadBuffer(readerFunc(p.readConn))
-	p.enc = n.cfg.codec.NewEncoder(writerFunc(p.appendQueue))
-	p.dec = n.cfg.codec.NewDecoder(&p.body)
+	p.enc = n.cfg.codec.NewEncoder()
+	p.dec = n.cfg.codec.NewDecoder()
 	return p
 }
 
@@ -97,20 +95,10 @@ type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
-
 func (p *peer) getState() peerState { return peerState(p.state.Load()) }
 
 // setState moves p to s. p.mu must be held.
 func (p *peer) setState(s peerState) { p.state.Store(uint32(s)) }
-
-// appendQueue is the encoder's writer; it runs under mu.
-func (p *peer) appendQueue(b []byte) (int, error) {
-	p.queue = append(p.queue, b...)
-	return len(b), nil
-}
 
 // appendControl queues a control frame, encoding v as its body if v is not
 // nil. It runs under mu.
@@ -118,10 +106,12 @@ func (p *peer) appendControl(k wire.Kind, v any) error {
 	start := len(p.queue)
 	p.queue = wire.AppendHeader(p.queue, k, 0)
 	if v != nil {
-		if err := p.enc.Encode(v); err != nil {
+		q, err := p.enc.Append(p.queue, v)
+		if err != nil {
 			p.queue = p.queue[:start]
 			return fmt.Errorf("encode %s: %w", k, err)
 		}
+		p.queue = q
 	}
 	wire.PutHeader(p.queue[start:], k, len(p.queue)-start-wire.HeaderSize)
 	return nil

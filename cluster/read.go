@@ -150,12 +150,8 @@ func (p *peer) readControl(size int, v any) error {
 	if err != nil {
 		return err
 	}
-	p.body.Reset(b)
-	if err := p.dec.Decode(v); err != nil {
+	if err := p.dec.Decode(b, v); err != nil {
 		return protocolError{fmt.Errorf("decode: %w", err)}
-	}
-	if p.body.Len() != 0 {
-		return protocolError{fmt.Errorf("%d bytes after the message", p.body.Len())}
 	}
 	if cap(p.scratch) > maxSpare {
 		p.scratch = nil

@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/codec"
 	"github.com/peerweave/peerweave/codec/gob"
 	"github.com/peerweave/peerweave/codec/msgpack"
-	"github.com/peerweave/peerweave/internal/wire"
 )
 
 // BenchmarkStream measures what a message costs to encode and decode on a
@@ -23,26 +22,20 @@ func BenchmarkStream(b *testing.B) {
 		v    any
 		into func() any
 	}{
-		{"Hello", &wire.Hello{Addr: "10.0.0.1:7946", Nonce: make([]byte, 16)}, func() any { return new(wire.Hello) }},
-		{"Peers100", &wire.Peers{Addrs: addrs}, func() any { return new(wire.Peers) }},
+		{"Hello", &codec.Hello{Addr: "10.0.0.1:7946", Nonce: make([]byte, 16)}, func() any { return new(codec.Hello) }},
+		{"Peers100", &codec.Peers{Addrs: addrs}, func() any { return new(codec.Peers) }},
 	}
-	for _, c := range []cluster.Codec{gob.Codec{}, msgpack.Codec{}} {
+	for _, c := range []codec.Codec{gob.Codec{}, msgpack.Codec{}, handCodec{}} {
 		for _, m := range messages {
 			b.Run(c.Name()+"/"+m.name, func(b *testing.B) {
+				enc, dec := c.NewEncoder(), c.NewDecoder()
 				var frame []byte
-				enc := c.NewEncoder(writerFunc(func(p []byte) (int, error) {
-					frame = append(frame, p...)
-					return len(p), nil
-				}))
-				var body wire.BodyReader
-				dec := c.NewDecoder(&body)
 				for b.Loop() {
-					frame = frame[:0]
-					if err := enc.Encode(m.v); err != nil {
+					var err error
+					if frame, err = enc.Append(frame[:0], m.v); err != nil {
 						b.Fatal(err)
 					}
-					body.Reset(frame)
-					if err := dec.Decode(m.into()); err != nil {
+					if err := dec.Decode(frame, m.into()); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -51,7 +44,3 @@ func BenchmarkStream(b *testing.B) {
 		}
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

@@ -3,7 +3,7 @@ package codectest
 import (
 	"testing"
 
-	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/codec"
 )
 
 // Run checks c against everything a node relies on, each check a subtest.
@@ -11,7 +11,7 @@ import (
 // Run measures allocations process-wide: call it from a test that does not
 // run in parallel with others (do not call t.Parallel before it), or the
 // allocations of other tests count against c.
-func Run(t *testing.T, c cluster.Codec, opts ...Option) {
+func Run(t *testing.T, c codec.Codec, opts ...Option) {
 	t.Helper()
 	s := newSuite(c, opts)
 	for _, ch := range checks {
@@ -38,11 +38,11 @@ func AllowAlloc(n int) Option {
 
 // suite is a codec under test and what is required of it.
 type suite struct {
-	codec     cluster.Codec
+	codec     codec.Codec
 	allocBase uint64
 }
 
-func newSuite(c cluster.Codec, opts []Option) *suite {
+func newSuite(c codec.Codec, opts []Option) *suite {
 	s := &suite{codec: c, allocBase: defaultAllocBase}
 	for _, o := range opts {
 		o(s)

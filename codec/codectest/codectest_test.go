@@ -1,7 +1,7 @@
 package codectest
 
 import (
-	"io"
+	"bytes"
 	"strings"
 	"testing"
 
@@ -9,103 +9,103 @@ import (
 	"github.com/stretchr/testify/require"
 	vmihailenco "github.com/vmihailenco/msgpack/v5"
 
-	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/codec"
 	"github.com/peerweave/peerweave/codec/msgpack"
-	"github.com/peerweave/peerweave/internal/wire"
 )
 
 // good is a codec that passes the suite; the broken ones below are it with
 // one flaw each.
 var good = msgpack.Codec{}
 
-type codec struct {
+// parts is a codec put together from an encoder and a decoder.
+type parts struct {
 	name string
-	enc  func(w io.Writer) cluster.Encoder
-	dec  func(r io.Reader) cluster.Decoder
+	enc  func() codec.Encoder
+	dec  func() codec.Decoder
 }
 
-func (c codec) Name() string                           { return c.name }
-func (c codec) NewEncoder(w io.Writer) cluster.Encoder { return c.enc(w) }
-func (c codec) NewDecoder(r io.Reader) cluster.Decoder { return c.dec(r) }
+func (c parts) Name() string              { return c.name }
+func (c parts) NewEncoder() codec.Encoder { return c.enc() }
+func (c parts) NewDecoder() codec.Decoder { return c.dec() }
 
-type encodeFunc func(any) error
+type appendFunc func(b []byte, v any) ([]byte, error)
 
-func (f encodeFunc) Encode(v any) error { return f(v) }
+func (f appendFunc) Append(b []byte, v any) ([]byte, error) { return f(b, v) }
 
-type decodeFunc func(any) error
+type decodeFunc func(body []byte, v any) error
 
-func (f decodeFunc) Decode(v any) error { return f(v) }
+func (f decodeFunc) Decode(body []byte, v any) error { return f(body, v) }
+
+// withEncoder returns good with its encoder wrapped by wrap.
+func withEncoder(wrap func(enc codec.Encoder) appendFunc) parts {
+	return parts{name: "broken", dec: good.NewDecoder, enc: func() codec.Encoder { return wrap(good.NewEncoder()) }}
+}
 
 // withDecoder returns good with its decoder wrapped by wrap.
-func withDecoder(wrap func(r io.Reader, dec cluster.Decoder) decodeFunc) codec {
-	return codec{name: "broken", enc: good.NewEncoder, dec: func(r io.Reader) cluster.Decoder {
-		return wrap(r, good.NewDecoder(r))
-	}}
+func withDecoder(wrap func(dec codec.Decoder) decodeFunc) parts {
+	return parts{name: "broken", enc: good.NewEncoder, dec: func() codec.Decoder { return wrap(good.NewDecoder()) }}
 }
 
-// laxDecoder is a plain msgpack/v5 decoder: no frame check, unknown fields
-// skipped.
-func laxDecoder(r io.Reader) cluster.Decoder { return vmihailenco.NewDecoder(r) }
+// lax decodes with plain msgpack/v5: no frame check, unknown fields and
+// trailing bytes ignored.
+var lax = withDecoder(func(codec.Decoder) decodeFunc { return vmihailenco.Unmarshal })
 
 var sink []byte
 
 func TestChecksFindFlaws(t *testing.T) {
 	cases := []struct {
 		flaw  string
-		codec codec
+		codec codec.Codec
 		check string
 		want  string
 	}{
-		{"no name", codec{name: "", enc: good.NewEncoder, dec: good.NewDecoder}, "Name", "0 bytes"},
-		{"long name", codec{name: strings.Repeat("x", 65), enc: good.NewEncoder, dec: good.NewDecoder}, "Name", "65 bytes"},
-		{"encoder writes nothing", codec{name: "broken",
-			enc: func(io.Writer) cluster.Encoder { return encodeFunc(func(any) error { return nil }) },
-			dec: good.NewDecoder}, "RoundTrip", "wrote nothing"},
-		{"decoder leaves bytes", codec{name: "broken",
-			enc: func(w io.Writer) cluster.Encoder {
-				enc := good.NewEncoder(w)
-				return encodeFunc(func(v any) error {
-					if err := enc.Encode(v); err != nil {
-						return err
+		{"no name", parts{name: "", enc: good.NewEncoder, dec: good.NewDecoder}, "Name", "0 bytes"},
+		{"long name", parts{name: strings.Repeat("x", 65), enc: good.NewEncoder, dec: good.NewDecoder}, "Name", "65 bytes"},
+		{"encoder appends nothing", withEncoder(func(codec.Encoder) appendFunc {
+			return func(b []byte, _ any) ([]byte, error) { return b, nil }
+		}), "RoundTrip", "appended nothing"},
+		{"encoder overwrites", withEncoder(func(enc codec.Encoder) appendFunc {
+			return func(b []byte, v any) ([]byte, error) { return enc.Append(b[:0], v) }
+		}), "RoundTrip", "changed the bytes it appends to"},
+		{"decoder aliases the body", withDecoder(func(dec codec.Decoder) decodeFunc {
+			return func(body []byte, v any) error {
+				err := dec.Decode(body, v)
+				if h, ok := v.(*codec.Hello); ok {
+					if i := bytes.Index(body, h.Nonce); len(h.Nonce) > 0 && i >= 0 {
+						h.Nonce = body[i : i+len(h.Nonce)]
 					}
-					_, err := w.Write([]byte{0xc0})
-					return err
-				})
-			},
-			dec: laxDecoder}, "RoundTrip", "Decode left 1 bytes"},
-		{"decoder reuses memory", withDecoder(func(_ io.Reader, dec cluster.Decoder) decodeFunc {
+				}
+				return err
+			}
+		}), "RoundTrip", "Hello.Nonce: sent"},
+		{"decoder reuses memory", withDecoder(func(dec codec.Decoder) decodeFunc {
 			var scratch []byte
-			return func(v any) error {
-				err := dec.Decode(v)
-				if h, ok := v.(*wire.Hello); ok {
+			return func(body []byte, v any) error {
+				err := dec.Decode(body, v)
+				if h, ok := v.(*codec.Hello); ok {
 					scratch = append(scratch[:0], h.Nonce...)
 					h.Nonce = scratch
 				}
 				return err
 			}
 		}), "Sequence", "compared after the last was decoded"},
-		{"decoder panics", withDecoder(func(r io.Reader, dec cluster.Decoder) decodeFunc {
-			s := r.(io.ByteScanner)
-			return func(v any) error {
-				if b, err := s.ReadByte(); err == nil {
-					if b == 0xff {
-						panic("boom")
-					}
-					s.UnreadByte()
+		{"decoder panics", withDecoder(func(dec codec.Decoder) decodeFunc {
+			return func(body []byte, v any) error {
+				if len(body) > 0 && body[0] == 0xff {
+					panic("boom")
 				}
-				return dec.Decode(v)
+				return dec.Decode(body, v)
 			}
 		}), "Garbage", "Decode panicked on 16-byte Hello frame ffff"},
-		{"decoder swallows errors", withDecoder(func(_ io.Reader, dec cluster.Decoder) decodeFunc {
-			return func(v any) error {
-				dec.Decode(v)
+		{"decoder swallows errors", withDecoder(func(dec codec.Decoder) decodeFunc {
+			return func(body []byte, v any) error {
+				dec.Decode(body, v)
 				return nil
 			}
 		}), "Truncated", "Decode accepted the first 0 bytes"},
-		{"decoder takes any type", codec{name: "broken", enc: good.NewEncoder, dec: laxDecoder},
-			"OtherType", "Peers as Hello: Decode accepted a Peers frame"},
-		{"decoder believes claims", codec{name: "broken", enc: good.NewEncoder, dec: laxDecoder},
-			"HugeClaims", "Decode allocated"},
+		{"decoder ignores trailing bytes", lax, "TrailingBytes", "1 bytes after the message"},
+		{"decoder takes any type", lax, "OtherType", "Peers as Hello: Decode accepted a Peers frame"},
+		{"decoder believes claims", lax, "HugeClaims", "Decode allocated"},
 	}
 	for _, c := range cases {
 		t.Run(c.flaw, func(t *testing.T) {
@@ -117,17 +117,17 @@ func TestChecksFindFlaws(t *testing.T) {
 }
 
 func TestAllowAllocRaisesTheBound(t *testing.T) {
-	greedy := withDecoder(func(_ io.Reader, dec cluster.Decoder) decodeFunc {
-		return func(v any) error {
+	greedy := withDecoder(func(dec codec.Decoder) decodeFunc {
+		return func(body []byte, v any) error {
 			sink = make([]byte, 1<<20)
-			return dec.Decode(v)
+			return dec.Decode(body, v)
 		}
 	})
 	require.ErrorContains(t, runCheck(t, "RoundTrip", greedy), "Decode allocated")
 	require.NoError(t, runCheck(t, "RoundTrip", greedy, AllowAlloc(2<<20)))
 }
 
-func runCheck(t *testing.T, name string, c cluster.Codec, opts ...Option) error {
+func runCheck(t *testing.T, name string, c codec.Codec, opts ...Option) error {
 	for _, ch := range checks {
 		if ch.name == name {
 			return ch.run(newSuite(c, opts))

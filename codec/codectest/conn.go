@@ -8,8 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/peerweave/peerweave/cluster"
-	"github.com/peerweave/peerweave/internal/wire"
+	"github.com/peerweave/peerweave/codec"
 )
 
 // hangLimit is how long a Decode may take before the suite calls it hung.
@@ -32,83 +31,58 @@ func (f frame) String() string {
 	return fmt.Sprintf("%d-byte %s frame %x", len(f.body), f.typ.Name(), f.body)
 }
 
-// sender is the encoding end of a connection. Like a node, it gives the
-// encoder a plain io.Writer and takes whatever one Encode writes as one frame
-// body.
-type sender struct {
-	enc cluster.Encoder
-	out []byte
-}
+// header stands for the frame header that a node has an encoder append a
+// message to.
+var header = []byte("head!")
 
-func newSender(c cluster.Codec) *sender {
-	s := &sender{}
-	s.enc = c.NewEncoder(writerFunc(func(b []byte) (int, error) {
-		s.out = append(s.out, b...)
-		return len(b), nil
-	}))
-	return s
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
-
-// send encodes v, a pointer to a message, into a frame.
-func (s *sender) send(v any) (frame, error) {
-	s.out = s.out[:0]
-	if err := s.enc.Encode(v); err != nil {
-		return frame{}, fmt.Errorf("Encode(%T): %w", v, err)
-	}
-	if len(s.out) == 0 {
-		return frame{}, fmt.Errorf("Encode(%T) wrote nothing: the node takes an empty body for a missing message", v)
-	}
-	return frame{body: bytes.Clone(s.out), typ: reflect.TypeOf(v).Elem()}, nil
-}
-
-// sendAll encodes each of vs on the same connection.
-func (s *sender) sendAll(vs ...any) ([]frame, error) {
+// encode encodes vs, pointers to messages, as one connection sends them: in
+// order, with one Encoder, each appended to a buffer that holds a frame
+// header, as a node does.
+func (s *suite) encode(vs ...any) ([]frame, error) {
+	enc := s.codec.NewEncoder()
 	fs := make([]frame, len(vs))
+	var buf []byte
 	for i, v := range vs {
-		var err error
-		if fs[i], err = s.send(v); err != nil {
-			return nil, err
+		b, err := enc.Append(append(buf[:0], header...), v)
+		switch {
+		case err != nil:
+			err = fmt.Errorf("Append(%T): %w", v, err)
+		case !bytes.HasPrefix(b, header):
+			err = fmt.Errorf("Append(%T) changed the bytes it appends to", v)
+		case len(b) == len(header):
+			err = fmt.Errorf("Append(%T) appended nothing: the node takes an empty body for a missing message", v)
 		}
+		if err != nil {
+			return nil, fmt.Errorf("message %d of the connection: %w", i+1, err)
+		}
+		fs[i] = frame{body: bytes.Clone(b[len(header):]), typ: reflect.TypeOf(v).Elem()}
+		buf = b
 	}
 	return fs, nil
 }
 
-// receiver is the decoding end of a connection. Like a node, it makes the
-// decoder read from a wire.BodyReader that it resets to each frame in turn.
+// receiver is the decoding end of a connection. Like a node, it reads each
+// frame body into a buffer that it reuses for the next.
 type receiver struct {
-	dec  cluster.Decoder
-	body wire.BodyReader
-}
-
-func newReceiver(c cluster.Codec) *receiver {
-	r := &receiver{}
-	r.dec = c.NewDecoder(&r.body)
-	return r
+	dec codec.Decoder
+	buf []byte
 }
 
 // outcome is what one Decode did.
 type outcome struct {
-	v        any    // a pointer to the value decoded into
-	err      error  // what Decode returned
-	leftover int    // bytes of the frame that Decode left unread
-	alloc    uint64 // bytes allocated while Decode ran
+	v     any    // a pointer to the value decoded into
+	err   error  // what Decode returned
+	alloc uint64 // bytes allocated while Decode ran
 }
 
-// accepted reports whether a node would take the message: Decode succeeded
-// and read the whole frame.
-func (o outcome) accepted() bool { return o.err == nil && o.leftover == 0 }
-
 // decode hands f to the decoder, into a new value of f's type, as a node
-// does. A panic comes back as an error. A Decode that does not return within
+// does, then overwrites the body: the decoded value must not alias it. A
+// panic comes back as an error. A Decode that does not return within
 // hangLimit crashes the test binary, naming the frame: nothing else can stop
 // it.
 func (r *receiver) decode(f frame, precise bool) (o outcome, err error) {
 	o.v = reflect.New(f.typ).Interface()
-	r.body.Reset(f.body)
+	r.buf = append(r.buf[:0], f.body...)
 	watchdog := time.AfterFunc(hangLimit, func() {
 		debug.SetTraceback("all")
 		panic(fmt.Sprintf("codectest: Decode did not return within %v on %v", hangLimit, f))
@@ -120,9 +94,11 @@ func (r *receiver) decode(f frame, precise bool) (o outcome, err error) {
 		}
 	}()
 	before := allocated(precise)
-	o.err = r.dec.Decode(o.v)
+	o.err = r.dec.Decode(r.buf, o.v)
 	o.alloc = allocated(precise) - before
-	o.leftover = r.body.Len()
+	for i := range r.buf {
+		r.buf[i] ^= 0xff
+	}
 	return o, nil
 }
 
@@ -145,7 +121,7 @@ func (s *suite) deliver(frames []frame) ([]outcome, error) {
 }
 
 func (s *suite) deliverOnce(frames []frame, precise bool) ([]outcome, error) {
-	r := newReceiver(s.codec)
+	r := &receiver{dec: s.codec.NewDecoder()}
 	outs := make([]outcome, 0, len(frames))
 	for _, f := range frames {
 		o, err := r.decode(f, precise)
@@ -156,7 +132,7 @@ func (s *suite) deliverOnce(frames []frame, precise bool) ([]outcome, error) {
 			return nil, &excessError{f: f, alloc: o.alloc, limit: limit}
 		}
 		outs = append(outs, o)
-		if !o.accepted() {
+		if o.err != nil {
 			break
 		}
 	}
@@ -171,17 +147,9 @@ func (s *suite) after(prefix []frame, f frame) (outcome, error) {
 		return outcome{}, err
 	}
 	if n := len(outs) - 1; n < len(prefix) {
-		return outcome{}, fmt.Errorf("setting up the connection: %v", refusal(prefix[n], outs[n]))
+		return outcome{}, fmt.Errorf("setting up the connection: Decode failed on %v: %w", prefix[n], outs[n].err)
 	}
 	return outs[len(prefix)], nil
-}
-
-// refusal says why a node would refuse a frame it should accept.
-func refusal(f frame, o outcome) error {
-	if o.err != nil {
-		return fmt.Errorf("Decode failed on %v: %w", f, o.err)
-	}
-	return fmt.Errorf("Decode left %d bytes of %v", o.leftover, f)
 }
 
 // excessError reports a Decode that allocated more than the bound.

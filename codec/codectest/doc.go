@@ -1,25 +1,26 @@
-// Package codectest checks a cluster.Codec against everything a node relies
+// Package codectest checks a codec.Codec against everything a node relies
 // on. A codec's tests run it in one line, and get a fuzz target in another:
 //
 //	func TestConformance(t *testing.T) { codectest.Run(t, mycodec.Codec{}) }
 //	func FuzzDecode(f *testing.F)      { codectest.Fuzz(f, mycodec.Codec{}) }
 //
 // The suite drives the codec as a node does: one Encoder and one Decoder per
-// connection, used for many messages of every type in turn; an io.Writer for
-// the encoder, where all that one Encode writes is one frame body; and for
-// the decoder, an io.ByteScanner that is reset to each frame body in turn
-// and returns io.EOF at its end. What it requires, each a subtest of Run:
+// connection, used for many messages of every type in turn. Append extends a
+// buffer that holds a frame header, and what it appends is one frame body.
+// Decode gets one whole frame body, in a buffer that the suite overwrites
+// once Decode returns, as a node reads the next frame into it. What it
+// requires, each a subtest of Run:
 //
 //   - Name: 1 to 64 bytes, the same each time. The preamble carries it, and
 //     nodes refuse a peer whose codec has another name.
-//   - RoundTrip: every wire message, with and without each optional field,
+//   - RoundTrip: every message, with and without each optional field,
 //     zero, and with 0, 1, 100 and 10,000 peer addresses, decodes to what
-//     was sent, sent first on its connection and sent again. Encode writes
-//     at least one byte: a node takes an empty body for a missing message.
-//     Decode reads the whole frame and no more. A nil and an empty slice
-//     may each come back as either, as a node only looks at their length;
-//     anything else must come back as it was, an empty string in a list
-//     included.
+//     was sent, sent first on its connection and sent again. Append keeps
+//     the bytes it appends to, and appends at least one: a node takes an
+//     empty body for a missing message. A nil and an empty slice may each
+//     come back as either, as a node only looks at their length; anything
+//     else must come back as it was, an empty string in a list included,
+//     and must not alias the body it was decoded from.
 //   - Sequence: all of them in a shuffled order on one connection. Decoded
 //     values are compared once the last is decoded, so a decoder must not
 //     hand out memory it reuses for later frames.
@@ -27,8 +28,7 @@
 //     unguarded state (run the suite with -race).
 //   - Truncated: Decode fails on every proper prefix of a frame, the empty
 //     one too.
-//   - TrailingBytes: a frame with bytes after its message is noticed:
-//     Decode fails, or leaves them unread, which makes a node refuse it.
+//   - TrailingBytes: Decode fails on a frame with bytes after its message.
 //   - Garbage: Decode fails on what other protocols send and on runs of one
 //     byte, and survives random input.
 //   - OtherType: Decode fails on a message of one type decoded as another,
@@ -44,6 +44,9 @@
 // Every Decode the suite makes must also return rather than panic, within
 // ten seconds (or the test binary crashes, naming the frame), and, but in
 // Concurrent, allocate at most 256 KiB plus 32 bytes per byte of the frame:
-// what a frame holds, not what it claims. AllowAlloc raises the 256 KiB for a codec that cannot
-// do better, such as gob.
+// what a frame holds, not what it claims. AllowAlloc raises the 256 KiB for
+// a codec that cannot do better, such as gob.
+//
+// The package example is a codec written by hand, with no reflection, that
+// meets all of it.
 package codectest

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/codec"
 )
 
 var writeSeeds = flag.Bool("codectest.writeseeds", false,
@@ -27,7 +27,7 @@ var writeSeeds = flag.Bool("codectest.writeseeds", false,
 // connections, each message alone, cut short and taken for another type. Run
 // the target once with -codectest.writeseeds to write those seeds to
 // testdata/fuzz/<target>/ as a corpus that stays when the codec changes.
-func Fuzz(f *testing.F, c cluster.Codec, opts ...Option) {
+func Fuzz(f *testing.F, c codec.Codec, opts ...Option) {
 	s := newSuite(c, opts)
 	seeds, err := s.seeds()
 	if err != nil {
@@ -100,16 +100,16 @@ func (s *suite) seeds() ([]seed, error) {
 		if strings.HasPrefix(m.name, "Peers/100") {
 			continue
 		}
-		f, err := newSender(s.codec).send(m.v)
+		fs, err := s.encode(m.v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.name, err)
 		}
-		in := appendInput(nil, f)
+		in := appendInput(nil, fs[0])
 		name := strings.ReplaceAll(m.name, "/", "-")
 		seeds = append(seeds, seed{name, in}, seed{name + "-half", in[:len(in)/2]}, seed{name + "-short", in[:len(in)-1]})
 	}
 	for _, m := range full {
-		fs, err := newSender(s.codec).sendAll(m.v, m.v)
+		fs, err := s.encode(m.v, m.v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.name, err)
 		}
@@ -128,7 +128,7 @@ func (s *suite) seeds() ([]seed, error) {
 	for _, m := range slices.Concat(compact, full) {
 		vs = append(vs, m.v)
 	}
-	fs, err := newSender(s.codec).sendAll(vs...)
+	fs, err := s.encode(vs...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/peerweave/peerweave/codec"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -13,30 +14,30 @@ type sample struct {
 	v    any // a pointer to a wire message
 }
 
-// messageTypes are the types of every codec-encoded wire message.
+// messageTypes are the types of every message a codec encodes.
 var messageTypes = []reflect.Type{
-	reflect.TypeFor[wire.Hello](),
-	reflect.TypeFor[wire.Peers](),
-	reflect.TypeFor[wire.Reject](),
-	reflect.TypeFor[wire.Auth](),
+	reflect.TypeFor[codec.Hello](),
+	reflect.TypeFor[codec.Peers](),
+	reflect.TypeFor[codec.Reject](),
+	reflect.TypeFor[codec.Auth](),
 }
 
 // full has one message of each type with every field set: the messages that
 // the suite decodes as other types and mangles.
 var full = []sample{
-	{"Hello", &wire.Hello{Addr: "[2001:db8::1]:7946", Nonce: bytesN(64, 1), Join: true, Challenge: bytesN(32, 2), Proof: bytesN(32, 3)}},
-	{"Peers", &wire.Peers{Addrs: []string{"10.0.0.1:7946", "[2001:db8::2]:65535"}}},
-	{"Reject", &wire.Reject{Code: wire.RejectDuplicate, Reason: "already connected"}},
-	{"Auth", &wire.Auth{Proof: bytesN(32, 4)}},
+	{"Hello", &codec.Hello{Addr: "[2001:db8::1]:7946", Nonce: bytesN(64, 1), Join: true, Challenge: bytesN(32, 2), Proof: bytesN(32, 3)}},
+	{"Peers", &codec.Peers{Addrs: []string{"10.0.0.1:7946", "[2001:db8::2]:65535"}}},
+	{"Reject", &codec.Reject{Code: wire.RejectDuplicate, Reason: "already connected"}},
+	{"Auth", &codec.Auth{Proof: bytesN(32, 4)}},
 }
 
 // compact has one message of each type with every field set, each as short
 // as can be: the messages that checkClaims cuts at every byte.
 var compact = []sample{
-	{"Hello", &wire.Hello{Addr: "a", Nonce: []byte{1}, Join: true, Challenge: []byte{2}, Proof: []byte{3}}},
-	{"Peers", &wire.Peers{Addrs: []string{"a", "b"}}},
-	{"Reject", &wire.Reject{Code: wire.RejectGone, Reason: "x"}},
-	{"Auth", &wire.Auth{Proof: []byte{4}}},
+	{"Hello", &codec.Hello{Addr: "a", Nonce: []byte{1}, Join: true, Challenge: []byte{2}, Proof: []byte{3}}},
+	{"Peers", &codec.Peers{Addrs: []string{"a", "b"}}},
+	{"Reject", &codec.Reject{Code: wire.RejectGone, Reason: "x"}},
+	{"Auth", &codec.Auth{Proof: []byte{4}}},
 }
 
 // samples returns every message the suite round-trips: each message type
@@ -49,25 +50,25 @@ func samples() []sample {
 		return bytesN(n, seed)
 	}
 	s := []sample{
-		{"Hello/minimal", &wire.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16)}},
-		{"Hello/join", &wire.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Join: true}},
-		{"Hello/challenge", &wire.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Challenge: distinct(32)}},
-		{"Hello/proof", &wire.Hello{Addr: "0.0.0.0:7946", Nonce: distinct(16), Challenge: distinct(32), Proof: distinct(32)}},
-		{"Hello/nil-nonce", &wire.Hello{Addr: "127.0.0.1:7946"}},
-		{"Hello/empty-nonce", &wire.Hello{Addr: "127.0.0.1:7946", Nonce: []byte{}}},
-		{"Hello/64-byte-nonce", &wire.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(64)}},
-		{"Hello/zero", &wire.Hello{}},
-		{"Peers/nil", &wire.Peers{}},
-		{"Peers/empty", &wire.Peers{Addrs: []string{}}},
-		{"Peers/1", &wire.Peers{Addrs: addrs(1)}},
-		{"Peers/empty-address", &wire.Peers{Addrs: []string{""}}},
-		{"Peers/100", &wire.Peers{Addrs: addrs(100)}},
-		{"Peers/10000", &wire.Peers{Addrs: addrs(10000)}},
-		{"Reject/zero", &wire.Reject{}},
-		{"Reject/no-reason", &wire.Reject{Code: wire.RejectClosing}},
-		{"Reject/unicode-reason", &wire.Reject{Code: wire.RejectGone, Reason: "nœud parti ✓"}},
-		{"Auth/proof", &wire.Auth{Proof: distinct(32)}},
-		{"Auth/zero", &wire.Auth{}},
+		{"Hello/minimal", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16)}},
+		{"Hello/join", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Join: true}},
+		{"Hello/challenge", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Challenge: distinct(32)}},
+		{"Hello/proof", &codec.Hello{Addr: "0.0.0.0:7946", Nonce: distinct(16), Challenge: distinct(32), Proof: distinct(32)}},
+		{"Hello/nil-nonce", &codec.Hello{Addr: "127.0.0.1:7946"}},
+		{"Hello/empty-nonce", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: []byte{}}},
+		{"Hello/64-byte-nonce", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(64)}},
+		{"Hello/zero", &codec.Hello{}},
+		{"Peers/nil", &codec.Peers{}},
+		{"Peers/empty", &codec.Peers{Addrs: []string{}}},
+		{"Peers/1", &codec.Peers{Addrs: addrs(1)}},
+		{"Peers/empty-address", &codec.Peers{Addrs: []string{""}}},
+		{"Peers/100", &codec.Peers{Addrs: addrs(100)}},
+		{"Peers/10000", &codec.Peers{Addrs: addrs(10000)}},
+		{"Reject/zero", &codec.Reject{}},
+		{"Reject/no-reason", &codec.Reject{Code: wire.RejectClosing}},
+		{"Reject/unicode-reason", &codec.Reject{Code: wire.RejectGone, Reason: "nœud parti ✓"}},
+		{"Auth/proof", &codec.Auth{Proof: distinct(32)}},
+		{"Auth/zero", &codec.Auth{}},
 	}
 	for _, f := range full {
 		s = append(s, sample{f.name + "/full", f.v})

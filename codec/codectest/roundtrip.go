@@ -37,7 +37,7 @@ func (s *suite) checkRoundTrip() error {
 }
 
 func (s *suite) roundTrip(m sample) error {
-	fs, err := newSender(s.codec).sendAll(m.v, m.v)
+	fs, err := s.encode(m.v, m.v)
 	if err != nil {
 		return err
 	}
@@ -46,8 +46,8 @@ func (s *suite) roundTrip(m sample) error {
 		if err != nil {
 			return err
 		}
-		if !o.accepted() {
-			return refusal(f, o)
+		if o.err != nil {
+			return fmt.Errorf("Decode failed on %v: %w", f, o.err)
 		}
 		if err := same(m.v, o.v); err != nil {
 			return fmt.Errorf("message %d of the connection: %w", i+1, err)
@@ -88,20 +88,20 @@ func (s *suite) checkConcurrent() error {
 
 // converse sends seq on one connection, decodes it, then compares.
 func (s *suite) converse(seq []sample) error {
-	snd := newSender(s.codec)
-	frames := make([]frame, len(seq))
+	vs := make([]any, len(seq))
 	for i, m := range seq {
-		var err error
-		if frames[i], err = snd.send(m.v); err != nil {
-			return fmt.Errorf("message %d (%s): %w", i+1, m.name, err)
-		}
+		vs[i] = m.v
+	}
+	frames, err := s.encode(vs...)
+	if err != nil {
+		return err
 	}
 	outs, err := s.deliver(frames)
 	if err != nil {
 		return err
 	}
-	if n := len(outs) - 1; !outs[n].accepted() {
-		return fmt.Errorf("message %d (%s): %w", n+1, seq[n].name, refusal(frames[n], outs[n]))
+	if n := len(outs) - 1; outs[n].err != nil {
+		return fmt.Errorf("message %d (%s): Decode failed on %v: %w", n+1, seq[n].name, frames[n], outs[n].err)
 	}
 	var errs []error
 	for i, m := range seq {

@@ -29,17 +29,19 @@
 // decoder allocate: v5.4.1 allocates a claimed byte-string length in full (a
 // 12-byte frame can claim 4 GiB), sets aside up to a million strings for a
 // claimed []string (16 MB), and never applies its limit to other slices
-// (github.com/vmihailenco/msgpack/issues/401). So the decoder reads the whole
-// frame first and walks it without decoding (see check), refusing it unless
-// it holds exactly one value whose every length fits in the bytes that
-// follow; only then does msgpack decode it. Every allocation is then bounded
+// (github.com/vmihailenco/msgpack/issues/401). So the decoder first walks
+// the frame without decoding it (see check), refusing it unless it holds
+// exactly one value whose every length fits in the bytes that follow; only
+// then does msgpack decode it. Every allocation is then bounded
 // by the size of the frame, which the node bounds in turn.
 package msgpack
 
 import (
-	"io"
+	"bytes"
 
-	"github.com/peerweave/peerweave/cluster"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/peerweave/peerweave/codec"
 )
 
 // Codec is the MessagePack codec. Its zero value is ready to use.
@@ -50,10 +52,77 @@ type Codec struct{}
 // older nodes could not read would need another name.
 func (Codec) Name() string { return "msgpack" }
 
-// NewEncoder returns an encoder that writes each message to w in one Write.
-func (Codec) NewEncoder(w io.Writer) cluster.Encoder { return newEncoder(w) }
+// NewEncoder returns an encoder of the messages of one connection.
+func (Codec) NewEncoder() codec.Encoder {
+	e := &encoder{}
+	e.enc = msgpack.NewEncoder(&e.buf)
+	// Zero fields are left out, so that nodes that do not know a field
+	// never see it while it is unused.
+	e.enc.SetOmitEmpty(true)
+	// Integers take the fewest bytes that hold them; decoders read any
+	// width.
+	e.enc.UseCompactInts(true)
+	return e
+}
 
-// NewDecoder returns a decoder for frames that r returns one at a time,
-// ending each with io.EOF, as a node's frame reader does: the decoder reads
-// a frame to its end before it decodes it.
-func (Codec) NewDecoder(r io.Reader) cluster.Decoder { return newDecoder(r) }
+// NewDecoder returns a decoder of the messages of one connection.
+func (Codec) NewDecoder() codec.Decoder { return &decoder{} }
+
+// encoder has msgpack write to the slice that Append extends.
+type encoder struct {
+	enc *msgpack.Encoder
+	buf appender // while Append runs, the slice it extends
+}
+
+func (e *encoder) Append(b []byte, v any) ([]byte, error) {
+	e.buf = b
+	err := e.enc.Encode(v)
+	b, e.buf = e.buf, nil
+	return b, err
+}
+
+// appender is a writer that appends to itself. msgpack writes a byte at a
+// time, and WriteByte spares it a one-byte slice for each.
+type appender []byte
+
+func (a *appender) Write(p []byte) (int, error) {
+	*a = append(*a, p...)
+	return len(p), nil
+}
+
+func (a *appender) WriteByte(c byte) error {
+	*a = append(*a, c)
+	return nil
+}
+
+// maxRetained is the largest frame after which a decoder keeps its msgpack
+// decoder, whose buffer grows to the longest string of a frame: one grown by
+// a long peer list is dropped rather than held for the life of the
+// connection.
+const maxRetained = 64 << 10
+
+// decoder checks each frame and only then decodes it.
+type decoder struct {
+	frame bytes.Reader
+	dec   *msgpack.Decoder // nil until the first frame, and after a large one
+}
+
+func (d *decoder) Decode(body []byte, v any) error {
+	if err := check(body); err != nil {
+		return err
+	}
+	if d.dec == nil {
+		d.dec = msgpack.NewDecoder(&d.frame)
+		// A message that sets a field this node does not know, or a
+		// message of another type, is refused rather than half
+		// understood.
+		d.dec.DisallowUnknownFields(true)
+	}
+	d.frame.Reset(body)
+	err := d.dec.Decode(v)
+	d.frame.Reset(nil)
+	if len(body) > maxRetained {
+		d.dec = nil
+	}
+	return err
+}

@@ -2,7 +2,6 @@ package msgpack_test
 
 import (
 	"encoding/hex"
-	"fmt"
 	"log"
 	"testing"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/codec"
 	"github.com/peerweave/peerweave/codec/codectest"
 	"github.com/peerweave/peerweave/codec/msgpack"
 	"github.com/peerweave/peerweave/internal/wire"
@@ -22,25 +22,13 @@ func FuzzDecode(f *testing.F) { codectest.Fuzz(f, msgpack.Codec{}) }
 // encode returns v's frame body.
 func encode(t *testing.T, v any) []byte {
 	t.Helper()
-	var b []byte
-	enc := msgpack.Codec{}.NewEncoder(writerFunc(func(p []byte) (int, error) {
-		b = append(b, p...)
-		return len(p), nil
-	}))
-	require.NoError(t, enc.Encode(v))
+	b, err := msgpack.Codec{}.NewEncoder().Append(nil, v)
+	require.NoError(t, err)
 	return b
 }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
-
-// decode decodes a frame body into v, as a node does.
-func decode(body []byte, v any) error {
-	var r wire.BodyReader
-	r.Reset(body)
-	return msgpack.Codec{}.NewDecoder(&r).Decode(v)
-}
+// decode decodes a frame body into v.
+func decode(body []byte, v any) error { return msgpack.Codec{}.NewDecoder().Decode(body, v) }
 
 // TestWireFormat pins the encoding: a map from field name to value, zero
 // fields left out, integers in their shortest form. A change here is a
@@ -50,15 +38,15 @@ func TestWireFormat(t *testing.T) {
 		v    any
 		want string
 	}{
-		{&wire.Hello{Addr: "10.0.0.1:7946", Nonce: []byte{1, 2}, Join: true},
+		{&codec.Hello{Addr: "10.0.0.1:7946", Nonce: []byte{1, 2}, Join: true},
 			"83" + "a4" + hex.EncodeToString([]byte("Addr")) + "ad" + hex.EncodeToString([]byte("10.0.0.1:7946")) +
 				"a5" + hex.EncodeToString([]byte("Nonce")) + "c4020102" + "a4" + hex.EncodeToString([]byte("Join")) + "c3"},
-		{&wire.Peers{Addrs: []string{"10.0.0.2:7946"}},
+		{&codec.Peers{Addrs: []string{"10.0.0.2:7946"}},
 			"81" + "a5" + hex.EncodeToString([]byte("Addrs")) + "91" + "ad" + hex.EncodeToString([]byte("10.0.0.2:7946"))},
-		{&wire.Peers{}, "80"},
-		{&wire.Reject{Code: wire.RejectSelf, Reason: "self"},
+		{&codec.Peers{}, "80"},
+		{&codec.Reject{Code: wire.RejectSelf, Reason: "self"},
 			"82" + "a4" + hex.EncodeToString([]byte("Code")) + "02" + "a6" + hex.EncodeToString([]byte("Reason")) + "a4" + hex.EncodeToString([]byte("self"))},
-		{&wire.Auth{Proof: []byte{0xaa}}, "81" + "a5" + hex.EncodeToString([]byte("Proof")) + "c401aa"},
+		{&codec.Auth{Proof: []byte{0xaa}}, "81" + "a5" + hex.EncodeToString([]byte("Proof")) + "c401aa"},
 	} {
 		assert.Equal(t, c.want, hex.EncodeToString(encode(t, c.v)), "%T", c.v)
 	}
@@ -76,39 +64,27 @@ type helloV2 struct {
 }
 
 func TestFieldsEvolveByName(t *testing.T) {
-	var h wire.Hello
+	var h codec.Hello
 	require.NoError(t, decode(encode(t, &helloV2{Addr: "10.0.0.1:7946", Nonce: []byte{1}}), &h),
 		"a field this node does not know, left zero, is not seen")
-	assert.Equal(t, wire.Hello{Addr: "10.0.0.1:7946", Nonce: []byte{1}}, h, "fields are matched by name, not place")
+	assert.Equal(t, codec.Hello{Addr: "10.0.0.1:7946", Nonce: []byte{1}}, h, "fields are matched by name, not place")
 
-	err := decode(encode(t, &helloV2{Addr: "10.0.0.1:7946", Zone: "eu"}), new(wire.Hello))
+	err := decode(encode(t, &helloV2{Addr: "10.0.0.1:7946", Zone: "eu"}), new(codec.Hello))
 	assert.ErrorContains(t, err, `unknown field "Zone"`, "a field this node does not know, set, is refused")
 
 	var v2 helloV2
-	require.NoError(t, decode(encode(t, &wire.Hello{Addr: "10.0.0.1:7946", Join: true}), &v2),
+	require.NoError(t, decode(encode(t, &codec.Hello{Addr: "10.0.0.1:7946", Join: true}), &v2),
 		"a newer node reads an older one")
 	assert.Equal(t, helloV2{Addr: "10.0.0.1:7946", Join: true}, v2)
 }
 
-// Nodes that use msgpack: every node of a cluster must use the same codec.
+// A node encodes its control messages with msgpack when it is created with
+// it. Every node of a cluster must use the same codec: the handshake
+// refuses a peer whose codec has another name.
 func Example() {
-	a, err := cluster.NewNode("127.0.0.1:0", cluster.WithCodec(msgpack.Codec{}))
+	n, err := cluster.NewNode(":7946", cluster.WithCodec(msgpack.Codec{}))
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer a.Close()
-	b, err := cluster.NewNode("127.0.0.1:0", cluster.WithCodec(msgpack.Codec{}))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer b.Close()
-
-	if err := b.Add(a.String()); err != nil {
-		log.Fatal(err)
-	}
-	if err := b.Send(cluster.Remote(*a.Addr()), []byte("hello over msgpack")); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf("%s\n", (<-a.Inbox).Payload)
-	// Output: hello over msgpack
+	defer n.Close()
 }

@@ -40,6 +40,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/peerweave/peerweave/codec"
 )
 
 // Version is the protocol version this package speaks.
@@ -103,39 +105,17 @@ func (k Kind) HasBody() bool {
 	return k == KindData || k == KindHello || k == KindReject || k == KindPeers || k == KindAuth
 }
 
-// Hello introduces a node. Each side of a connection sends one.
-type Hello struct {
-	// Addr is the sender's listen address, "ip:port". An unspecified IP
-	// (0.0.0.0 or ::) is replaced by the address the connection came from.
-	Addr string
-	// Nonce is random, fixed for the life of the sending node: it tells a
-	// node that it dialled itself, and tells a restarted node from the old one.
-	Nonce []byte
-	// Join is set by a dialler that joins on its own behalf (Add, reconnect)
-	// rather than because a peer list named the acceptor. An acceptor
-	// refuses a peer-list dial from a node instance that said goodbye to it.
-	Join bool
-	// Challenge is random for each connection when the sender has a shared
-	// secret; the other side proves it knows the secret by answering it.
-	Challenge []byte
-	// Proof, in the acceptor's Hello, answers both challenges (see Prove).
-	Proof []byte
-}
+// The control messages, which the connection's codec encodes. They are
+// defined in package codec, so that codecs need not import the protocol.
+type (
+	Hello      = codec.Hello
+	Auth       = codec.Auth
+	Peers      = codec.Peers
+	Reject     = codec.Reject
+	RejectCode = codec.RejectCode
+)
 
-// Auth is the dialler's answer to the acceptor's challenge.
-type Auth struct {
-	Proof []byte
-}
-
-// Peers lists the listen addresses of the remotes a node knows.
-type Peers struct {
-	Addrs []string
-}
-
-// RejectCode says why an acceptor refused a connection.
-type RejectCode uint8
-
-// Reject codes.
+// Reject codes, the values of Reject.Code: the protocol defines them.
 const (
 	RejectDuplicate RejectCode = 1 // a connection between the two nodes exists or wins the tie-break
 	RejectSelf      RejectCode = 2 // the dialler reached itself
@@ -143,12 +123,6 @@ const (
 	RejectGone      RejectCode = 4 // the dialler said goodbye before, and dials only because a peer list named the acceptor
 	RejectAuth      RejectCode = 5 // the dialler could not prove it knows the shared secret
 )
-
-// Reject tells a dialler why its connection is refused.
-type Reject struct {
-	Code   RejectCode
-	Reason string
-}
 
 // ErrBadMagic reports a preamble that does not start with the protocol magic:
 // the other side does not speak peerweave at all.

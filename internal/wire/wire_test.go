@@ -68,21 +68,3 @@ func TestProofsBindSecretRoleAndChallenges(t *testing.T) {
 	// Length prefixes keep challenge boundaries apart.
 	assert.NotEqual(t, Prove(secret, RoleDialler, []byte("ab"), []byte("c")), Prove(secret, RoleDialler, []byte("a"), []byte("bc")))
 }
-
-func TestBodyReaderStopsAtTheFrameEnd(t *testing.T) {
-	var r BodyReader
-	r.Reset([]byte("ab"))
-	c, err := r.ReadByte()
-	require.NoError(t, err)
-	assert.Equal(t, byte('a'), c)
-	require.NoError(t, r.UnreadByte())
-	buf := make([]byte, 10)
-	n, err := r.Read(buf)
-	assert.Equal(t, 2, n)
-	require.NoError(t, err)
-	_, err = r.Read(buf)
-	assert.Equal(t, "EOF", err.Error())
-	_, err = r.ReadByte()
-	assert.Error(t, err)
-	assert.Zero(t, r.Len())
-}
