@@ -31,11 +31,14 @@ func ExampleJoin() {
 	for _, n := range nodes {
 		wg.Go(func() { discovery.Join(ctx, n, seeds) })
 	}
-	for len(nodes[2].Remotes()) < 2 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait, stop := context.WithTimeout(ctx, time.Minute)
+	defer stop()
+	err := nodes[2].Wait(wait, func(rs []cluster.Remote) bool { return len(rs) == 2 })
 	cancel()
 	wg.Wait()
+	if err != nil {
+		panic(err)
+	}
 	fmt.Println(nodes[2].Remotes())
 	// Output: [10.0.0.1:7946 10.0.0.2:7946]
 }
