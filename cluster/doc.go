@@ -88,9 +88,9 @@
 // answers. A remote that sends nothing at all for the healthy interval plus
 // the network timeout (default 10s) is removed, and so is one whose
 // connection fails or cannot take a write within the network timeout: a
-// remote cut off without a word is removed within the sum of the two. Such a
-// removal is ungraceful: the node redials the remote every reconnect interval
-// (default 5m) until it answers, and then it is a remote again and
+// remote cut off without a word is removed within about the sum of the two.
+// Such a removal is ungraceful: the node redials the remote every reconnect
+// interval (default 5m) until it answers, and then it is a remote again and
 // RemoteAdded fires. A node that restarts on the same address is a new
 // instance, and replaces the old one.
 //
