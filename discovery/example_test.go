@@ -31,14 +31,16 @@ func ExampleJoin() {
 	for _, n := range nodes {
 		wg.Go(func() { discovery.Join(ctx, n, seeds) })
 	}
+	// Stop discovery once every node knows the other two.
 	wait, stop := context.WithTimeout(ctx, time.Minute)
 	defer stop()
-	err := nodes[2].Wait(wait, func(rs []cluster.Remote) bool { return len(rs) == 2 })
+	for _, n := range nodes {
+		if err := n.Wait(wait, func(rs []cluster.Remote) bool { return len(rs) == 2 }); err != nil {
+			panic(err)
+		}
+	}
 	cancel()
 	wg.Wait()
-	if err != nil {
-		panic(err)
-	}
 	fmt.Println(nodes[2].Remotes())
 	// Output: [10.0.0.1:7946 10.0.0.2:7946]
 }
