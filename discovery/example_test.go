@@ -31,8 +31,13 @@ func ExampleJoin() {
 	for _, n := range nodes {
 		wg.Go(func() { discovery.Join(ctx, n, seeds) })
 	}
-	for len(nodes[2].Remotes()) < 2 {
-		time.Sleep(10 * time.Millisecond)
+	// Stop discovery once every node knows the other two.
+	wait, stop := context.WithTimeout(ctx, time.Minute)
+	defer stop()
+	for _, n := range nodes {
+		if err := n.Wait(wait, func(rs []cluster.Remote) bool { return len(rs) == 2 }); err != nil {
+			panic(err)
+		}
 	}
 	cancel()
 	wg.Wait()

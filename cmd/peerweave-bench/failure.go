@@ -33,11 +33,11 @@ func reset(fn *fault.Network, victim *cluster.Node, others []*cluster.Node) {
 func detection(size int, tr transport, codec cluster.Codec, healthy, timeout time.Duration, k kill) (time.Duration, error) {
 	fn := fault.NewNetwork()
 	source := tr.network()
-	f, err := newFleet(size, func() cluster.Transport { return fn.Wrap(source()) }, codec, func(n *cluster.Node) {
-		n.SetHealthyInterval(healthy)
-		n.SetNetworkTimeout(timeout)
-		n.SetReconnectInterval(time.Hour) // no redial disturbs the measurement
-	})
+	f, err := newFleet(size, func() cluster.Transport { return fn.Wrap(source()) }, codec,
+		cluster.WithHealthyInterval(healthy),
+		cluster.WithNetworkTimeout(timeout),
+		cluster.WithReconnectInterval(time.Hour), // no redial disturbs the measurement
+	)
 	if err != nil {
 		return 0, err
 	}

@@ -23,29 +23,32 @@ type fleet struct {
 	once     sync.Once
 }
 
-// newFleet starts size nodes, each with a transport from newTransport, and
-// watches them for the full mesh. Each node is passed to tune before it
-// connects to anything.
-func newFleet(size int, newTransport func() cluster.Transport, codec cluster.Codec, tune func(*cluster.Node)) (*fleet, error) {
+// newFleet starts size nodes, each with a transport from newTransport and
+// the given options, and watches them for the full mesh from the start.
+func newFleet(size int, newTransport func() cluster.Transport, codec cluster.Codec, opts ...cluster.Option) (*fleet, error) {
 	f := &fleet{meshed: make(chan struct{})}
 	for range size {
-		n, err := cluster.NewNode("127.0.0.1:0", cluster.WithTransport(newTransport()), cluster.WithCodec(codec))
+		n, err := cluster.NewNode("127.0.0.1:0", append([]cluster.Option{
+			cluster.WithTransport(newTransport()),
+			cluster.WithCodec(codec),
+			f.watch(size),
+		}, opts...)...)
 		if err != nil {
 			f.close()
 			return nil, err
 		}
-		tune(n)
-		f.watch(n, size)
 		f.nodes = append(f.nodes, n)
 	}
 	return f, nil
 }
 
-// watch keeps f.full up to date with whether n, one of size nodes, knows
-// all the others.
-func (f *fleet) watch(n *cluster.Node, size int) {
-	full := false // used by n's callbacks only, which run one at a time
-	n.RemoteChanged(func(rs []cluster.Remote) {
+// watch returns the RemoteChanged callback of one of size nodes, which keeps
+// f.full up to date with whether that node knows all the others. A counter
+// fed by the callbacks, rather than a Wait per node, stops the clock only
+// when every node knows all others at once.
+func (f *fleet) watch(size int) cluster.Option {
+	full := false // used by the node's callbacks only, which run one at a time
+	return cluster.WithRemoteChanged(func(rs []cluster.Remote) {
 		if now := len(rs) == size-1; now != full {
 			full = now
 			if !full {

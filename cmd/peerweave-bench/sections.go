@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/internal/bench"
 )
 
@@ -168,7 +167,7 @@ type remoteCost struct {
 // converge starts size nodes, meshes them and returns how long that took and
 // what each connected remote costs.
 func converge(cfg config, size int) (time.Duration, remoteCost, error) {
-	f, err := newFleet(size, cfg.transport.network(), cfg.codec, func(*cluster.Node) {})
+	f, err := newFleet(size, cfg.transport.network(), cfg.codec)
 	if err != nil {
 		return 0, remoteCost{}, err
 	}

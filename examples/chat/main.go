@@ -15,6 +15,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -39,15 +40,17 @@ func main() {
 
 // demo runs four nodes in this process.
 func demo() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	names := []string{"ann", "bob", "cat", "dan"}
 	nodes := make([]*cluster.Node, len(names))
 	for i, name := range names {
-		n, err := cluster.New("127.0.0.1:0")
+		n, err := cluster.NewNode("127.0.0.1:0",
+			cluster.WithRemoteRemoved(func(r cluster.Remote) { fmt.Printf("%s: %s left\n", name, r) }))
 		if err != nil {
 			log.Fatal(err)
 		}
 		nodes[i] = n
-		n.RemoteRemoved(func(r cluster.Remote) { fmt.Printf("%s: %s left\n", name, r) })
 		fmt.Printf("%s listens on %s\n", name, n.Addr())
 	}
 	// Everyone joins ann; ann shares the rest, so all four meet.
@@ -57,9 +60,7 @@ func demo() {
 		}
 	}
 	for _, n := range nodes {
-		for len(n.Remotes()) < len(nodes)-1 {
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitFor(ctx, n, len(nodes)-1)
 	}
 	fmt.Printf("dan joined only ann, and knows %v\n", nodes[3].Remotes())
 
@@ -75,8 +76,8 @@ func demo() {
 
 	fmt.Println("dan leaves")
 	nodes[3].Close()
-	for len(nodes[0].Remotes()) != len(nodes)-2 {
-		time.Sleep(10 * time.Millisecond)
+	for _, n := range nodes[:3] {
+		waitFor(ctx, n, len(nodes)-2)
 	}
 	fmt.Printf("ann now knows %v\n", nodes[0].Remotes())
 	for _, n := range nodes[:3] {
@@ -87,15 +88,27 @@ func demo() {
 	}
 }
 
+// waitFor waits until n has count remotes.
+func waitFor(ctx context.Context, n *cluster.Node, count int) {
+	err := n.Wait(ctx, func(rs []cluster.Remote) bool { return len(rs) == count })
+	if err != nil {
+		log.Fatalf("%s: waiting for %d remotes: %v", n, count, err)
+	}
+}
+
 // interactive runs one node that chats over stdin and stdout.
 func interactive(listen, join string, debug bool) {
-	n, err := cluster.New(listen)
+	opts := []cluster.Option{
+		cluster.WithRemoteAdded(func(r cluster.Remote) { fmt.Printf("* %s joined\n", r) }),
+		cluster.WithRemoteRemoved(func(r cluster.Remote) { fmt.Printf("* %s left\n", r) }),
+	}
+	if debug {
+		opts = append(opts, cluster.WithDebug())
+	}
+	n, err := cluster.NewNode(listen, opts...)
 	if err != nil {
 		log.Fatal(err)
 	}
-	n.SetDebug(debug)
-	n.RemoteAdded(func(r cluster.Remote) { fmt.Printf("* %s joined\n", r) })
-	n.RemoteRemoved(func(r cluster.Remote) { fmt.Printf("* %s left\n", r) })
 	fmt.Printf("* listening on %s; type to chat, Ctrl-C to leave\n", n.Addr())
 	if join != "" {
 		if err := n.Add(join); err != nil {

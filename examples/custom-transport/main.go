@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"os"
@@ -23,6 +24,8 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	transport := Unix{Dir: dir}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 
 	names := []string{"ann", "bob", "cat"}
 	nodes := make([]*cluster.Node, len(names))
@@ -43,7 +46,7 @@ func main() {
 		}
 	}
 	for _, n := range nodes {
-		waitUntil(func() bool { return len(n.Remotes()) == len(nodes)-1 })
+		waitFor(ctx, n, len(nodes)-1)
 	}
 	fmt.Printf("cat knows %v\n", nodes[2].Remotes())
 
@@ -63,15 +66,15 @@ func main() {
 
 	fmt.Println("cat leaves")
 	nodes[2].Close()
-	waitUntil(func() bool { return len(nodes[0].Remotes()) == 1 && len(nodes[1].Remotes()) == 1 })
+	for _, n := range nodes[:2] {
+		waitFor(ctx, n, 1)
+	}
 	fmt.Printf("ann knows %v\n", nodes[0].Remotes())
 }
 
-// waitUntil polls cond until it holds, for at most ten seconds.
-func waitUntil(cond func() bool) {
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			log.Fatal("timed out")
-		}
+// waitFor waits until n has count remotes, and gives up when ctx ends.
+func waitFor(ctx context.Context, n *cluster.Node, count int) {
+	if err := n.Wait(ctx, func(rs []cluster.Remote) bool { return len(rs) == count }); err != nil {
+		log.Fatal(err)
 	}
 }

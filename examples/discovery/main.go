@@ -34,33 +34,29 @@ func main() {
 	peers.write()
 	fmt.Printf("peers file: %s\n", peers.path)
 
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	names := []string{"ann", "bob", "cat", "dan"}
 	nodes := make([]*cluster.Node, len(names))
-	nameOf := make(map[string]string) // written before any callback runs
-	for i := range names {
-		n, err := cluster.New("127.0.0.1:0")
+	var nameOf sync.Map // listen address -> name, stored before anyone learns the address
+	stops := make([]func(), len(names))
+	for i, name := range names {
+		n, err := cluster.NewNode("127.0.0.1:0",
+			cluster.WithRemoteAdded(func(r cluster.Remote) { fmt.Printf("%s found %s\n", name, lookup(&nameOf, r)) }),
+			cluster.WithRemoteRemoved(func(r cluster.Remote) { fmt.Printf("%s lost %s\n", name, lookup(&nameOf, r)) }),
+		)
 		if err != nil {
 			log.Fatal(err)
 		}
-		nodes[i], nameOf[n.String()] = n, names[i]
-	}
-	stops := make([]func(), len(names))
-	for i, n := range nodes {
-		name := names[i]
-		n.RemoteAdded(func(r cluster.Remote) { fmt.Printf("%s found %s\n", name, nameOf[r.String()]) })
-		n.RemoteRemoved(func(r cluster.Remote) { fmt.Printf("%s lost %s\n", name, nameOf[r.String()]) })
+		nodes[i] = n
+		nameOf.Store(n.String(), name)
 		fmt.Printf("%s listens on %s, is added to the peers file and starts discovery\n", name, n)
 		peers.add(n.String())
 		stops[i] = join(n, discovery.File(peers.path))
 	}
-	waitUntil("the full mesh", func() bool {
-		for _, n := range nodes {
-			if len(n.Remotes()) != len(nodes)-1 {
-				return false
-			}
-		}
-		return true
-	})
+	for _, n := range nodes {
+		waitFor(ctx, n, len(nodes)-1, "the full mesh")
+	}
 	fmt.Printf("mesh formed: each of %d nodes knows the other %d\n", len(nodes), len(nodes)-1)
 
 	fmt.Println("dan leaves the peers file and shuts down")
@@ -68,14 +64,9 @@ func main() {
 	stops[3]()
 	nodes[3].RemoteRemoved(nil)
 	nodes[3].Close()
-	waitUntil("dan to be gone", func() bool {
-		for _, n := range nodes[:3] {
-			if len(n.Remotes()) != 2 {
-				return false
-			}
-		}
-		return true
-	})
+	for _, n := range nodes[:3] {
+		waitFor(ctx, n, 2, "dan to be gone")
+	}
 	fmt.Printf("ann now knows %d nodes\n", len(nodes[0].Remotes()))
 
 	for i, n := range nodes[:3] {
@@ -85,6 +76,12 @@ func main() {
 	for _, n := range nodes[:3] {
 		n.Close()
 	}
+}
+
+// lookup returns the name of the node at r.
+func lookup(nameOf *sync.Map, r cluster.Remote) string {
+	name, _ := nameOf.Load(r.String())
+	return name.(string)
 }
 
 // join runs discovery.Join for n, with a short interval for the demo, and
@@ -131,13 +128,9 @@ func (f *peersFile) write() {
 	}
 }
 
-// waitUntil polls cond until it holds, and gives up after ten seconds.
-func waitUntil(what string, cond func() bool) {
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			log.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+// waitFor waits until n has count remotes, and gives up when ctx ends.
+func waitFor(ctx context.Context, n *cluster.Node, count int, what string) {
+	if err := n.Wait(ctx, func(rs []cluster.Remote) bool { return len(rs) == count }); err != nil {
+		log.Fatalf("gave up waiting for %s: %v", what, err)
 	}
 }
