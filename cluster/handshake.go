@@ -40,9 +40,11 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		err = errors.New("handshake interrupted")
 	}
 	if err != nil {
-		if p.helloSent && ctx.Err() != nil && !errors.Is(context.Cause(ctx), ErrTimeout) {
-			// Close or the caller cut us short after our hello, which
-			// the acceptor may have taken: tell it we are leaving.
+		if p.helloSent && n.ctx.Err() != nil {
+			// Close cut us short after our hello, which the acceptor
+			// may have taken: tell it we are leaving. A caller that
+			// gave up does not leave: the acceptor, if it took the
+			// connection, takes its end for a crash and redials.
 			p.goodbye()
 		}
 		return cause(ctx, err)

@@ -52,7 +52,9 @@ func (n *Node) learn(p *peer, addrs []string) error {
 	}
 	for _, k := range unknown {
 		_, gone := n.left[k]
-		if gone || n.isSelf(k) || n.remotes.get(k) != nil || n.dialing[k] != nil {
+		// A dial to k under way (an Add, a redial) is joined rather than
+		// skipped, so that WaitMesh waits for it.
+		if gone || n.isSelf(k) || n.remotes.get(k) != nil {
 			continue
 		}
 		if n.listDials >= maxListDials {

@@ -42,7 +42,9 @@ func (n *Node) Wait(ctx context.Context, ready func(rs []Remote) bool) error {
 //
 // It fails with the context's error if ctx ends first, and with ErrClosed once
 // the node closes. An address that failed to connect is not retried for
-// WaitMesh: see Remotes for whom the node reached.
+// WaitMesh: see Remotes for whom the node reached. Nor does it wait for an
+// address skipped because 256 peer-list dials were under way at once; a
+// later peer list that names it brings it back.
 func (n *Node) WaitMesh(ctx context.Context) error {
 	for {
 		n.mu.Lock()
