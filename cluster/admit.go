@@ -10,9 +10,10 @@ import (
 // remote it introduced, and registers it if so. The acceptor of a connection
 // decides; the dialler registers once welcomed.
 //
-// A registered connection's first frames are the acceptor's Welcome and then
-// each side's peer list (peerlist.go), queued before anything else can be:
-// p.mu is taken before p is published and released once the list is queued.
+// A registered connection's first frames are the acceptor's Welcome, then
+// each side's peer list (peerlist.go) and the window it grants, queued
+// before anything else can be: p.mu is taken before p is published and
+// released once they are queued.
 func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	n.mu.Lock()
 	if code := n.verdictLocked(p, acceptor); code != 0 {
@@ -39,6 +40,11 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		p.appendControl(wire.KindWelcome, nil)
 	}
 	n.queuePeerList(p)
+	p.credit = wire.InitialWindow
+	p.in.credit.Store(int64(n.cfg.window))
+	if n.cfg.window > wire.InitialWindow {
+		p.appendRaw(wire.KindWindow, windowBody(n.cfg.window-wire.InitialWindow))
+	}
 	p.mu.Unlock()
 	n.log.Debug("remote added", "remote", p.key.String(), "dialled", !acceptor)
 	n.wg.Go(p.writeLoop)

@@ -118,8 +118,8 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 			func(*rawPeer) []byte { return []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n") },
 			[]string{"WARN", "bad handshake", "not a peerweave peer"}},
 		{"another protocol version", false,
-			func(*rawPeer) []byte { return []byte("pwv\x02\x03gob") },
-			[]string{"WARN", "bad handshake", "protocol 2"}},
+			func(*rawPeer) []byte { return []byte("pwv\x09\x03gob") },
+			[]string{"WARN", "bad handshake", "protocol 9"}},
 		{"garbage hello", false,
 			func(p *rawPeer) []byte {
 				b := append(wire.AppendPreamble(nil, p.codecName), header(9, wire.KindHello)...)

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net"
 	"sync"
 	"testing"
@@ -190,10 +191,20 @@ func collect(n *cluster.Node) func() []*cluster.Message {
 
 // dataFrames returns the payloads of the data frames of a stream of frames
 // that a node surely delivers (before any frame but data, ping or pong), and
-// those it may deliver (also past peer lists, which it may or may not find
-// valid), up to the first frame that ends the connection.
+// those it may deliver (also past peer lists and windows, which it may or may
+// not find valid), up to the first frame that ends the connection. A payload
+// in fragments counts once its last fragment is in.
 func dataFrames(stream []byte) (certain, possible [][]byte) {
 	sure := true
+	var part []byte // a fragmented payload under way
+	total := 0
+	sent := 0 // payload bytes: past the initial window, the node may find them too many
+	add := func(payload []byte) {
+		possible = append(possible, payload)
+		if sure {
+			certain = append(certain, payload)
+		}
+	}
 	for len(stream) >= wire.HeaderSize {
 		k, size, err := wire.ParseHeader(stream[:wire.HeaderSize], fuzzMaxMessage)
 		if err != nil || len(stream)-wire.HeaderSize < size {
@@ -201,14 +212,27 @@ func dataFrames(stream []byte) (certain, possible [][]byte) {
 		}
 		body := stream[wire.HeaderSize : wire.HeaderSize+size]
 		stream = stream[wire.HeaderSize+size:]
-		switch k {
-		case wire.KindData:
-			possible = append(possible, body)
-			if sure {
-				certain = append(certain, body)
+		if k == wire.KindData || k == wire.KindFirst || k == wire.KindMore {
+			if sent += size; sent > wire.InitialWindow {
+				sure = false
 			}
-		case wire.KindPing, wire.KindPong:
-		case wire.KindPeers:
+		}
+		switch {
+		case k == wire.KindData && total == 0:
+			add(body)
+		case k == wire.KindFirst && total == 0 && size >= wire.WindowSize:
+			total = int(binary.BigEndian.Uint32(body))
+			part = append([]byte(nil), body[wire.WindowSize:]...)
+			if total > fuzzMaxMessage || total <= len(part) {
+				return certain, possible
+			}
+		case k == wire.KindMore && total > 0 && len(part)+size <= total:
+			if part = append(part, body...); len(part) == total {
+				add(part)
+				part, total = nil, 0
+			}
+		case k == wire.KindPing, k == wire.KindPong:
+		case k == wire.KindPeers, k == wire.KindWindow:
 			sure = false
 		default:
 			return certain, possible

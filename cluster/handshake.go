@@ -114,7 +114,7 @@ func cause(ctx context.Context, err error) error {
 func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	n := p.n
 	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
-	p.queue = append(p.queue, n.preamble...)
+	p.ctrl = append(p.ctrl, n.preamble...)
 	ours := n.hello(join)
 	if err := p.appendControl(wire.KindHello, ours); err != nil {
 		return wire.Reject{}, err
@@ -146,10 +146,10 @@ func (n *Node) hello(join bool) *wire.Hello {
 
 // flushHandshake writes what the handshake queued and empties the queue.
 func (p *peer) flushHandshake() error {
-	if _, err := p.conn.Write(p.queue); err != nil {
+	if _, err := p.conn.Write(p.ctrl); err != nil {
 		return fmt.Errorf("write handshake: %w", err)
 	}
-	p.queue = p.queue[:0]
+	p.ctrl = p.ctrl[:0]
 	return nil
 }
 
@@ -264,10 +264,10 @@ func (p *peer) acceptHandshake() error {
 	if err == nil {
 		theirs, err = p.readHello()
 	}
-	p.queue = append(p.queue, n.preamble...)
+	p.ctrl = append(p.ctrl, n.preamble...)
 	if errors.Is(err, ErrIncompatible) {
 		// Tell the dialler what we speak, so that it can say why it failed.
-		p.conn.Write(p.queue)
+		p.conn.Write(p.ctrl)
 	}
 	if err != nil {
 		return truncated(err)
@@ -286,7 +286,7 @@ func (p *peer) acceptHandshake() error {
 	if err := p.appendControl(wire.KindReject, &wire.Reject{Code: code, Reason: rejectReason(code)}); err != nil {
 		return err
 	}
-	p.conn.Write(p.queue)
+	p.conn.Write(p.ctrl)
 	return refusal{code}
 }
 

@@ -44,7 +44,9 @@ func (n *Node) CloseRemote(r Remote) {
 	}
 }
 
-// leave says goodbye to p and waits for the acknowledgement.
+// leave says goodbye to p and waits for the acknowledgement: all within the
+// network timeout. The messages queued for p go out first, for at most half
+// of it; the goodbye then overtakes what is left, which is discarded.
 func (n *Node) leave(p *peer) {
 	n.retire(p, "remote closed")
 	p.mu.Lock()
@@ -53,34 +55,97 @@ func (n *Node) leave(p *peer) {
 		return
 	}
 	p.setState(saidBye)
-	p.appendControl(wire.KindBye, nil)
+	p.mu.Unlock()
+	timeout, start := n.networkTimeout(), time.Now()
+	t := time.NewTimer(timeout / 2)
+	defer t.Stop()
+	p.flush(t.C)
+	p.mu.Lock()
+	discarded := p.discard()
+	p.appendRaw(wire.KindBye, nil)
 	p.mu.Unlock()
 	p.signal()
-	t := time.NewTimer(n.networkTimeout())
+	if discarded > 0 {
+		n.log.Warn("closing remote before its queued messages could go out", "remote", p.key.String(), "discarded", discarded)
+	}
+	t.Reset(timeout - time.Since(start))
 	select {
 	case <-p.acked:
 	case <-p.done:
 	case <-t.C:
 		n.log.Debug("remote did not acknowledge goodbye", "remote", p.key.String())
 	}
-	t.Stop()
 	p.shutdown()
 }
 
-// farewell handles a goodbye from p's remote: remove it, acknowledge, close.
-func (n *Node) farewell(p *peer) {
+// flush waits until the writer has taken every queued message, or stop
+// fires, or the connection ends either way.
+func (p *peer) flush(stop <-chan time.Time) {
+	for {
+		p.mu.Lock()
+		if p.queuedBytes() == 0 {
+			p.mu.Unlock()
+			return
+		}
+		if p.drained == nil {
+			p.drained = make(chan struct{})
+		}
+		drained := p.drained
+		p.mu.Unlock()
+		select {
+		case <-drained:
+		case <-stop:
+			return
+		case <-p.acked:
+			return
+		case <-p.done:
+			return
+		}
+	}
+}
+
+// discard drops the queued data and returns how many messages it held, one
+// that the writer has begun included. p.mu must be held.
+func (p *peer) discard() int {
+	discarded := p.queued
+	p.data, p.queued, p.rest = p.data[:p.taken], 0, 0
+	return discarded
+}
+
+// farewell handles a goodbye from p's remote: remove it, then send what is
+// queued for it, as its window allows, and the acknowledgement after it.
+// The writer hangs up once that is written; what is not written within the
+// network timeout is discarded. It reports whether the goodbye was an
+// acknowledgement of ours instead: both sides said goodbye at once.
+func (n *Node) farewell(p *peer) (crossed bool) {
 	n.retire(p, "remote left")
 	p.mu.Lock()
 	if p.getState() == saidBye {
-		// Both sides said goodbye at once: theirs acknowledges ours.
 		p.mu.Unlock()
 		close(p.acked)
-		return
+		return true
 	}
 	p.setState(gotBye)
-	p.appendControl(wire.KindByeAck, nil)
+	p.data = wire.AppendHeader(p.data, wire.KindByeAck, 0)
+	select {
+	case <-p.done:
+		// Shut down already: nothing is left to expire.
+		p.mu.Unlock()
+		return false
+	default:
+	}
+	p.expire = time.AfterFunc(n.networkTimeout(), func() {
+		p.mu.Lock()
+		discarded := p.discard()
+		p.mu.Unlock()
+		if discarded > 0 {
+			n.log.Warn("remote left before its queued messages could go out", "remote", p.key.String(), "discarded", discarded)
+		}
+		p.shutdown()
+	})
 	p.mu.Unlock()
 	p.signal()
+	return false
 }
 
 // goodbye tells the acceptor of a connection still in its handshake that we

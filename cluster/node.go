@@ -58,6 +58,8 @@ type Node struct {
 	// remotes is the set of connected remotes: read without a lock,
 	// changed under mu.
 	remotes registry
+	// backlog holds the peers whose messages wait for room in Inbox.
+	backlog backlog
 
 	mu      sync.Mutex                   // guards the fields below, and changes of remotes
 	nonces  map[string]*peer             // the registered peers by nonce
@@ -109,6 +111,9 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	if cfg.window == 0 {
+		cfg.window = cfg.minWindow()
+	}
 	ln, err := cfg.transport.Listen(laddr)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: listen on %s: %w", laddr, err)
@@ -134,6 +139,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		selves:          make(map[netip.AddrPort]struct{}),
 		changed:         make(chan struct{}),
 		shutDown:        make(chan struct{}),
+		backlog:         backlog{wake: make(chan struct{}, 1)},
 	}
 	rand.Read(n.nonce)
 	n.log = cfg.logger
@@ -158,6 +164,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 	go n.acceptLoop()
 	go n.healthLoop()
 	go n.reconnectLoop()
+	n.wg.Go(n.deliverLoop)
 	return n, nil
 }
 
@@ -173,6 +180,8 @@ func (c *config) check() error {
 		return fmt.Errorf("cluster: max message size %d out of range", c.maxMessage)
 	case c.inboxSize < 0:
 		return fmt.Errorf("cluster: negative inbox size %d", c.inboxSize)
+	case c.window != 0 && (c.window < c.minWindow() || c.window > maxWindow):
+		return fmt.Errorf("cluster: receive window %d must be from %d to %d", c.window, c.minWindow(), maxWindow)
 	case c.sendQueueSize <= 0:
 		return fmt.Errorf("cluster: send queue size %d must be positive", c.sendQueueSize)
 	case c.secret != nil && len(c.secret) == 0:
@@ -182,6 +191,10 @@ func (c *config) check() error {
 	}
 	return nil
 }
+
+// minWindow is the smallest receive window: one that holds the largest
+// message, and at least the window every connection starts with.
+func (c *config) minWindow() int { return max(c.maxMessage, wire.InitialWindow) }
 
 // Done returns a channel that is closed when Close begins, so that work
 // serving the node, such as a discovery loop, can stop with it.

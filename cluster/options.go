@@ -30,6 +30,7 @@ type config struct {
 	maxMessage    int
 	inboxSize     int
 	sendQueueSize int
+	window        int
 	secret        []byte
 	healthy       time.Duration
 	timeout       time.Duration
@@ -93,6 +94,15 @@ func WithInboxSize(n int) Option { return func(c *config) { c.inboxSize = n } }
 // full. A single message larger than the queue is still accepted once the
 // queue is empty.
 func WithSendQueueSize(n int) Option { return func(c *config) { c.sendQueueSize = n } }
+
+// WithReceiveWindow sets how many payload bytes each remote may send this
+// node that its application has not yet taken from Inbox (default, and
+// least: the maximum message size, or 64 KiB if that is more). Messages that arrive while Inbox is full
+// wait in the node, and their remote, once it has sent a window's worth,
+// waits too: its Sends block and then fail with ErrTimeout, and nobody is
+// removed. So a node's memory for messages not yet in Inbox is at most the
+// window for each remote.
+func WithReceiveWindow(n int) Option { return func(c *config) { c.window = n } }
 
 // WithSecret makes the node admit only peers that prove they know secret, and
 // prove it to them in turn: both sides answer a fresh random challenge of the

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -39,16 +40,19 @@ func (s peerState) leaving() bool { return s >= saidBye }
 
 // peer is one connection to a remote: its handshake, a reader goroutine that
 // handles frames (read.go), and a writer goroutine that drains the send
-// queue.
+// queues.
 //
-// Senders append whole frames to queue under mu; the writer swaps the queue
-// for its spare buffer and writes it with one call, so frames queued while a
-// write is in progress go out together in the next one.
+// There are two queues, both of whole frames appended under mu. Control
+// frames go out first; data frames (a payload in one Data frame, or in
+// fragments: see package wire) go out in order, as far as the remote's
+// window allows, at most about wire.MaxFragment bytes of them per write, so
+// that a control frame queued during a large transfer waits for one write
+// at most.
 type peer struct {
 	n    *Node
 	conn net.Conn
 	br   *readBuffer
-	enc  Encoder // appends to queue; used under mu
+	enc  Encoder // appends to ctrl; used under mu
 	dec  Decoder // used by the reader only
 
 	// Set by the handshake, then immutable.
@@ -66,12 +70,20 @@ type peer struct {
 
 	scratch []byte // used by the reader only
 
-	mu      sync.Mutex // guards queue, drained and changes of state
-	queue   []byte
-	drained chan struct{} // closed when the writer takes the queue, if non-nil
+	in inbound // the reader's side of flow control, and messages waiting for Inbox
 
-	spare []byte        // used by the writer only
-	wake  chan struct{} // capacity 1: the queue became non-empty
+	mu      sync.Mutex // guards the fields below and changes of state
+	ctrl    []byte     // control frames to write
+	data    []byte     // data frames; data[:taken] are written or being written
+	taken   int
+	credit  int           // payload bytes the remote's window lets us send
+	queued  int           // messages not wholly taken by the writer
+	rest    int           // payload bytes of the fragmented message being taken, after the frames taken
+	drained chan struct{} // closed when the writer takes data, if non-nil
+	expire  *time.Timer   // ends the connection if the acknowledgement of a goodbye is not out in time
+
+	spare []byte        // used by the writer only: the ctrl buffer it last wrote
+	wake  chan struct{} // capacity 1: there may be something to write
 	acked chan struct{} // closed when the remote acknowledges our goodbye
 	done  chan struct{} // closed by shutdown
 	once  sync.Once
@@ -101,37 +113,47 @@ func (p *peer) getState() peerState { return peerState(p.state.Load()) }
 func (p *peer) setState(s peerState) { p.state.Store(uint32(s)) }
 
 // appendControl queues a control frame, encoding v as its body if v is not
-// nil. It runs under mu.
+// nil. It runs under mu; the caller signals the writer.
 func (p *peer) appendControl(k wire.Kind, v any) error {
-	start := len(p.queue)
-	p.queue = wire.AppendHeader(p.queue, k, 0)
+	start := len(p.ctrl)
+	p.ctrl = wire.AppendHeader(p.ctrl, k, 0)
 	if v != nil {
-		q, err := p.enc.Append(p.queue, v)
+		q, err := p.enc.Append(p.ctrl, v)
 		if err != nil {
-			p.queue = p.queue[:start]
+			p.ctrl = p.ctrl[:start]
 			return fmt.Errorf("encode %s: %w", k, err)
 		}
-		p.queue = q
+		p.ctrl = q
 	}
-	wire.PutHeader(p.queue[start:], k, len(p.queue)-start-wire.HeaderSize)
+	wire.PutHeader(p.ctrl[start:], k, len(p.ctrl)-start-wire.HeaderSize)
 	return nil
 }
 
-// probe queues a ping or pong for the writer. It does not wait for queue
-// space, and does nothing once the peer is leaving.
-func (p *peer) probe(k wire.Kind) {
+// control queues a control frame with a raw body (nil for none) and wakes
+// the writer.
+func (p *peer) control(k wire.Kind, body []byte) {
 	p.mu.Lock()
-	if p.getState().leaving() {
-		p.mu.Unlock()
-		return
-	}
-	wasEmpty := len(p.queue) == 0
-	p.queue = wire.AppendHeader(p.queue, k, 0)
+	p.appendRaw(k, body)
 	p.mu.Unlock()
-	if wasEmpty {
-		p.signal()
-	}
+	p.signal()
 }
+
+// appendRaw queues a control frame with a raw body. p.mu must be held.
+func (p *peer) appendRaw(k wire.Kind, body []byte) {
+	p.ctrl = wire.AppendHeader(p.ctrl, k, len(body))
+	p.ctrl = append(p.ctrl, body...)
+}
+
+// windowBody returns the body of a Window frame that opens a window by n.
+func windowBody(n int) []byte {
+	return binary.BigEndian.AppendUint32(make([]byte, 0, wire.WindowSize), uint32(n))
+}
+
+// probe queues a ping or pong.
+func (p *peer) probe(k wire.Kind) { p.control(k, nil) }
+
+// grant opens the remote's window into this node by n bytes.
+func (p *peer) grant(n int) { p.control(wire.KindWindow, windowBody(n)) }
 
 func (p *peer) signal() {
 	select {
@@ -140,10 +162,13 @@ func (p *peer) signal() {
 	}
 }
 
-// send queues data, waiting for queue space until timer fires or ctx ends.
+// queuedBytes is how much data waits for the writer. p.mu must be held.
+func (p *peer) queuedBytes() int { return len(p.data) - p.taken }
+
+// send queues data, waiting for queue space as wait allows.
 func (p *peer) send(data []byte, wait *sendWait) error {
 	p.mu.Lock()
-	for len(p.queue) > 0 && len(p.queue)+wire.HeaderSize+len(data) > p.n.cfg.sendQueueSize && !p.getState().leaving() {
+	for p.queuedBytes() > 0 && p.queuedBytes()+len(data) > p.n.cfg.sendQueueSize && !p.getState().leaving() {
 		if p.drained == nil {
 			p.drained = make(chan struct{})
 		}
@@ -158,9 +183,9 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 		p.mu.Unlock()
 		return errLeft
 	}
-	wasEmpty := len(p.queue) == 0
-	p.queue = wire.AppendHeader(p.queue, wire.KindData, len(data))
-	p.queue = append(p.queue, data...)
+	wasEmpty := p.queuedBytes() == 0
+	p.data = appendData(p.data, data)
+	p.queued++
 	p.mu.Unlock()
 	if wasEmpty {
 		p.signal()
@@ -168,12 +193,91 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 	return nil
 }
 
+// appendData appends the frames of one payload to b: a Data frame, or
+// fragments of at most wire.MaxFragment bytes.
+func appendData(b, data []byte) []byte {
+	if len(data) <= wire.MaxFragment {
+		b = wire.AppendHeader(b, wire.KindData, len(data))
+		return append(b, data...)
+	}
+	b = wire.AppendHeader(b, wire.KindFirst, wire.WindowSize+wire.MaxFragment)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
+	b = append(b, data[:wire.MaxFragment]...)
+	for data = data[wire.MaxFragment:]; len(data) > 0; {
+		n := min(len(data), wire.MaxFragment)
+		b = wire.AppendHeader(b, wire.KindMore, n)
+		b = append(b, data[:n]...)
+		data = data[n:]
+	}
+	return b
+}
+
 // errLeft reports a send to a remote that is leaving or gone.
 var errLeft = fmt.Errorf("remote left: %w", ErrUnknownRemote)
 
-// writeLoop writes the queue whenever it is not empty, until the peer shuts
-// down, or, once it has acknowledged the remote's goodbye, until that is
-// written.
+// take hands the writer what it may write now: every control frame, and the
+// data frames that the remote's window and one write's budget allow. last
+// says that they end with the acknowledgement of the remote's goodbye, and
+// the connection with them. p.mu must be held.
+func (p *peer) take() (ctrl, data []byte, last bool) {
+	ctrl = p.ctrl
+	p.ctrl, p.spare = p.spare[:0], nil
+	start := p.taken
+	for p.taken < len(p.data) {
+		size := int(binary.BigEndian.Uint32(p.data[p.taken:])) - 1
+		kind := wire.Kind(p.data[p.taken+4])
+		payload := size
+		if kind == wire.KindFirst {
+			payload -= wire.WindowSize
+		}
+		frame := wire.HeaderSize + size
+		if payload > p.credit || (p.taken > start && p.taken-start+frame > wire.MaxFragment) {
+			break
+		}
+		switch kind {
+		case wire.KindByeAck:
+			last = true
+		case wire.KindData:
+			p.queued--
+		case wire.KindFirst:
+			p.rest = int(binary.BigEndian.Uint32(p.data[p.taken+wire.HeaderSize:])) - payload
+		case wire.KindMore:
+			if p.rest -= payload; p.rest == 0 {
+				p.queued--
+			}
+		}
+		p.credit -= payload
+		p.taken += frame
+	}
+	if p.taken > start && p.drained != nil {
+		close(p.drained)
+		p.drained = nil
+	}
+	return ctrl, p.data[start:p.taken], last
+}
+
+// written tells the queues that the writer wrote what take gave it. p.mu
+// must be held.
+func (p *peer) written(ctrl []byte) {
+	if cap(ctrl) <= maxSpare {
+		p.spare = ctrl[:0]
+	}
+	switch {
+	case p.taken == len(p.data) && cap(p.data) > maxSpare:
+		p.data, p.taken = nil, 0
+	case p.taken == len(p.data):
+		p.data, p.taken = p.data[:0], 0
+	case p.taken > len(p.data)/2:
+		p.data = p.data[:copy(p.data, p.data[p.taken:])]
+		p.taken = 0
+	}
+}
+
+// writeLoop writes whatever may be written, until the peer shuts down or,
+// once it has acknowledged the remote's goodbye, until that is written.
+// Each write is bounded, and so is the time it may take: a connection that
+// makes no progress for the network timeout is dropped, however much there
+// is to send.
 func (p *peer) writeLoop() {
 	for {
 		select {
@@ -181,37 +285,61 @@ func (p *peer) writeLoop() {
 		case <-p.done:
 			return
 		}
-		p.mu.Lock()
-		buf := p.queue
-		p.queue = p.spare[:0]
-		last := p.getState() == gotBye
-		if p.drained != nil {
-			close(p.drained)
-			p.drained = nil
-		}
-		p.mu.Unlock()
-		if len(buf) > 0 {
-			p.conn.SetWriteDeadline(time.Now().Add(p.n.networkTimeout()))
-			if _, err := p.conn.Write(buf); err != nil {
-				p.n.drop(p, fmt.Errorf("write: %w", err))
+		for {
+			p.mu.Lock()
+			ctrl, data, last := p.take()
+			p.mu.Unlock()
+			idle := len(ctrl) == 0 && len(data) == 0
+			if !idle {
+				if err := p.write(ctrl, data); err != nil {
+					p.n.drop(p, fmt.Errorf("write: %w", err))
+					return
+				}
+			}
+			if last {
+				p.shutdown()
 				return
 			}
+			p.mu.Lock()
+			p.written(ctrl)
+			p.mu.Unlock()
+			if idle {
+				break
+			}
 		}
-		if last {
-			p.shutdown()
-			return
-		}
-		if cap(buf) > maxSpare {
-			buf = nil
-		}
-		p.spare = buf[:0]
 	}
 }
+
+// write writes ctrl, then data, in one call where it can.
+func (p *peer) write(ctrl, data []byte) error {
+	if len(ctrl) > 0 && len(data) > 0 && len(data) <= maxCopy {
+		ctrl, data = append(ctrl, data...), nil
+	}
+	for _, b := range [][]byte{ctrl, data} {
+		if len(b) == 0 {
+			continue
+		}
+		p.conn.SetWriteDeadline(time.Now().Add(p.n.networkTimeout()))
+		if _, err := p.conn.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxCopy is the most data a write copies behind control frames to make one
+// system call of two.
+const maxCopy = 4 << 10
 
 // shutdown closes the connection, which stops both goroutines.
 func (p *peer) shutdown() {
 	p.once.Do(func() {
 		close(p.done)
 		p.conn.Close()
+		p.mu.Lock()
+		if p.expire != nil {
+			p.expire.Stop()
+		}
+		p.mu.Unlock()
 	})
 }

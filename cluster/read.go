@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"slices"
 	"time"
 
@@ -56,8 +55,12 @@ func (p *peer) read() error {
 			return err
 		}
 		switch k {
-		case wire.KindData:
-			if err := p.deliver(size); err != nil {
+		case wire.KindData, wire.KindFirst, wire.KindMore:
+			if err := p.readData(k, size); err != nil {
+				return err
+			}
+		case wire.KindWindow:
+			if err := p.readWindow(size); err != nil {
 				return err
 			}
 		case wire.KindPing:
@@ -73,8 +76,11 @@ func (p *peer) read() error {
 				return protocolError{fmt.Errorf("peer list: %w", err)}
 			}
 		case wire.KindBye:
-			p.n.farewell(p)
-			return errGoodbye
+			if p.n.farewell(p) {
+				return errGoodbye
+			}
+			// Read on: the remote grants room for what is still queued
+			// for it, and hangs up once it has our acknowledgement.
 		case wire.KindByeAck:
 			if p.getState() != saidBye {
 				return protocolError{errors.New("acknowledgement of a goodbye never said")}
@@ -111,14 +117,14 @@ func (p *peer) readHeader() (wire.Kind, int, error) {
 	return k, size, nil
 }
 
-// readBody reads a frame body of size bytes into buf, reusing its capacity
-// and growing it, past eagerRead, as the bytes arrive.
-func (p *peer) readBody(buf []byte, size int) ([]byte, error) {
-	buf = buf[:0]
-	for len(buf) < size {
-		n := min(size-len(buf), max(len(buf), eagerRead))
-		buf = slices.Grow(buf, n)
-		m, err := io.ReadFull(p.br, buf[len(buf):len(buf)+n])
+// readBody appends the next n bytes to buf, growing it, past eagerRead, as
+// the bytes arrive.
+func (p *peer) readBody(buf []byte, n int) ([]byte, error) {
+	end := len(buf) + n
+	for len(buf) < end {
+		k := min(end-len(buf), max(len(buf), eagerRead))
+		buf = slices.Grow(buf, k)
+		m, err := io.ReadFull(p.br, buf[len(buf):len(buf)+k])
 		buf = buf[:len(buf)+m]
 		if err != nil {
 			return buf, truncated(err)
@@ -127,25 +133,9 @@ func (p *peer) readBody(buf []byte, size int) ([]byte, error) {
 	return buf, nil
 }
 
-// readPayload reads a payload of size bytes into a new slice. One that fits
-// in the read buffer is copied out of it by append, which, unlike make, does
-// not zero the memory it is about to fill.
-func (p *peer) readPayload(size int) ([]byte, error) {
-	if size > maxReadBuffer {
-		return p.readBody(nil, size)
-	}
-	b, err := p.br.Peek(size)
-	if err != nil {
-		return nil, truncated(err)
-	}
-	payload := append([]byte(nil), b...)
-	p.br.Discard(size)
-	return payload, nil
-}
-
 // readControl reads a control frame's body and decodes it into v.
 func (p *peer) readControl(size int, v any) error {
-	b, err := p.readBody(p.scratch, size)
+	b, err := p.readBody(p.scratch[:0], size)
 	p.scratch = b
 	if err != nil {
 		return err
@@ -164,46 +154,4 @@ func truncated(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-// deliver reads a payload of size bytes and puts it on the Inbox. While the
-// node closes, payloads are read and dropped, so that the goodbye behind them
-// is still seen.
-func (p *peer) deliver(size int) error {
-	payload, err := p.readPayload(size)
-	if err != nil {
-		return err
-	}
-	m := p.newMessage(payload)
-	select {
-	case p.n.Inbox <- m:
-		return nil
-	default:
-	}
-	select {
-	case p.n.Inbox <- m:
-	case <-p.n.ctx.Done():
-	case <-p.done:
-	}
-	return nil
-}
-
-// message is a Message with room for its sender's IP, so that each
-// delivered Message is one allocation that aliases nothing the node keeps
-// or any other Message: the application may keep or change it freely.
-type message struct {
-	Message
-	ip [16]byte
-}
-
-// newMessage returns a Message from p's remote carrying payload.
-func (p *peer) newMessage(payload []byte) *Message {
-	a := p.key.Addr()
-	m := &message{ip: a.As16()}
-	ip := net.IP(m.ip[:])
-	if a.Is4() {
-		ip = ip[12:]
-	}
-	m.Message = Message{From: Remote{IP: ip, Port: int(p.key.Port()), Zone: a.Zone()}, Payload: payload}
-	return &m.Message
 }

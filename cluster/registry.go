@@ -70,10 +70,15 @@ func (n *Node) removeLocked(p *peer) bool {
 	return true
 }
 
-// drop removes a remote whose connection failed and keeps retrying it.
+// drop removes a remote whose connection failed and keeps retrying it. The
+// messages queued for it are lost, and the warning says how many.
 func (n *Node) drop(p *peer, err error) {
 	p.mu.Lock()
 	leaving := p.getState().leaving()
+	discarded := 0
+	if !leaving {
+		discarded = p.discard()
+	}
 	p.mu.Unlock()
 	if leaving {
 		// A goodbye is under way; whoever started it finishes it.
@@ -92,8 +97,8 @@ func (n *Node) drop(p *peer, err error) {
 	}
 	var pe protocolError
 	if errors.As(err, &pe) {
-		n.log.Warn("dropping remote: bad input", "remote", p.key.String(), "err", err)
+		n.log.Warn("dropping remote: bad input", "remote", p.key.String(), "err", err, "discarded", discarded)
 	} else {
-		n.log.Debug("remote lost", "remote", p.key.String(), "err", err)
+		n.log.Warn("remote lost", "remote", p.key.String(), "err", err, "discarded", discarded)
 	}
 }

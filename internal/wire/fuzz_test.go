@@ -22,7 +22,7 @@ func FuzzParseHeader(f *testing.F) {
 	f.Add(uint32(2), uint8(KindBye), 5)
 	f.Add(uint32(0xffffffff), uint8(KindData), 1<<31)
 	f.Add(uint32(1), uint8(0), 5)
-	f.Add(uint32(1), uint8(KindAuth+1), 5)
+	f.Add(uint32(1), uint8(KindLast+1), 5)
 	f.Fuzz(func(t *testing.T, length uint32, kind uint8, limit int) {
 		limit = min(max(limit, 0), 1<<31)
 		h := binary.BigEndian.AppendUint32(nil, length)
@@ -30,7 +30,7 @@ func FuzzParseHeader(f *testing.F) {
 		k, size, err := ParseHeader(h, limit)
 
 		body := int64(length) - 1
-		known := Kind(kind) >= KindData && Kind(kind) <= KindAuth
+		known := Kind(kind) >= KindData && Kind(kind) <= KindLast
 		valid := length > 0 && known && (body == 0 || Kind(kind).HasBody())
 		if !valid || body > int64(limit) {
 			require.Error(t, err)

@@ -1,4 +1,4 @@
-// Package wire defines the peerweave wire protocol, version 1.
+// Package wire defines the peerweave wire protocol, version 2.
 //
 // A connection starts with a handshake and then carries frames in both
 // directions until one side says goodbye or the connection breaks.
@@ -31,6 +31,30 @@
 // with the connection's codec (one encoder and one decoder per connection, so
 // stream codecs such as gob send their type information once). Ping, Pong,
 // Bye, ByeAck and Welcome have no body.
+//
+// # Fragments
+//
+// A payload of up to MaxFragment bytes travels in one Data frame. A larger one
+// is cut into fragments of at most MaxFragment bytes: a First frame, whose
+// body is the payload's total length as a big-endian uint32 and then the first
+// fragment, and More frames with the rest, until the fragments add up to the
+// total. The fragments of one payload follow each other with no other data in
+// between, so payloads keep their order, but control frames may come between
+// them: a sender writes at most about MaxFragment bytes of data at a time, so
+// that pings, pongs and goodbyes never wait behind a large payload.
+//
+// # Flow control
+//
+// Each side grants the other a window: how many payload bytes it may send
+// that the receiver has not yet handed to its application. A window starts at
+// InitialWindow, so that data can flow at once; a Window frame, whose body is
+// a big-endian uint32, opens it by that many bytes. Each side sends one right
+// after the verdict if it has more room than that, and more as its
+// application takes messages. A payload's bytes count
+// against the window as they are sent (the length field of a First frame does
+// not count); a sender never sends a frame that would overdraw it, and a
+// receiver drops a peer that does. So every connection is always read, and
+// control frames flow whatever the application does.
 package wire
 
 import (
@@ -44,8 +68,9 @@ import (
 	"github.com/peerweave/peerweave/codec"
 )
 
-// Version is the protocol version this package speaks.
-const Version = 1
+// Version is the protocol version this package speaks. Version 2 added
+// fragments and flow control.
+const Version = 2
 
 // magic opens every preamble.
 const magic = "pwv"
@@ -71,7 +96,24 @@ const (
 	KindBye     Kind = 8  // no body: graceful leave, answer with ByeAck
 	KindByeAck  Kind = 9  // no body
 	KindAuth    Kind = 10 // body: codec-encoded Auth
+	KindFirst   Kind = 11 // body: total length:uint32, then the first fragment of a payload
+	KindMore    Kind = 12 // body: the next fragment of the payload a First frame began
+	KindWindow  Kind = 13 // body: increment:uint32 of the window the receiver grants
+
+	// KindLast is the highest kind this version knows.
+	KindLast = KindWindow
 )
+
+// MaxFragment is the most payload bytes a First or More frame carries; a
+// payload of at most MaxFragment bytes goes in one Data frame.
+const MaxFragment = 64 << 10
+
+// InitialWindow is the window each side of a connection starts with.
+const InitialWindow = 64 << 10
+
+// WindowSize is the size of a Window frame's body and of a First frame's
+// length field.
+const WindowSize = 4
 
 // String names the kind for logs.
 func (k Kind) String() string {
@@ -96,13 +138,19 @@ func (k Kind) String() string {
 		return "byeack"
 	case KindAuth:
 		return "auth"
+	case KindFirst:
+		return "first"
+	case KindMore:
+		return "more"
+	case KindWindow:
+		return "window"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // HasBody reports whether frames of kind k may carry a body.
 func (k Kind) HasBody() bool {
-	return k == KindData || k == KindHello || k == KindReject || k == KindPeers || k == KindAuth
+	return k != KindWelcome && k != KindPing && k != KindPong && k != KindBye && k != KindByeAck
 }
 
 // The control messages, which the connection's codec encodes. They are
@@ -184,7 +232,7 @@ func ParseHeader(h []byte, max int) (Kind, int, error) {
 		return 0, 0, errors.New("wire: frame of length 0")
 	}
 	k := Kind(h[4])
-	if k < KindData || k > KindAuth {
+	if k < KindData || k > KindLast {
 		return 0, 0, fmt.Errorf("wire: unknown frame %s", k)
 	}
 	n := int64(length) - 1

@@ -26,7 +26,7 @@ func TestReadPreambleRejectsStrangers(t *testing.T) {
 }
 
 func TestHeaderRoundTrip(t *testing.T) {
-	for _, k := range []Kind{KindData, KindHello, KindReject, KindPeers, KindAuth} {
+	for _, k := range []Kind{KindData, KindHello, KindReject, KindPeers, KindAuth, KindFirst, KindMore, KindWindow} {
 		h := AppendHeader(nil, k, 1000)
 		got, size, err := ParseHeader(h, 1000)
 		require.NoError(t, err)
@@ -45,7 +45,7 @@ func TestParseHeaderRejectsBadFrames(t *testing.T) {
 	for name, h := range map[string][]byte{
 		"zero length":      {0, 0, 0, 0, byte(KindData)},
 		"unknown kind":     {0, 0, 0, 1, 0},
-		"kind past last":   {0, 0, 0, 1, byte(KindAuth) + 1},
+		"kind past last":   {0, 0, 0, 1, byte(KindLast) + 1},
 		"body on a ping":   {0, 0, 0, 2, byte(KindPing)},
 		"over the limit":   AppendHeader(nil, KindData, 101),
 		"4 GiB claimed":    {0xff, 0xff, 0xff, 0xff, byte(KindData)},

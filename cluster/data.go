@@ -1,0 +1,116 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// readData reads a Data, First or More frame of size bytes and delivers the
+// payload it completes. The payload's bytes are charged to the window this
+// node granted the remote: a remote that overdraws it breaks the protocol.
+func (p *peer) readData(k wire.Kind, size int) error {
+	in := &p.in
+	if p.getState() == gotBye {
+		return protocolError{fmt.Errorf("%s frame after a goodbye", k)}
+	}
+	if (k == wire.KindMore) != (in.total > 0) {
+		if k == wire.KindMore {
+			return protocolError{errors.New("more frame without a first")}
+		}
+		return protocolError{fmt.Errorf("%s frame inside a fragmented payload", k)}
+	}
+	payload := size
+	switch k {
+	case wire.KindFirst:
+		if size < wire.WindowSize || size-wire.WindowSize > wire.MaxFragment {
+			return protocolError{fmt.Errorf("first frame of %d bytes", size)}
+		}
+		b, err := p.br.Peek(wire.WindowSize)
+		if err != nil {
+			return truncated(err)
+		}
+		total := int(binary.BigEndian.Uint32(b))
+		p.br.Discard(wire.WindowSize)
+		payload -= wire.WindowSize
+		if total > p.n.cfg.maxMessage || total <= payload {
+			return protocolError{fmt.Errorf("first frame of a %d-byte payload", total)}
+		}
+		in.part, in.total = make([]byte, 0, min(total, eagerRead)), total
+	case wire.KindMore:
+		if size > wire.MaxFragment || len(in.part)+size > in.total {
+			return protocolError{fmt.Errorf("more frame of %d bytes, %d of %d received", size, len(in.part), in.total)}
+		}
+	}
+	if in.credit.Add(-int64(payload)) < 0 {
+		return protocolError{fmt.Errorf("flow control: %d payload bytes past the window", -in.credit.Load())}
+	}
+	if k == wire.KindData {
+		m, err := p.readMessage(size)
+		if err != nil {
+			return err
+		}
+		p.deliver(m)
+		return nil
+	}
+	var err error
+	if in.part, err = p.readBody(in.part, payload); err != nil {
+		return err
+	}
+	if len(in.part) < in.total {
+		return nil
+	}
+	m := newMessage(p.key, 0)
+	m.Payload, in.part, in.total = in.part, nil, 0
+	p.deliver(m)
+	return nil
+}
+
+// readWindow reads a Window frame: the remote opens its window into this
+// node's sends.
+func (p *peer) readWindow(size int) error {
+	if size != wire.WindowSize {
+		return protocolError{fmt.Errorf("window frame of %d bytes", size)}
+	}
+	b, err := p.br.Peek(wire.WindowSize)
+	if err != nil {
+		return truncated(err)
+	}
+	inc := int(binary.BigEndian.Uint32(b))
+	p.br.Discard(wire.WindowSize)
+	p.mu.Lock()
+	p.credit += inc
+	credit, waiting := p.credit, p.queuedBytes() > 0
+	p.mu.Unlock()
+	if credit > maxWindow {
+		return protocolError{fmt.Errorf("flow control: a window of %d bytes", credit)}
+	}
+	if waiting {
+		p.signal()
+	}
+	return nil
+}
+
+// readMessage reads a payload of size bytes into a new Message.
+func (p *peer) readMessage(size int) (*Message, error) {
+	m := newMessage(p.key, size)
+	if m.Payload == nil {
+		b, err := p.readBody(nil, size)
+		m.Payload = b
+		return m, err
+	}
+	if size <= maxReadBuffer {
+		b, err := p.br.Peek(size)
+		if err != nil {
+			return nil, truncated(err)
+		}
+		copy(m.Payload, b)
+		p.br.Discard(size)
+		return m, nil
+	}
+	_, err := io.ReadFull(p.br, m.Payload)
+	return m, truncated(err)
+}

@@ -1,0 +1,208 @@
+package cluster
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// maxWindow is the largest window a node grants or accepts.
+const maxWindow = 1<<31 - 1
+
+// inbound is the reader's side of a connection's flow control: the window
+// this node granted the remote, and the messages that came in while Inbox
+// was full. A reader never waits for Inbox: it parks such messages here, in
+// order, for the node's deliverer, so that it keeps reading pings, pongs,
+// peer lists and goodbyes whatever the application does. The remote cannot
+// send more than the window, which reopens only as messages move into Inbox,
+// so what waits here is bounded by the window.
+type inbound struct {
+	// Used by the reader only: the fragmented payload being received.
+	part  []byte
+	total int // its length; 0 when none is under way
+
+	credit   atomic.Int64 // payload bytes the remote may still send
+	released atomic.Int64 // payload bytes taken into Inbox and not yet granted again
+
+	mu      sync.Mutex // guards pending
+	pending []*Message // oldest first; its first message is the deliverer's
+}
+
+// deliver puts m on the Inbox, or, if the Inbox is full or older messages of
+// p wait, parks it for the deliverer. While the node closes, a message that
+// would have to wait is discarded.
+func (p *peer) deliver(m *Message) {
+	in := &p.in
+	in.mu.Lock()
+	if len(in.pending) == 0 {
+		select {
+		case p.n.Inbox <- m:
+			in.mu.Unlock()
+			p.release(len(m.Payload))
+			return
+		default:
+		}
+	}
+	if p.n.ctx.Err() != nil {
+		in.mu.Unlock()
+		p.release(len(m.Payload))
+		return
+	}
+	in.pending = append(in.pending, m)
+	first := len(in.pending) == 1
+	in.mu.Unlock()
+	if first {
+		p.n.backlog.add(p)
+	}
+}
+
+// release grants the remote again the bytes of messages taken into Inbox,
+// once they add up to a quarter of the window, so that a busy connection
+// carries a Window frame per quarter window rather than per message.
+func (p *peer) release(n int) {
+	in := &p.in
+	r := in.released.Add(int64(n))
+	if r >= int64(p.n.cfg.window/4) && in.released.CompareAndSwap(r, 0) {
+		in.credit.Add(r)
+		p.grant(int(r))
+	}
+}
+
+// backlog is the node's queue of peers with messages parked for Inbox, served
+// in turn by one goroutine, the deliverer, one message at a time.
+type backlog struct {
+	mu    sync.Mutex // guards ready
+	ready []*peer
+	wake  chan struct{} // capacity 1
+}
+
+// add queues p, which has a message parked, for its turn.
+func (b *backlog) add(p *peer) {
+	b.mu.Lock()
+	b.ready = append(b.ready, p)
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the peer whose turn it is, waiting for one until done closes.
+func (b *backlog) next(done <-chan struct{}) *peer {
+	for {
+		b.mu.Lock()
+		if len(b.ready) > 0 {
+			p := b.ready[0]
+			b.ready[0] = nil
+			b.ready = b.ready[1:]
+			if len(b.ready) == 0 {
+				b.ready = nil
+			}
+			b.mu.Unlock()
+			return p
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.wake:
+		case <-done:
+			return nil
+		}
+	}
+}
+
+// deliverLoop moves parked messages into Inbox as it makes room, a message of
+// each peer in turn, until the node closes.
+func (n *Node) deliverLoop() {
+	for {
+		p := n.backlog.next(n.ctx.Done())
+		if p == nil {
+			return
+		}
+		in := &p.in
+		in.mu.Lock()
+		m := in.pending[0]
+		in.mu.Unlock()
+		select {
+		case n.Inbox <- m:
+		case <-n.ctx.Done():
+			return
+		}
+		// The message leaves pending only now, so that the reader, which
+		// delivers directly only when pending is empty, cannot overtake it.
+		in.mu.Lock()
+		in.pending[0] = nil
+		in.pending = in.pending[1:]
+		more := len(in.pending) > 0
+		if !more {
+			in.pending = nil
+		}
+		in.mu.Unlock()
+		p.release(len(m.Payload))
+		if more {
+			n.backlog.add(p)
+		}
+	}
+}
+
+// Messages come in a few sizes, each one allocation holding the Message, its
+// sender's IP and, for a payload of up to 4 KiB, the payload too: a
+// delivered Message aliases nothing the node keeps or another Message
+// holds, so the application may keep or change it freely, and a retained
+// Message keeps no other in memory.
+type (
+	message struct {
+		Message
+		ip [16]byte
+	}
+	message64 struct {
+		message
+		b [64]byte
+	}
+	message256 struct {
+		message
+		b [256]byte
+	}
+	message1K struct {
+		message
+		b [1 << 10]byte
+	}
+	message4K struct {
+		message
+		b [4 << 10]byte
+	}
+)
+
+// newMessage returns a Message from the remote at k with room for a payload
+// of size bytes, or, past 4 KiB, a nil Payload for the caller to fill.
+func newMessage(k netip.AddrPort, size int) *Message {
+	var m *message
+	switch {
+	case size > 4<<10:
+		m = new(message)
+	case size > 1<<10:
+		x := new(message4K)
+		m = &x.message
+		m.Payload = x.b[:size]
+	case size > 256:
+		x := new(message1K)
+		m = &x.message
+		m.Payload = x.b[:size]
+	case size > 64:
+		x := new(message256)
+		m = &x.message
+		m.Payload = x.b[:size]
+	default:
+		x := new(message64)
+		m = &x.message
+		m.Payload = x.b[:size]
+	}
+	a := k.Addr()
+	m.ip = a.As16()
+	ip := net.IP(m.ip[:])
+	if a.Is4() {
+		ip = ip[12:]
+	}
+	m.From = Remote{IP: ip, Port: int(k.Port()), Zone: a.Zone()}
+	return &m.Message
+}
