@@ -87,8 +87,12 @@
 // Every healthy interval (default 30s) a node pings each remote, which
 // answers. A remote that sends nothing at all for the healthy interval plus
 // the network timeout (default 10s) is removed, and so is one whose
-// connection fails or cannot take a write within the network timeout: a
-// remote cut off without a word is removed within about the sum of the two.
+// connection fails or makes no progress for the network timeout while the
+// node has something to write to it: a remote cut off without a word is
+// removed within about the sum of the two. A slow link that keeps moving
+// bytes keeps its remote, whatever the size of what crosses it: a payload
+// over 64 KiB travels in fragments, and pings, answers and goodbyes go out
+// between them.
 // Such a removal is ungraceful: the node redials the remote every reconnect
 // interval (default 5m) until it answers, and then it is a remote again and
 // RemoteAdded fires. A node that restarts on the same address is a new
@@ -97,13 +101,16 @@
 // # Graceful leave
 //
 // [Node.Close] leaves every remote and [Node.CloseRemote] one, gracefully: the
-// node removes the remote at once and tells it, the remote removes the node
-// and acknowledges, and the node waits for that at most the network timeout.
-// Neither side redials the other. A peer list that still names a node that
-// left does not bring it back; [Node.Add], on either side, does. Close closes
-// Inbox, so that ranging over it ends, and returns once every goroutine of
-// the node has stopped and its last callback has run. It may be called more
-// than once, but not from a callback.
+// node removes the remote at once, lets what is queued for it go out (for at
+// most half the network timeout) and tells it; the remote removes the node,
+// sends what it has queued for the node, and acknowledges; and the node waits
+// for that, all within the network timeout. What cannot go out in that time
+// is discarded, with a warning. Neither side redials the other. A peer list
+// that still names a node that left does not bring it back; [Node.Add], on
+// either side, does. Close closes Inbox, so that ranging over it ends, and
+// returns once every goroutine of the node has stopped and its last callback
+// has run. It may be called more than once, and from a callback: it then
+// returns without waiting for the callback that called it.
 //
 // # Sending
 //
@@ -115,26 +122,28 @@
 //
 // A nil error means the payload was queued, not that it was delivered: if the
 // connection breaks first, what it still held is lost (nothing is resent), the
-// remote is removed and RemoteRemoved fires. Each remote's queue holds
-// [WithSendQueueSize] bytes (default 1 MiB); when it is full, Send waits for
-// room, at most the network timeout, then fails with [ErrTimeout], and
-// [Node.SendContext] also stops when its context ends. Send fails with
-// [ErrUnknownRemote] for an address that is not a remote, and with
-// [ErrMessageTooLarge] for a payload over [WithMaxMessageSize] (default 16
-// MiB).
+// remote is removed, RemoteRemoved fires and a warning says how many messages
+// were discarded. Each remote's queue holds [WithSendQueueSize] bytes (default
+// 1 MiB); when it is full, Send waits for room, at most the network timeout,
+// then fails with [ErrTimeout], and [Node.SendContext] also stops when its
+// context ends. Send fails with [ErrUnknownRemote] for an address that is not
+// a remote, and with [ErrMessageTooLarge] for a payload over
+// [WithMaxMessageSize] (default 16 MiB).
 //
 // # Backpressure
 //
 // Messages wait in Inbox, a channel of [WithInboxSize] messages (default
-// 1024). While it is full, each connection's reader waits at its next message
-// until there is room: the message is held back, not dropped, and so is
-// everything that remote sends after it, health checks included. The node
-// does not drop the remote for that. The remote's Sends queue up, and fail
-// with ErrTimeout once its queue stays full for the network timeout; once its
-// writes to the connection have stalled for the network timeout (on TCP when
-// the socket buffers are full, on transport/mem, which buffers nothing, at
-// its next write), the remote removes the node ungracefully. Send, Broadcast,
-// Close and the remotes with nothing to deliver carry on.
+// 1024). A node reads every connection all the time, whatever the
+// application does with Inbox, so health checks, peer lists and goodbyes are
+// always handled. Each remote may send it as much as the window the node
+// grants ([WithReceiveWindow], default and least the maximum message size)
+// before the application takes its messages from Inbox; what arrives while
+// Inbox is full waits in the node, in order. So an application that stops
+// reading Inbox pauses the remotes that send to it: their queues fill, their
+// Sends wait and fail with ErrTimeout, and nobody is removed; every message a
+// Send accepted arrives, in order, once the application reads again. A
+// node's memory for messages not yet in Inbox is at most the window for each
+// remote.
 //
 // # Callbacks
 //
@@ -142,8 +151,8 @@
 // changes of membership; RemoteChanged gets the whole sorted list after the
 // change. Callbacks run one at a time on one goroutine of the node, in the
 // order the events happened: a remote's RemoteRemoved comes before its next
-// RemoteAdded, and RemoteChanged follows each. They may call any method but
-// Close; a slow one delays the callbacks after it, not the node.
+// RemoteAdded, and RemoteChanged follows each. They may call any method,
+// Close included; a slow one delays the callbacks after it, not the node.
 //
 // A node listens before New returns, so a remote may connect before a setter
 // is called: a callback set with a setter hears only of the events delivered

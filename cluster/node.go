@@ -21,12 +21,12 @@ import (
 // Node corresponds to a single local entity in a cluster. Messages sent to
 // this node must be retrieved by reading from the Inbox channel.
 //
-// Messages wait in Inbox (see WithInboxSize) until the application reads
-// them. While it is full, the node stops reading from its remotes, so their
-// messages wait in the network; a remote whose messages wait longer than its
-// health check allows (the healthy interval plus the network timeout) takes
-// this node for dead and drops it. Read Inbox promptly, or from a goroutine
-// of its own.
+// A node reads from its remotes all the time, whatever the application does
+// with Inbox. Messages that arrive while Inbox is full wait in the node, in
+// order, up to the window it grants each remote (WithReceiveWindow); a remote
+// that has sent that much waits too, its Sends failing with ErrTimeout, until
+// the application reads again. Nobody is removed for it, and nothing a Send
+// accepted is lost.
 //
 // There is no restriction on the number of nodes that may exist in a single
 // program. All methods are safe for concurrent use.
@@ -231,12 +231,14 @@ func (n *Node) SetDebug(on bool) {
 func (n *Node) SetHealthyInterval(d time.Duration) { n.set(&n.healthy, d, n.retuneHealth) }
 
 // SetNetworkTimeout specifies how long the node waits on the network before
-// it gives up: each write to a remote (of all that is queued for it at
-// once), a handshake and so Add, a Send waiting for queue space (which then
+// it gives up: a connection that makes no progress with a write for that
+// long, a handshake and so Add, a Send waiting for queue space (which then
 // fails with ErrTimeout), and each goodbye of Close and CloseRemote. A remote
-// whose write times out is ungracefully removed from known remotes, as is
-// one that sends nothing for the healthy interval plus the network timeout.
-// The default is 10 seconds. Non-positive values are ignored.
+// whose connection makes no progress is ungracefully removed from known
+// remotes, as is one that sends nothing for the healthy interval plus the
+// network timeout. It bounds waiting, not transfers: a large payload on a
+// slow link that keeps moving takes as long as it takes. The default is 10
+// seconds. Non-positive values are ignored.
 func (n *Node) SetNetworkTimeout(d time.Duration) { n.set(&n.timeout, d, nil) }
 
 // SetReconnectInterval specifies the interval at which reconnection is

@@ -9,16 +9,20 @@ import (
 // Send sends the payload to the specified remote.
 //
 // Send queues the payload for the remote's connection and returns; a
-// goroutine per remote writes whatever is queued in one go, so messages sent
-// in a burst share system calls. Messages to one remote arrive in the order
-// they were sent. The payload is copied: the caller may reuse data at once.
+// goroutine per remote writes whatever is queued, as far as the remote's
+// window allows (see WithReceiveWindow), so messages sent in a burst share
+// system calls. Messages to one remote arrive in the order they were sent.
+// The payload is copied: the caller may reuse data at once.
 //
-// If the remote's queue is full (see WithSendQueueSize), Send waits for room,
-// at most the network timeout, then fails with ErrTimeout. It fails with
-// ErrUnknownRemote for a remote the node is not connected to, and with
-// ErrMessageTooLarge for a payload over the maximum message size. A nil
-// error does not prove delivery: if the connection breaks before the payload
-// is written, the remote is removed and RemoteRemoved fires.
+// If the remote's queue is full (see WithSendQueueSize), because the network
+// is slower than the sender or the remote's application is not reading its
+// Inbox, Send waits for room, at most the network timeout, then fails with
+// ErrTimeout; the remote stays connected, and what was queued before is
+// still delivered. It fails with ErrUnknownRemote for a remote the node is
+// not connected to, and with ErrMessageTooLarge for a payload over the
+// maximum message size. A nil error does not prove delivery: if the
+// connection breaks before the payload is written, the remote is removed,
+// RemoteRemoved fires, and a warning says how many messages were lost.
 func (n *Node) Send(to Remote, data []byte) error {
 	return n.SendContext(context.Background(), to, data)
 }
