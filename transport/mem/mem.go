@@ -1,6 +1,12 @@
 // Package mem is an in-memory transport: nodes of one Network talk through
-// synchronous pipes (net.Pipe) inside the process, with no sockets. It makes
-// fast, hermetic clusters for tests, the way memberlist's MockNetwork does.
+// byte streams inside the process, with no sockets. It makes fast, hermetic
+// clusters for tests, the way memberlist's MockNetwork does.
+//
+// A connection behaves like a TCP one on loopback where a node can tell:
+// each direction buffers up to [BufferSize] bytes, so a Write returns once
+// its bytes are buffered, and two ends that write at once both go on; a
+// Write blocks only while the other end reads too little. Deadlines, Close
+// and io.EOF work as on a socket.
 //
 //	network := mem.NewNetwork()
 //	a, _ := cluster.NewNode("10.0.0.1:0", cluster.WithTransport(network))
@@ -91,9 +97,7 @@ func (nw *Network) Dial(ctx context.Context, raddr string) (net.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("mem: dial %s: %w", a, err)
 	}
-	c1, c2 := net.Pipe()
-	client := &conn{Conn: c1, local: tcpAddr(local), remote: tcpAddr(a)}
-	server := &conn{Conn: c2, local: tcpAddr(a), remote: tcpAddr(local)}
+	client, server := newConnPair(tcpAddr(local), tcpAddr(a))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.closed {
@@ -151,12 +155,3 @@ func (l *listener) Close() error {
 }
 
 func (l *listener) Addr() net.Addr { return tcpAddr(l.addr) }
-
-// conn is one end of a pipe with the addresses of the endpoints it joins.
-type conn struct {
-	net.Conn
-	local, remote net.Addr
-}
-
-func (c *conn) LocalAddr() net.Addr  { return c.local }
-func (c *conn) RemoteAddr() net.Addr { return c.remote }
