@@ -1,6 +1,13 @@
 // Package mem is an in-memory transport: nodes of one Network talk through
-// synchronous pipes (net.Pipe) inside the process, with no sockets. It makes
-// fast, hermetic clusters for tests, the way memberlist's MockNetwork does.
+// byte streams inside the process, with no sockets. It makes fast, hermetic
+// clusters for tests, the way memberlist's MockNetwork does.
+//
+// A connection behaves like a TCP one on loopback where a node can tell:
+// each direction buffers up to [BufferSize] bytes, so a Write returns once
+// its bytes are buffered, and two ends that write at once both go on; a
+// Write blocks only while the other end reads too little. Deadlines, Close
+// and io.EOF work as on a socket. A listener holds up to [Backlog]
+// connections that it has not accepted, and refuses dials past them.
 //
 //	network := mem.NewNetwork()
 //	a, _ := cluster.NewNode("10.0.0.1:0", cluster.WithTransport(network))
@@ -19,9 +26,12 @@ import (
 	"github.com/peerweave/peerweave/internal/addr"
 )
 
-// backlog is how many dialled connections a listener holds before Accept
-// takes them; Dial is refused while it is full.
-const backlog = 128
+// Backlog is how many dialled connections a listener holds before Accept
+// takes them, as many as a Linux TCP listener holds by default (somaxconn):
+// a crowd of nodes that all join one seed at once dials it in a burst. Dial
+// is refused while the backlog is full. The queue grows as dials arrive, so
+// an idle listener holds no memory for it.
+const Backlog = 4096
 
 // ErrRefused is returned by Dial when nothing listens at the address, like
 // a TCP connection refused.
@@ -56,7 +66,8 @@ func (nw *Network) Listen(laddr string) (net.Listener, error) {
 	if nw.listeners[a] != nil {
 		return nil, fmt.Errorf("mem: listen %s: %w", a, syscall.EADDRINUSE)
 	}
-	l := &listener{nw: nw, addr: a, conns: make(chan net.Conn, backlog), done: make(chan struct{})}
+	l := &listener{nw: nw, addr: a}
+	l.ready.L = &l.mu
 	nw.listeners[a] = l
 	return l, nil
 }
@@ -91,40 +102,45 @@ func (nw *Network) Dial(ctx context.Context, raddr string) (net.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("mem: dial %s: %w", a, err)
 	}
-	c1, c2 := net.Pipe()
-	client := &conn{Conn: c1, local: tcpAddr(local), remote: tcpAddr(a)}
-	server := &conn{Conn: c2, local: tcpAddr(a), remote: tcpAddr(local)}
+	client, server := newConnPair(tcpAddr(local), tcpAddr(a))
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.closed {
-		select {
-		case l.conns <- server:
-			return client, nil
-		default:
-		}
+	if l.closed || len(l.queue) >= Backlog {
+		return nil, fmt.Errorf("mem: dial %s: %w", a, ErrRefused)
 	}
-	return nil, fmt.Errorf("mem: dial %s: %w", a, ErrRefused)
+	l.queue = append(l.queue, server)
+	l.ready.Signal()
+	return client, nil
 }
 
 func tcpAddr(a netip.AddrPort) *net.TCPAddr { return net.TCPAddrFromAddrPort(a) }
 
 type listener struct {
-	nw    *Network
-	addr  netip.AddrPort
-	conns chan net.Conn
-	done  chan struct{} // closed by Close
+	nw   *Network
+	addr netip.AddrPort
 
-	mu     sync.Mutex // guards closed and sends on conns
+	mu     sync.Mutex
+	ready  sync.Cond  // signalled when queue grows or the listener closes
+	queue  []net.Conn // dialled, not yet accepted; at most Backlog
 	closed bool
 }
 
 func (l *listener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for !l.closed && len(l.queue) == 0 {
+		l.ready.Wait()
+	}
+	if l.closed {
 		return nil, net.ErrClosed
 	}
+	c := l.queue[0]
+	l.queue[0] = nil
+	l.queue = l.queue[1:]
+	if len(l.queue) == 0 {
+		l.queue = nil // let go of the array a burst of dials grew
+	}
+	return c, nil
 }
 
 // Close stops the listener; connections it accepted stay open, and ones
@@ -139,24 +155,12 @@ func (l *listener) Close() error {
 	l.nw.mu.Lock()
 	delete(l.nw.listeners, l.addr)
 	l.nw.mu.Unlock()
-	close(l.done)
-	for {
-		select {
-		case c := <-l.conns:
-			c.Close()
-		default:
-			return nil
-		}
+	l.ready.Broadcast()
+	for _, c := range l.queue {
+		c.Close()
 	}
+	l.queue = nil
+	return nil
 }
 
 func (l *listener) Addr() net.Addr { return tcpAddr(l.addr) }
-
-// conn is one end of a pipe with the addresses of the endpoints it joins.
-type conn struct {
-	net.Conn
-	local, remote net.Addr
-}
-
-func (c *conn) LocalAddr() net.Addr  { return c.local }
-func (c *conn) RemoteAddr() net.Addr { return c.remote }
