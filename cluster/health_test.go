@@ -12,8 +12,8 @@ import (
 
 func TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
-		a, b, c := h.node(), h.node(), h.node()
-		recA, recB := record(a), record(b)
+		recA, recB := newRecorder(), newRecorder()
+		a, b, c := h.node(recA.Options()...), h.node(recB.Options()...), h.node()
 		mesh(t, a, b, c)
 		for _, n := range []*cluster.Node{a, b} {
 			n.SetNetworkTimeout(300 * time.Millisecond)
@@ -22,8 +22,8 @@ func TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack(t *testing.T) {
 		// a and b can no longer hear each other; both still hear c.
 		h.faults.Blackhole(a.String(), b.String())
 		start := time.Now()
-		recA.waitEvents(t, map[string]int{"-" + b.String(): 1})
-		recB.waitEvents(t, map[string]int{"-" + a.String(): 1})
+		recA.WaitEvents(t, map[string]int{"-" + b.String(): 1})
+		recB.WaitEvents(t, map[string]int{"-" + a.String(): 1})
 		t.Logf("removed after %v", time.Since(start))
 		assert.Equal(t, names(c), remoteNames(a))
 		assert.Equal(t, names(c), remoteNames(b))
@@ -32,7 +32,7 @@ func TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack(t *testing.T) {
 		// Once the network heals, the reconnect loop brings them back.
 		h.faults.Heal()
 		waitMesh(t, a, b, c)
-		recA.waitEvents(t, map[string]int{"+" + b.String(): 2})
+		recA.WaitEvents(t, map[string]int{"+" + b.String(): 2})
 		require.NoError(t, a.Send(remote(b), []byte("back")))
 		assert.Equal(t, "back", string(receive(t, b).Payload))
 	})
@@ -49,7 +49,7 @@ func TestUngracefullyLostRemoteIsRetriedUntilItReturns(t *testing.T) {
 		before := h.faults.Dials(a.String(), b.String())
 		require.Eventually(t, func() bool {
 			return h.faults.Dials(a.String(), b.String()) >= before+3
-		}, waitFor, tick)
+		}, waitFor, tick, "a should dial b 3 more times while the black hole lasts")
 		// ...and the next one after it succeeds.
 		h.faults.Heal()
 		waitMesh(t, a, b)
@@ -60,8 +60,8 @@ func TestFullInboxBlocksOnlyThatPeersReader(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		// a's inbox holds one message and nobody reads it.
 		a := h.node(cluster.WithInboxSize(1))
-		b, c := h.node(), h.node()
-		recC := record(c)
+		recC := newRecorder()
+		b, c := h.node(), h.node(recC.Options()...)
 		mesh(t, a, b, c)
 
 		flooded := make(chan struct{})
@@ -79,9 +79,9 @@ func TestFullInboxBlocksOnlyThatPeersReader(t *testing.T) {
 		for range 5 {
 			require.NoError(t, c.Send(remote(a), []byte("to a")))
 		}
-		time.Sleep(3 * testHealthy) // several health checks of c
+		time.Sleep(3 * testHealthy) // to show that several health checks of c pass meanwhile
 		assert.Contains(t, remoteNames(a), c.String())
-		assert.Zero(t, recC.count("-"+a.String()), "c must not lose a")
+		assert.Zero(t, recC.Count("-"+a.String()), "c must not lose a")
 
 		closed := make(chan struct{})
 		go func() { a.Close(); close(closed) }()

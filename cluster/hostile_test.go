@@ -32,7 +32,7 @@ func TestHalfAFrameThenSilenceIsDroppedAfterTheSilenceLimit(t *testing.T) {
 		elapsed := time.Since(start)
 		assert.GreaterOrEqual(t, elapsed, testHealthy+timeout, "dropped before the silence limit")
 		assert.Less(t, elapsed, testHealthy+timeout+margin)
-		h.logs.Wait(t, waitFor, "remote lost", "127.0.0.1:1", "timeout")
+		h.Logs.Wait(t, waitFor, "remote lost", "127.0.0.1:1", "timeout")
 
 		// b was not disturbed.
 		require.NoError(t, b.Send(remote(a), []byte("still here")))
@@ -62,21 +62,22 @@ func TestUnsolicitedByeAckDoesNotLeaveAHalfDeadRemote(t *testing.T) {
 
 func TestHelloClaimingTheNodesOwnAddressIsRefused(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
-		a, b := h.node(), h.node()
+		rec := newRecorder()
+		a, b := h.node(rec.Options()...), h.node()
 		mesh(t, a, b)
 		p := dialRaw(t, h, a, nil, false)
 		nonce := make([]byte, 16)
 		rand.Read(nonce)
 		p.write(t, p.frame(wire.AppendPreamble(nil, h.stack.codec.Name()), wire.KindHello,
 			&wire.Hello{Addr: a.String(), Nonce: nonce}))
-		// Until a hangs up, it never counts the impostor as a remote.
-		for {
-			require.Equal(t, names(b), remoteNames(a), "a took a peer claiming its own address")
-			select {
-			case <-p.closed:
-				return
-			case <-time.After(tick):
-			}
-		}
+		p.waitHangUp(t)
+		assert.Equal(t, names(b), remoteNames(a))
+
+		// Had a counted the impostor as a remote even for a moment, its
+		// callbacks would have said so before they say that b left.
+		b.Close()
+		rec.WaitEvents(t, map[string]int{"-" + b.String(): 1})
+		assert.Equal(t, []string{"+" + b.String(), "-" + b.String()}, rec.Events(),
+			"a took a peer claiming its own address")
 	})
 }
