@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/discovery"
@@ -31,9 +30,8 @@ func ExampleJoin() {
 	for _, n := range nodes {
 		wg.Go(func() { discovery.Join(ctx, n, seeds) })
 	}
-	for len(nodes[2].Remotes()) < 2 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	// Wait until the third node has joined the other two.
+	nodes[2].Wait(ctx, func(rs []cluster.Remote) bool { return len(rs) == 2 })
 	cancel()
 	wg.Wait()
 	fmt.Println(nodes[2].Remotes())
