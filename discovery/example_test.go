@@ -30,8 +30,11 @@ func ExampleJoin() {
 	for _, n := range nodes {
 		wg.Go(func() { discovery.Join(ctx, n, seeds) })
 	}
-	// Wait until the third node has joined the other two.
-	nodes[2].Wait(ctx, func(rs []cluster.Remote) bool { return len(rs) == 2 })
+	// Wait until every node has joined the other two: until then, a
+	// connection may be half made, and stopping Join would abandon it.
+	for _, n := range nodes {
+		n.Wait(ctx, func(rs []cluster.Remote) bool { return len(rs) == 2 })
+	}
 	cancel()
 	wg.Wait()
 	fmt.Println(nodes[2].Remotes())
