@@ -228,6 +228,9 @@ func TestKilledProcessIsRemovedEverywhereAndComesBackWhenRestarted(t *testing.T)
 	reborn.waitRemotes(t, waitFor, append(stringers(survivors...), witness)...)
 	again := []string{"+" + victim.addr, "-" + victim.addr, "+" + victim.addr}
 	for i, r := range recs {
+		// The callbacks come after the change of membership that the
+		// waits above saw.
+		r.WaitEvents(t, map[string]int{"+" + victim.addr: 2})
 		assert.Equal(t, again, r.History(victim.addr), "callbacks of %s", survivors[i])
 	}
 	assert.Equal(t, again, clustertest.History(witness.Lines(), victim.addr), "callbacks of the witness")
@@ -268,6 +271,9 @@ func TestHungProcessIsRemovedByHealthChecksAndRejoinsWhenItResumes(t *testing.T)
 	hung.waitRemotes(t, waitFor, stringers(survivors...)...)
 	again := []string{"+" + hung.addr, "-" + hung.addr, "+" + hung.addr}
 	for i, r := range recs {
+		// The callbacks come after the change of membership that the
+		// waits above saw.
+		r.WaitEvents(t, map[string]int{"+" + hung.addr: 2})
 		assert.Equal(t, again, r.History(hung.addr), "callbacks of %s", survivors[i])
 	}
 }
