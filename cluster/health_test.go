@@ -10,32 +10,64 @@ import (
 	"github.com/peerweave/peerweave/cluster"
 )
 
+// TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack runs with
+// intervals far below the defaults, set at construction or on the running
+// nodes: either way they bound how soon a black-holed remote is removed and
+// comes back, which at the defaults would take minutes.
 func TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack(t *testing.T) {
-	forEachStack(t, func(t *testing.T, h *harness) {
-		recA, recB := newRecorder(), newRecorder()
-		a, b, c := h.node(recA.Options()...), h.node(recB.Options()...), h.node()
-		mesh(t, a, b, c)
-		for _, n := range []*cluster.Node{a, b} {
-			n.SetNetworkTimeout(300 * time.Millisecond)
-		}
+	t.Parallel()
+	const healthy, timeout, reconnect = 100 * time.Millisecond, 300 * time.Millisecond, 200 * time.Millisecond
+	for _, how := range []string{"options", "setters"} {
+		t.Run(how, func(t *testing.T) {
+			forEachStack(t, func(t *testing.T, h *harness) {
+				recA, recB := newRecorder(), newRecorder()
+				var a, b *cluster.Node
+				if how == "options" {
+					settings := []cluster.Option{cluster.WithHealthyInterval(healthy),
+						cluster.WithNetworkTimeout(timeout), cluster.WithReconnectInterval(reconnect)}
+					a = h.Start(h.Base(append(recA.Options(), settings...)...)...)
+					b = h.Start(h.Base(append(recB.Options(), settings...)...)...)
+				} else {
+					a, b = h.Start(h.Base(recA.Options()...)...), h.Start(h.Base(recB.Options()...)...)
+				}
+				c := h.node()
+				mesh(t, a, b, c)
+				if how == "setters" {
+					for _, n := range []*cluster.Node{a, b} {
+						n.SetHealthyInterval(healthy)
+						n.SetNetworkTimeout(timeout)
+						n.SetReconnectInterval(reconnect)
+					}
+					// A read sets the silence deadline of the next: one
+					// message each way makes both take the new settings.
+					require.NoError(t, a.Send(remote(b), []byte("settings")))
+					assert.Equal(t, "settings", string(receive(t, b).Payload))
+					require.NoError(t, b.Send(remote(a), []byte("settings")))
+					assert.Equal(t, "settings", string(receive(t, a).Payload))
+				}
 
-		// a and b can no longer hear each other; both still hear c.
-		h.faults.Blackhole(a.String(), b.String())
-		start := time.Now()
-		recA.WaitEvents(t, map[string]int{"-" + b.String(): 1})
-		recB.WaitEvents(t, map[string]int{"-" + a.String(): 1})
-		t.Logf("removed after %v", time.Since(start))
-		assert.Equal(t, names(c), remoteNames(a))
-		assert.Equal(t, names(c), remoteNames(b))
-		assert.ErrorIs(t, a.Send(remote(b), []byte("x")), cluster.ErrUnknownRemote)
+				// a and b can no longer hear each other; both still hear c.
+				h.faults.Blackhole(a.String(), b.String())
+				start := time.Now()
+				bound := healthy + timeout + margin
+				waitViews(t, bound, map[*cluster.Node][]*cluster.Node{a: {c}, b: {c}})
+				t.Logf("removed after %v", time.Since(start))
+				recA.WaitEvents(t, map[string]int{"-" + b.String(): 1})
+				recB.WaitEvents(t, map[string]int{"-" + a.String(): 1})
+				assert.ErrorIs(t, a.Send(remote(b), []byte("x")), cluster.ErrUnknownRemote)
 
-		// Once the network heals, the reconnect loop brings them back.
-		h.faults.Heal()
-		waitMesh(t, a, b, c)
-		recA.WaitEvents(t, map[string]int{"+" + b.String(): 2})
-		require.NoError(t, a.Send(remote(b), []byte("back")))
-		assert.Equal(t, "back", string(receive(t, b).Payload))
-	})
+				// Once the network heals, the reconnect loop brings them back.
+				h.faults.Heal()
+				start = time.Now()
+				waitViews(t, reconnect+timeout+margin, map[*cluster.Node][]*cluster.Node{a: {b, c}, b: {a, c}})
+				t.Logf("back after %v", time.Since(start))
+				waitMesh(t, a, b, c)
+				recA.WaitEvents(t, map[string]int{"+" + b.String(): 2})
+				require.NoError(t, a.Send(remote(b), []byte("back")))
+				assert.Equal(t, "back", string(receive(t, b).Payload))
+			})
+		})
+	}
 }
 
 func TestUngracefullyLostRemoteIsRetriedUntilItReturns(t *testing.T) {
