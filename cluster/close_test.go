@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 )
 
 func TestCloseIsGracefulAndNeverRetried(t *testing.T) {
@@ -25,7 +26,7 @@ func TestCloseIsGracefulAndNeverRetried(t *testing.T) {
 
 		// Several reconnect intervals pass without a dial to c.
 		dialsA, dialsB := h.faults.Dials(a.String(), cAddr), h.faults.Dials(b.String(), cAddr)
-		time.Sleep(5 * testReconnect) // to show that nothing happens meanwhile
+		time.Sleep(5 * clustertest.Reconnect) // to show that nothing happens meanwhile
 		assert.Equal(t, dialsA, h.faults.Dials(a.String(), cAddr))
 		assert.Equal(t, dialsB, h.faults.Dials(b.String(), cAddr))
 		assert.Equal(t, 1, recA.Count("-"+cAddr))
@@ -48,7 +49,7 @@ func TestCloseRemoteIsGracefulOnBothSides(t *testing.T) {
 		dialsAB, dialsBA := h.faults.Dials(a.String(), b.String()), h.faults.Dials(b.String(), a.String())
 		c.CloseRemote(remote(a))
 		require.NoError(t, c.Add(a.String()))
-		time.Sleep(5 * testReconnect) // to show that nothing happens meanwhile
+		time.Sleep(5 * clustertest.Reconnect) // to show that nothing happens meanwhile
 		assert.Equal(t, dialsAB, h.faults.Dials(a.String(), b.String()), "a dialled b again")
 		assert.Equal(t, dialsBA, h.faults.Dials(b.String(), a.String()), "b dialled a again")
 		assert.Equal(t, names(c), remoteNames(a))

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/internal/testlog"
 	"github.com/peerweave/peerweave/internal/wire"
 	"github.com/peerweave/peerweave/transport/mem"
@@ -33,8 +34,8 @@ var long = os.Getenv("PEERWEAVE_LONG") == "1"
 const margin = 5 * time.Second
 
 // detection is how long a node may take, by the spec, to remove a remote
-// that went silent, at the settings of fast.
-const detection = testHealthy + testTimeout + margin
+// that went silent, at the settings of test nodes (clustertest.Fast).
+const detection = clustertest.Healthy + clustertest.Timeout + margin
 
 // faultStacks are the stacks that fault tests run on: one per transport,
 // with the codecs in turn, as faults are the transport's business; every
@@ -138,7 +139,7 @@ func TestPartitionRemovesTheOtherSideAndHealRestoresTheMesh(t *testing.T) {
 			return d
 		}
 		before := dials()
-		time.Sleep(5 * testReconnect) // to show that nothing happens meanwhile
+		time.Sleep(5 * clustertest.Reconnect) // to show that nothing happens meanwhile
 		assert.Equal(t, before, dials(), "a node that left gracefully was dialled")
 	})
 }

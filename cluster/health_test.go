@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 )
 
 // TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack runs with
@@ -111,7 +112,7 @@ func TestFullInboxBlocksOnlyThatPeersReader(t *testing.T) {
 		for range 5 {
 			require.NoError(t, c.Send(remote(a), []byte("to a")))
 		}
-		time.Sleep(3 * testHealthy) // to show that several health checks of c pass meanwhile
+		time.Sleep(3 * clustertest.Healthy) // to show that several health checks of c pass meanwhile
 		assert.Contains(t, remoteNames(a), c.String())
 		assert.Zero(t, recC.Count("-"+a.String()), "c must not lose a")
 

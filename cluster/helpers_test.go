@@ -16,13 +16,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // The scaffolding shared with the discovery tests, by the short names the
 // tests of this package use.
-const (
-	testHealthy   = clustertest.Healthy
-	testTimeout   = clustertest.Timeout
-	testReconnect = clustertest.Reconnect
-	waitFor       = clustertest.WaitFor
-	tick          = clustertest.Tick
-)
+const waitFor, tick = clustertest.WaitFor, clustertest.Tick
 
 var (
 	mesh        = clustertest.Mesh

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -30,8 +31,8 @@ func TestHalfAFrameThenSilenceIsDroppedAfterTheSilenceLimit(t *testing.T) {
 		p.write(t, append(header(1001, wire.KindData), make([]byte, 500)...))
 		p.waitHangUp(t)
 		elapsed := time.Since(start)
-		assert.GreaterOrEqual(t, elapsed, testHealthy+timeout, "dropped before the silence limit")
-		assert.Less(t, elapsed, testHealthy+timeout+margin)
+		assert.GreaterOrEqual(t, elapsed, clustertest.Healthy+timeout, "dropped before the silence limit")
+		assert.Less(t, elapsed, clustertest.Healthy+timeout+margin)
 		h.Logs.Wait(t, waitFor, "remote lost", "127.0.0.1:1", "timeout")
 
 		// b was not disturbed.

@@ -262,7 +262,7 @@ func TestHungProcessIsRemovedByHealthChecksAndRejoinsWhenItResumes(t *testing.T)
 	t.Logf("hung process removed everywhere after %v", time.Since(start))
 	// Its last answer came at most about a healthy interval before it
 	// stopped: a much quicker removal was not the health checks' doing.
-	assert.GreaterOrEqual(t, time.Since(start), testTimeout/2, "removed before its silence could be noticed")
+	assert.GreaterOrEqual(t, time.Since(start), clustertest.Timeout/2, "removed before its silence could be noticed")
 
 	hung.signal(t, syscall.SIGCONT)
 	for _, n := range survivors {

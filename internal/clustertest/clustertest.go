@@ -4,9 +4,10 @@
 // node's own events (Node.Wait and Node.WaitMesh) instead of polling, and a
 // recorder of a node's callbacks.
 //
-// Every wait fails the test, with a message that names what it waited for,
-// once WaitFor has passed or the node closed. Helpers that can fail the test
-// must be called on the test's goroutine.
+// Every wait fails the test, with a message that names what it waited for
+// and what it got, once its time (WaitFor, unless it takes another) has
+// passed or the node closed. Helpers that can fail the test must be called
+// on the test's goroutine.
 package clustertest
 
 import (
