@@ -187,3 +187,21 @@ func TestWaitMeshLetsAJoinerSendToEveryone(t *testing.T) {
 		}
 	})
 }
+
+// WaitMesh fails with ErrClosed once the node closes: a node closed while its
+// dial to a peer-list address hangs does not report the mesh joined.
+func TestWaitMeshEndsWithErrClosedWhenTheNodeCloses(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, h *harness) {
+		b, c := h.node(), h.node()
+		mesh(t, b, c)
+		for round := range 20 {
+			d := h.node(cluster.WithNetworkTimeout(2 * waitFor))
+			h.faults.Blackhole(d.String(), c.String())
+			require.NoError(t, d.Add(b.String()))
+			done := waitResult(func() error { return d.WaitMesh(context.Background()) })
+			notYet(t, done, "WaitMesh")
+			d.Close()
+			require.ErrorIs(t, result(t, done, "WaitMesh"), cluster.ErrClosed, "round %d", round)
+		}
+	})
+}
