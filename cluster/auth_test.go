@@ -37,9 +37,9 @@ func TestNodesWithoutTheSameSecretRefuseEachOther(t *testing.T) {
 			// Dialling in: the cluster refuses and says why in its log.
 			err := stranger.Add(a.String())
 			assert.ErrorIs(t, err, cluster.ErrAuth, name)
-			h.logs.Wait(t, waitFor, "WARN", "authentication failed", "node="+a.String(), "from=")
-			require.Len(t, h.logs.Find("WARN", "authentication failed", "node="+a.String()), 1, name)
-			h.logs.Reset()
+			h.Logs.Wait(t, waitFor, "WARN", "authentication failed", "node="+a.String(), "from=")
+			require.Len(t, h.Logs.Find("WARN", "authentication failed", "node="+a.String()), 1, name)
+			h.Logs.Reset()
 			// Dialled: the cluster node refuses the stranger.
 			err = a.Add(stranger.String())
 			assert.ErrorIs(t, err, cluster.ErrAuth, name)
@@ -95,7 +95,7 @@ func TestStrangerLearnsNothingAndInjectsNothing(t *testing.T) {
 			require.NoError(t, err)
 		}
 		assert.Equal(t, []wire.Kind{wire.KindHello}, kinds)
-		h.logs.Wait(t, waitFor, "WARN", "bad handshake", "data frame where auth was due")
+		h.Logs.Wait(t, waitFor, "WARN", "bad handshake", "data frame where auth was due")
 		assert.Equal(t, names(b), remoteNames(a))
 		require.NoError(t, b.Send(remote(a), []byte("only friends")))
 		assert.Equal(t, "only friends", string(receive(t, a).Payload))

@@ -187,7 +187,7 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 					p.write(t, b)
 				}
 				p.waitHangUp(t)
-				h.logs.Wait(t, waitFor, attack.log...)
+				h.Logs.Wait(t, waitFor, attack.log...)
 
 				for i := range count {
 					require.Equal(t, fmt.Sprint(i), string(receive(t, a).Payload))
@@ -205,11 +205,10 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 
 func TestHandshakeTimesOutASilentClient(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
-		a := h.node()
-		a.SetNetworkTimeout(200 * time.Millisecond)
+		a := h.node(cluster.WithNetworkTimeout(200 * time.Millisecond))
 		p := dialRaw(t, h, a, nil, false)
 		p.waitHangUp(t)
-		h.logs.Wait(t, waitFor, "connection dropped in handshake", "timeout")
+		h.Logs.Wait(t, waitFor, "connection dropped in handshake", "timeout")
 	})
 }
 
@@ -225,7 +224,7 @@ func TestPeersWithAnotherCodecRefuseEachOther(t *testing.T) {
 		err := b.Add(a.String())
 		require.ErrorIs(t, err, cluster.ErrIncompatible)
 		assert.Contains(t, err.Error(), fmt.Sprintf("codec %q", h.stack.codec.Name()))
-		h.logs.Wait(t, waitFor, "WARN", "bad handshake", `codec "not-gob"`)
+		h.Logs.Wait(t, waitFor, "WARN", "bad handshake", `codec "not-gob"`)
 		assert.Empty(t, a.Remotes())
 		assert.Empty(t, b.Remotes())
 		select {
@@ -325,7 +324,7 @@ func TestClaimsInsideAHelloCostNothing(t *testing.T) {
 			var after runtime.MemStats
 			runtime.ReadMemStats(&after)
 			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(conns<<20))
-			h.logs.Wait(t, waitFor, "WARN", "bad handshake", "decode")
+			h.Logs.Wait(t, waitFor, "WARN", "bad handshake", "decode")
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 )
 
 // TestChurn makes nodes join, leave gracefully and crash at random for a
@@ -136,7 +137,7 @@ func (c *churner) step(maxNodes int) {
 	} else {
 		c.mu.Unlock()
 	}
-	time.Sleep(pause)
+	time.Sleep(pause) // a pace, not a synchronisation
 }
 
 // take removes a random live node from the cluster. c.mu must be held.
@@ -152,12 +153,11 @@ func (c *churner) take() *member {
 // live is closed.
 func (c *churner) join() {
 	tr := &crashable{inner: c.network()}
-	n, err := cluster.NewNode("127.0.0.1:0", cluster.WithTransport(tr), cluster.WithCodec(c.stack.codec),
-		cluster.WithLogger(c.log))
+	n, err := cluster.NewNode("127.0.0.1:0", append(clustertest.Fast(),
+		cluster.WithTransport(tr), cluster.WithCodec(c.stack.codec), cluster.WithLogger(c.log))...)
 	if !assert.NoError(c.t, err) {
 		return
 	}
-	fast(n)
 	for tries := 0; ; tries++ {
 		seed := c.anyLive()
 		if seed == "" || n.Add(seed) == nil {

@@ -11,36 +11,37 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 )
 
 func TestCloseIsGracefulAndNeverRetried(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
-		a, b, c := h.node(), h.node(), h.node()
-		recA := record(a)
+		recA := newRecorder()
+		a, b, c := h.node(recA.Options()...), h.node(), h.node()
 		mesh(t, a, b, c)
 		cAddr := c.String()
 		c.Close()
 		waitMesh(t, a, b)
-		recA.waitEvents(t, map[string]int{"-" + cAddr: 1})
+		recA.WaitEvents(t, map[string]int{"-" + cAddr: 1})
 
 		// Several reconnect intervals pass without a dial to c.
 		dialsA, dialsB := h.faults.Dials(a.String(), cAddr), h.faults.Dials(b.String(), cAddr)
-		time.Sleep(5 * testReconnect)
+		time.Sleep(5 * clustertest.Reconnect) // to show that nothing happens meanwhile
 		assert.Equal(t, dialsA, h.faults.Dials(a.String(), cAddr))
 		assert.Equal(t, dialsB, h.faults.Dials(b.String(), cAddr))
-		assert.Equal(t, 1, recA.count("-"+cAddr))
+		assert.Equal(t, 1, recA.Count("-"+cAddr))
 	})
 }
 
 func TestCloseRemoteIsGracefulOnBothSides(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
-		a, b, c := h.node(), h.node(), h.node()
-		recB := record(b)
+		recB := newRecorder()
+		a, b, c := h.node(), h.node(recB.Options()...), h.node()
 		mesh(t, a, b, c)
 		a.CloseRemote(remote(b))
 		waitRemotes(t, a, c)
 		waitRemotes(t, b, c)
-		recB.waitEvents(t, map[string]int{"-" + a.String(): 1})
+		recB.WaitEvents(t, map[string]int{"-" + a.String(): 1})
 		assert.ErrorIs(t, a.Send(remote(b), []byte("x")), cluster.ErrUnknownRemote)
 
 		// Neither retries the other, and c's peer lists do not bring them back,
@@ -48,7 +49,7 @@ func TestCloseRemoteIsGracefulOnBothSides(t *testing.T) {
 		dialsAB, dialsBA := h.faults.Dials(a.String(), b.String()), h.faults.Dials(b.String(), a.String())
 		c.CloseRemote(remote(a))
 		require.NoError(t, c.Add(a.String()))
-		time.Sleep(5 * testReconnect)
+		time.Sleep(5 * clustertest.Reconnect) // to show that nothing happens meanwhile
 		assert.Equal(t, dialsAB, h.faults.Dials(a.String(), b.String()), "a dialled b again")
 		assert.Equal(t, dialsBA, h.faults.Dials(b.String(), a.String()), "b dialled a again")
 		assert.Equal(t, names(c), remoteNames(a))
@@ -115,13 +116,7 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			h := newHarness(t, s)
 			idle := goleak.IgnoreCurrent()
-			ns := make([]*cluster.Node, 5)
-			for i := range ns {
-				n, err := cluster.NewNode("127.0.0.1:0", h.options()...)
-				require.NoError(t, err)
-				fast(n)
-				ns[i] = n
-			}
+			ns := h.nodes(5)
 			mesh(t, ns...)
 			for _, n := range ns {
 				n.Broadcast([]byte("busy"))

@@ -3,13 +3,10 @@
 package cluster_test
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/testlog"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -63,8 +61,8 @@ func TestCrowdOfHostileConnectionsIsDroppedWhileAGoodPairTalks(t *testing.T) {
 	}
 
 	h := newHarness(t, stacks[0])
-	logs := &logCounter{}
-	a, b := h.node(cluster.WithLogger(slog.New(logs))), h.node()
+	logs := testlog.NewCounter() // the crowd causes too many records to keep
+	a, b := h.node(cluster.WithLogger(logs.Logger())), h.node()
 	mesh(t, a, b)
 	const timeout = time.Second
 	a.SetNetworkTimeout(timeout)
@@ -138,7 +136,7 @@ func TestCrowdOfHostileConnectionsIsDroppedWhileAGoodPairTalks(t *testing.T) {
 	assert.Positive(t, talked[0], "b heard nothing from a")
 	assert.Positive(t, talked[1], "a heard nothing from b")
 	assert.Equal(t, names(b), remoteNames(a))
-	assert.GreaterOrEqual(t, logs.count("connection dropped in handshake")+logs.count("dropping connection: "),
+	assert.GreaterOrEqual(t, logs.Count("connection dropped in handshake")+logs.Count("dropping connection: "),
 		count, "the node did not log every drop")
 
 	goleak.VerifyNone(t, idle)
@@ -188,39 +186,4 @@ func listen(t *testing.T, n *cluster.Node) int {
 			return i
 		}
 	}
-}
-
-// logCounter is a slog handler that counts records by message, for tests
-// that cause too many to keep.
-type logCounter struct {
-	mu     sync.Mutex
-	counts map[string]int
-}
-
-func (l *logCounter) Enabled(context.Context, slog.Level) bool { return true }
-
-func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.counts == nil {
-		l.counts = make(map[string]int)
-	}
-	l.counts[r.Message]++
-	return nil
-}
-
-func (l *logCounter) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logCounter) WithGroup(string) slog.Handler      { return l }
-
-// count returns how many records had a message that starts with prefix.
-func (l *logCounter) count(prefix string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for msg, c := range l.counts {
-		if strings.HasPrefix(msg, prefix) {
-			n += c
-		}
-	}
-	return n
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,10 +23,12 @@ func TestSetDebugLogsToStderr(t *testing.T) {
 	a, errA := cluster.New("127.0.0.1:0")
 	b, errB := cluster.New("127.0.0.1:0")
 	c, errC := cluster.New("127.0.0.1:0")
+	d, errD := cluster.NewNode("127.0.0.1:0", cluster.WithDebug())
 	os.Stderr = stderr
 	require.NoError(t, errA)
 	require.NoError(t, errB)
 	require.NoError(t, errC)
+	require.NoError(t, errD)
 	var out bytes.Buffer
 	copied := make(chan struct{})
 	go func() {
@@ -42,7 +46,10 @@ func TestSetDebugLogsToStderr(t *testing.T) {
 	a.SetDebug(false)
 	b.Close()
 	waitRemotes(t, a, c)
-	for _, n := range []*cluster.Node{a, b, c} {
+	// Chatty from the start with WithDebug.
+	require.NoError(t, d.Add(c.String()))
+	waitRemotes(t, d, a, c)
+	for _, n := range []*cluster.Node{a, b, c, d} {
 		n.Close()
 	}
 	w.Close()
@@ -53,6 +60,7 @@ func TestSetDebugLogsToStderr(t *testing.T) {
 	assert.Contains(t, logs, "remote added")
 	assert.Contains(t, logs, "remote="+c.String())
 	assert.NotContains(t, logs, "remote="+b.String(), "b came and went while debug was off")
+	assert.Regexp(t, `level=DEBUG msg="remote added" node=`+regexp.QuoteMeta(d.String()+" remote="+c.String()), logs)
 }
 
 func TestDefaultAndConfiguredStacksInteroperate(t *testing.T) {
@@ -70,11 +78,17 @@ func TestDefaultAndConfiguredStacksInteroperate(t *testing.T) {
 func TestNewNodeRejectsBadOptions(t *testing.T) {
 	t.Parallel()
 	for name, opt := range map[string]cluster.Option{
-		"nil transport":     cluster.WithTransport(nil),
-		"nil codec":         cluster.WithCodec(nil),
-		"zero message size": cluster.WithMaxMessageSize(0),
-		"negative inbox":    cluster.WithInboxSize(-1),
-		"zero send queue":   cluster.WithSendQueueSize(0),
+		"nil transport":      cluster.WithTransport(nil),
+		"nil codec":          cluster.WithCodec(nil),
+		"zero message size":  cluster.WithMaxMessageSize(0),
+		"negative inbox":     cluster.WithInboxSize(-1),
+		"zero send queue":    cluster.WithSendQueueSize(0),
+		"zero healthy":       cluster.WithHealthyInterval(0),
+		"negative healthy":   cluster.WithHealthyInterval(-time.Second),
+		"zero timeout":       cluster.WithNetworkTimeout(0),
+		"negative timeout":   cluster.WithNetworkTimeout(-time.Second),
+		"zero reconnect":     cluster.WithReconnectInterval(0),
+		"negative reconnect": cluster.WithReconnectInterval(-time.Second),
 	} {
 		_, err := cluster.NewNode("127.0.0.1:0", opt)
 		assert.Error(t, err, name)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/internal/testlog"
 	"github.com/peerweave/peerweave/internal/wire"
 	"github.com/peerweave/peerweave/transport/mem"
@@ -33,8 +34,8 @@ var long = os.Getenv("PEERWEAVE_LONG") == "1"
 const margin = 5 * time.Second
 
 // detection is how long a node may take, by the spec, to remove a remote
-// that went silent, at the settings of fast.
-const detection = testHealthy + testTimeout + margin
+// that went silent, at the settings of test nodes (clustertest.Fast).
+const detection = clustertest.Healthy + clustertest.Timeout + margin
 
 // faultStacks are the stacks that fault tests run on: one per transport,
 // with the codecs in turn, as faults are the transport's business; every
@@ -65,46 +66,6 @@ func forEachTransport(t *testing.T, f func(t *testing.T, h *harness)) {
 	}
 }
 
-// waitKnows waits at most d until n's remotes are exactly want, nodes of
-// this process or children.
-func waitKnows(t *testing.T, d time.Duration, n *cluster.Node, want ...fmt.Stringer) {
-	t.Helper()
-	w := namesOf(want...)
-	require.Eventually(t, func() bool { return slices.Equal(remoteNames(n), w) }, d, tick,
-		"%s should know exactly %v within %v", n, w, d)
-}
-
-// waitViews waits at most d until each node of want knows exactly the
-// nodes it maps to.
-func waitViews(t *testing.T, d time.Duration, want map[*cluster.Node][]*cluster.Node) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		for n, w := range want {
-			if !slices.Equal(remoteNames(n), names(w...)) {
-				return false
-			}
-		}
-		return true
-	}, d, tick, "nodes should know exactly %v within %v", want, d)
-}
-
-func namesOf(xs ...fmt.Stringer) []string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = x.String()
-	}
-	slices.Sort(s)
-	return s
-}
-
-func stringers(ns ...*cluster.Node) []fmt.Stringer {
-	s := make([]fmt.Stringer, len(ns))
-	for i, n := range ns {
-		s[i] = n
-	}
-	return s
-}
-
 // testWriter writes lines, such as a node's logs, to the test log.
 type testWriter struct {
 	t      *testing.T
@@ -116,26 +77,14 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// history returns the events of the recorder about the remote at addr.
-func (r *recorder) history(addr string) []string { return historyOf(r.Events(), addr) }
-
-// historyOf returns the events, "+addr" or "-addr", about the remote at addr.
-func historyOf(events []string, addr string) []string {
-	var h []string
-	for _, e := range events {
-		if (e[0] == '+' || e[0] == '-') && e[1:] == addr {
-			h = append(h, e)
-		}
-	}
-	return h
-}
-
 func TestPartitionRemovesTheOtherSideAndHealRestoresTheMesh(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, h *harness) {
-		ns := h.nodes(6)
 		recs := make(map[*cluster.Node]*recorder)
-		for _, n := range ns {
-			recs[n] = record(n)
+		ns := make([]*cluster.Node, 6)
+		for i := range ns {
+			rec := newRecorder()
+			ns[i] = h.node(rec.Options()...)
+			recs[ns[i]] = rec
 		}
 		mesh(t, ns...)
 		left, right := ns[:3], ns[3:]
@@ -161,12 +110,12 @@ func TestPartitionRemovesTheOtherSideAndHealRestoresTheMesh(t *testing.T) {
 			}
 			for _, n := range side {
 				for _, m := range across {
-					recs[n].waitEvents(t, map[string]int{"+" + m.String(): 2})
+					recs[n].WaitEvents(t, map[string]int{"+" + m.String(): 2})
 					assert.Equal(t, []string{"+" + m.String(), "-" + m.String(), "+" + m.String()},
-						recs[n].history(m.String()), "%s about %s", n, m)
+						recs[n].History(m.String()), "%s about %s", n, m)
 				}
 				for _, m := range others(n, side) {
-					assert.Equal(t, []string{"+" + m.String()}, recs[n].history(m.String()),
+					assert.Equal(t, []string{"+" + m.String()}, recs[n].History(m.String()),
 						"%s lost %s on its own side", n, m)
 				}
 			}
@@ -190,15 +139,15 @@ func TestPartitionRemovesTheOtherSideAndHealRestoresTheMesh(t *testing.T) {
 			return d
 		}
 		before := dials()
-		time.Sleep(5 * testReconnect)
+		time.Sleep(5 * clustertest.Reconnect) // to show that nothing happens meanwhile
 		assert.Equal(t, before, dials(), "a node that left gracefully was dialled")
 	})
 }
 
 func TestOneWayLossRemovesTheLinkOnBothSidesOnly(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, h *harness) {
-		a, b, c := h.node(), h.node(), h.node()
-		recC := record(c)
+		recC := newRecorder()
+		a, b, c := h.node(), h.node(), h.node(recC.Options()...)
 		mesh(t, a, b, c)
 
 		// b no longer hears a, but a still hears b: b drops a by its
@@ -217,7 +166,7 @@ func TestOneWayLossRemovesTheLinkOnBothSidesOnly(t *testing.T) {
 		waitMesh(t, a, b, c)
 		require.NoError(t, a.Send(remote(b), []byte("a to b")))
 		assert.Equal(t, "a to b", string(receive(t, b).Payload))
-		assert.Zero(t, recC.count("-"+a.String())+recC.count("-"+b.String()), "c lost a node")
+		assert.Zero(t, recC.Count("-"+a.String())+recC.Count("-"+b.String()), "c lost a node")
 	})
 }
 
@@ -250,12 +199,12 @@ func TestSlowReaderHurtsOnlyItsOwnSenders(t *testing.T) {
 	forEachTransport(t, func(t *testing.T, h *harness) {
 		// slow never reads its Inbox, which holds one message.
 		slow := h.node(cluster.WithInboxSize(1))
-		good := h.nodes(3, cluster.WithSendQueueSize(64<<10))
-		mesh(t, append([]*cluster.Node{slow}, good...)...)
-		recs := make([]*recorder, len(good))
-		for i, n := range good {
-			recs[i] = record(n)
+		recs := []*recorder{newRecorder(), newRecorder(), newRecorder()}
+		good := make([]*cluster.Node, len(recs))
+		for i, rec := range recs {
+			good[i] = h.node(append(rec.Options(), cluster.WithSendQueueSize(64<<10))...)
 		}
+		mesh(t, append([]*cluster.Node{slow}, good...)...)
 
 		// Every good node floods slow until Send fails...
 		var floods sync.WaitGroup
@@ -311,7 +260,7 @@ func TestSlowReaderHurtsOnlyItsOwnSenders(t *testing.T) {
 		}
 		for i, n := range good {
 			for _, m := range others(n, good) {
-				assert.Zero(t, recs[i].count("-"+m.String()), "%s lost %s", n, m)
+				assert.Zero(t, recs[i].Count("-"+m.String()), "%s lost %s", n, m)
 			}
 		}
 

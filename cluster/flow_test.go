@@ -31,7 +31,7 @@ func TestPeerThatOverdrawsItsWindowIsDropped(t *testing.T) {
 		}
 		p.conn.Write(frames) // the node may hang up before it has read them all
 		p.waitHangUp(t)
-		h.logs.Wait(t, waitFor, "WARN", "bad input", "flow control")
+		h.Logs.Wait(t, waitFor, "WARN", "bad input", "flow control")
 		assert.Equal(t, names(b), remoteNames(a))
 	})
 }

@@ -10,34 +10,67 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 )
 
+// TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack runs with
+// intervals far below the defaults, set at construction or on the running
+// nodes: either way they bound how soon a black-holed remote is removed and
+// comes back, which at the defaults would take minutes.
 func TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack(t *testing.T) {
-	forEachStack(t, func(t *testing.T, h *harness) {
-		a, b, c := h.node(), h.node(), h.node()
-		recA, recB := record(a), record(b)
-		mesh(t, a, b, c)
-		for _, n := range []*cluster.Node{a, b} {
-			n.SetNetworkTimeout(300 * time.Millisecond)
-		}
+	t.Parallel()
+	const healthy, timeout, reconnect = 100 * time.Millisecond, 300 * time.Millisecond, 200 * time.Millisecond
+	for _, how := range []string{"options", "setters"} {
+		t.Run(how, func(t *testing.T) {
+			forEachStack(t, func(t *testing.T, h *harness) {
+				recA, recB := newRecorder(), newRecorder()
+				var a, b *cluster.Node
+				if how == "options" {
+					settings := []cluster.Option{cluster.WithHealthyInterval(healthy),
+						cluster.WithNetworkTimeout(timeout), cluster.WithReconnectInterval(reconnect)}
+					a = h.Start(h.Base(append(recA.Options(), settings...)...)...)
+					b = h.Start(h.Base(append(recB.Options(), settings...)...)...)
+				} else {
+					a, b = h.Start(h.Base(recA.Options()...)...), h.Start(h.Base(recB.Options()...)...)
+				}
+				c := h.node()
+				mesh(t, a, b, c)
+				if how == "setters" {
+					for _, n := range []*cluster.Node{a, b} {
+						n.SetHealthyInterval(healthy)
+						n.SetNetworkTimeout(timeout)
+						n.SetReconnectInterval(reconnect)
+					}
+					// A read sets the silence deadline of the next: one
+					// message each way makes both take the new settings.
+					require.NoError(t, a.Send(remote(b), []byte("settings")))
+					assert.Equal(t, "settings", string(receive(t, b).Payload))
+					require.NoError(t, b.Send(remote(a), []byte("settings")))
+					assert.Equal(t, "settings", string(receive(t, a).Payload))
+				}
 
-		// a and b can no longer hear each other; both still hear c.
-		h.faults.Blackhole(a.String(), b.String())
-		start := time.Now()
-		recA.waitEvents(t, map[string]int{"-" + b.String(): 1})
-		recB.waitEvents(t, map[string]int{"-" + a.String(): 1})
-		t.Logf("removed after %v", time.Since(start))
-		assert.Equal(t, names(c), remoteNames(a))
-		assert.Equal(t, names(c), remoteNames(b))
-		assert.ErrorIs(t, a.Send(remote(b), []byte("x")), cluster.ErrUnknownRemote)
+				// a and b can no longer hear each other; both still hear c.
+				h.faults.Blackhole(a.String(), b.String())
+				start := time.Now()
+				bound := healthy + timeout + margin
+				waitViews(t, bound, map[*cluster.Node][]*cluster.Node{a: {c}, b: {c}})
+				t.Logf("removed after %v", time.Since(start))
+				recA.WaitEvents(t, map[string]int{"-" + b.String(): 1})
+				recB.WaitEvents(t, map[string]int{"-" + a.String(): 1})
+				assert.ErrorIs(t, a.Send(remote(b), []byte("x")), cluster.ErrUnknownRemote)
 
-		// Once the network heals, the reconnect loop brings them back.
-		h.faults.Heal()
-		waitMesh(t, a, b, c)
-		recA.waitEvents(t, map[string]int{"+" + b.String(): 2})
-		require.NoError(t, a.Send(remote(b), []byte("back")))
-		assert.Equal(t, "back", string(receive(t, b).Payload))
-	})
+				// Once the network heals, the reconnect loop brings them back.
+				h.faults.Heal()
+				start = time.Now()
+				waitViews(t, reconnect+timeout+margin, map[*cluster.Node][]*cluster.Node{a: {b, c}, b: {a, c}})
+				t.Logf("back after %v", time.Since(start))
+				waitMesh(t, a, b, c)
+				recA.WaitEvents(t, map[string]int{"+" + b.String(): 2})
+				require.NoError(t, a.Send(remote(b), []byte("back")))
+				assert.Equal(t, "back", string(receive(t, b).Payload))
+			})
+		})
+	}
 }
 
 func TestUngracefullyLostRemoteIsRetriedUntilItReturns(t *testing.T) {
@@ -51,7 +84,7 @@ func TestUngracefullyLostRemoteIsRetriedUntilItReturns(t *testing.T) {
 		before := h.faults.Dials(a.String(), b.String())
 		require.Eventually(t, func() bool {
 			return h.faults.Dials(a.String(), b.String()) >= before+3
-		}, waitFor, tick)
+		}, waitFor, tick, "a should dial b 3 more times while the black hole lasts")
 		// ...and the next one after it succeeds.
 		h.faults.Heal()
 		waitMesh(t, a, b)
@@ -65,15 +98,14 @@ func TestUngracefullyLostRemoteIsRetriedUntilItReturns(t *testing.T) {
 func TestUnreadInboxPausesSendersAndLosesNothing(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		const timeout = 500 * time.Millisecond
-		small := cluster.WithMaxMessageSize(64 << 10)
-		// a's inbox holds one message, and a's window 64 KiB more.
-		a := h.node(small, cluster.WithInboxSize(1), cluster.WithReceiveWindow(64<<10))
-		b := h.node(small, cluster.WithSendQueueSize(64<<10))
-		c := h.node(small)
-		for _, n := range []*cluster.Node{a, b, c} {
-			n.SetNetworkTimeout(timeout)
+		opts := func(extra ...cluster.Option) []cluster.Option {
+			return append([]cluster.Option{cluster.WithMaxMessageSize(64 << 10), cluster.WithNetworkTimeout(timeout)}, extra...)
 		}
-		recA, recB, recC := record(a), record(b), record(c)
+		recA, recB, recC := newRecorder(), newRecorder(), newRecorder()
+		// a's inbox holds one message, and a's window 64 KiB more.
+		a := h.node(opts(append(recA.Options(), cluster.WithInboxSize(1), cluster.WithReceiveWindow(64<<10))...)...)
+		b := h.node(opts(append(recB.Options(), cluster.WithSendQueueSize(64<<10))...)...)
+		c := h.node(opts(recC.Options()...)...)
 		mesh(t, a, b, c)
 
 		// b sends numbered messages while nobody reads a's Inbox, for three
@@ -99,8 +131,8 @@ func TestUnreadInboxPausesSendersAndLosesNothing(t *testing.T) {
 		// health checks: nobody lost anybody.
 		require.NoError(t, a.Send(remote(c), []byte("from a")))
 		assert.Equal(t, "from a", string(receive(t, c).Payload))
-		for _, r := range []*recorder{recA, recB, recC} {
-			assert.Zero(t, r.count("-"+a.String())+r.count("-"+b.String())+r.count("-"+c.String()), "a remote was removed")
+		for _, r := range []*clustertest.Recorder{recA, recB, recC} {
+			assert.Zero(t, r.Count("-"+a.String())+r.Count("-"+b.String())+r.Count("-"+c.String()), "a remote was removed")
 		}
 
 		// Every accepted message arrives, in order, and then b's next one:

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -30,9 +31,9 @@ func TestHalfAFrameThenSilenceIsDroppedAfterTheSilenceLimit(t *testing.T) {
 		p.write(t, append(header(1001, wire.KindData), make([]byte, 500)...))
 		p.waitHangUp(t)
 		elapsed := time.Since(start)
-		assert.GreaterOrEqual(t, elapsed, testHealthy+timeout, "dropped before the silence limit")
-		assert.Less(t, elapsed, testHealthy+timeout+margin)
-		h.logs.Wait(t, waitFor, "remote lost", "127.0.0.1:1", "timeout")
+		assert.GreaterOrEqual(t, elapsed, clustertest.Healthy+timeout, "dropped before the silence limit")
+		assert.Less(t, elapsed, clustertest.Healthy+timeout+margin)
+		h.Logs.Wait(t, waitFor, "remote lost", "127.0.0.1:1", "timeout")
 
 		// b was not disturbed.
 		require.NoError(t, b.Send(remote(a), []byte("still here")))
@@ -62,21 +63,22 @@ func TestUnsolicitedByeAckDoesNotLeaveAHalfDeadRemote(t *testing.T) {
 
 func TestHelloClaimingTheNodesOwnAddressIsRefused(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
-		a, b := h.node(), h.node()
+		rec := newRecorder()
+		a, b := h.node(rec.Options()...), h.node()
 		mesh(t, a, b)
 		p := dialRaw(t, h, a, nil, false)
 		nonce := make([]byte, 16)
 		rand.Read(nonce)
 		p.write(t, p.frame(wire.AppendPreamble(nil, h.stack.codec.Name()), wire.KindHello,
 			&wire.Hello{Addr: a.String(), Nonce: nonce}))
-		// Until a hangs up, it never counts the impostor as a remote.
-		for {
-			require.Equal(t, names(b), remoteNames(a), "a took a peer claiming its own address")
-			select {
-			case <-p.closed:
-				return
-			case <-time.After(tick):
-			}
-		}
+		p.waitHangUp(t)
+		assert.Equal(t, names(b), remoteNames(a))
+
+		// Had a counted the impostor as a remote even for a moment, its
+		// callbacks would have said so before they say that b left.
+		b.Close()
+		rec.WaitEvents(t, map[string]int{"-" + b.String(): 1})
+		assert.Equal(t, []string{"+" + b.String(), "-" + b.String()}, rec.Events(),
+			"a took a peer claiming its own address")
 	})
 }

@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"context"
+	"slices"
 	"sync"
 	"testing"
 
@@ -64,8 +66,8 @@ func TestAddMergesTwoClusters(t *testing.T) {
 
 func TestAddOfKnownOrOwnAddressIsANoop(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
-		a, b := h.node(), h.node()
-		rec := record(a)
+		rec := newRecorder()
+		a, b := h.node(rec.Options()...), h.node()
 		require.NoError(t, a.Add(a.String()))
 		assert.Empty(t, a.Remotes())
 
@@ -74,7 +76,7 @@ func TestAddOfKnownOrOwnAddressIsANoop(t *testing.T) {
 		require.NoError(t, b.Add(a.String()))
 		waitRemotes(t, a, b)
 		waitRemotes(t, b, a)
-		rec.waitEvents(t, map[string]int{"+" + b.String(): 1})
+		rec.WaitEvents(t, map[string]int{"+" + b.String(): 1})
 		assert.Equal(t, []string{"+" + b.String()}, rec.Events())
 	})
 }
@@ -96,8 +98,8 @@ func TestAddErrors(t *testing.T) {
 func TestSimultaneousAddsMakeOneConnection(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		for range 10 {
-			a, b := h.node(), h.node()
-			recA, recB := record(a), record(b)
+			recA, recB := newRecorder(), newRecorder()
+			a, b := h.node(recA.Options()...), h.node(recB.Options()...)
 			var wg sync.WaitGroup
 			start := make(chan struct{})
 			wg.Go(func() { <-start; assert.NoError(t, a.Add(b.String())) })
@@ -107,8 +109,8 @@ func TestSimultaneousAddsMakeOneConnection(t *testing.T) {
 			// Both Adds return once the one connection is up.
 			assert.Equal(t, names(b), remoteNames(a))
 			assert.Equal(t, names(a), remoteNames(b))
-			recA.waitEvents(t, map[string]int{"+" + b.String(): 1})
-			recB.waitEvents(t, map[string]int{"+" + a.String(): 1})
+			recA.WaitEvents(t, map[string]int{"+" + b.String(): 1})
+			recB.WaitEvents(t, map[string]int{"+" + a.String(): 1})
 
 			// The connection they kept works both ways, and is the only one.
 			require.NoError(t, a.Send(remote(b), []byte("a")))
@@ -139,15 +141,14 @@ func TestNodeListeningOnAllInterfacesIsReachedWhereItCameFrom(t *testing.T) {
 	require.NoError(t, c.Add(b.String()))
 	// b and c know a by the loopback address it came from, and c dialled
 	// a from b's peer list.
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
 	for _, n := range []*cluster.Node{b, c} {
-		require.Eventually(t, func() bool {
-			for _, r := range n.Remotes() {
-				if r.Port == a.Addr().Port && r.IP.IsLoopback() {
-					return true
-				}
-			}
-			return false
-		}, waitFor, tick)
+		require.NoError(t, n.Wait(ctx, func(rs []cluster.Remote) bool {
+			return slices.ContainsFunc(rs, func(r cluster.Remote) bool {
+				return r.Port == a.Addr().Port && r.IP.IsLoopback()
+			})
+		}), "%s should know a at a loopback address with port %d, but knows %v", n, a.Addr().Port, n.Remotes())
 	}
-	require.Eventually(t, func() bool { return len(a.Remotes()) == 2 }, waitFor, tick)
+	waitRemotes(t, a, b, c)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/codec/gob"
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/transport/tcp"
 )
 
@@ -42,23 +43,22 @@ func TestChildNode(t *testing.T) {
 	if laddr == "" {
 		t.Skip("runs only in a child process of TestKilledProcess... and TestHungProcess...")
 	}
-	n, err := cluster.NewNode(laddr,
-		cluster.WithTransport(tcp.New()),
-		cluster.WithCodec(gob.Codec{}),
-		cluster.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fast(n)
 	var mu sync.Mutex
 	say := func(format string, args ...any) {
 		mu.Lock()
 		fmt.Printf(format+"\n", args...)
 		mu.Unlock()
 	}
-	n.RemoteAdded(func(r cluster.Remote) { say("+%s", r) })
-	n.RemoteRemoved(func(r cluster.Remote) { say("-%s", r) })
+	n, err := cluster.NewNode(laddr, append(clustertest.Fast(),
+		cluster.WithTransport(tcp.New()),
+		cluster.WithCodec(gob.Codec{}),
+		cluster.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		cluster.WithRemoteAdded(func(r cluster.Remote) { say("+%s", r) }),
+		cluster.WithRemoteRemoved(func(r cluster.Remote) { say("-%s", r) }))...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	say("listening %s", n)
 	if seed := os.Getenv(childJoinEnv); seed != "" {
 		if err := n.Add(seed); err != nil {
@@ -82,7 +82,8 @@ type child struct {
 	addr string
 
 	mu    sync.Mutex
-	lines []string // what it reported, but its address
+	lines []string           // what it reported, but its address
+	said  clustertest.Signal // notified on every line
 	ready chan struct{}
 }
 
@@ -134,6 +135,7 @@ func (c *child) read(r io.Reader) {
 		c.mu.Lock()
 		c.lines = append(c.lines, line)
 		c.mu.Unlock()
+		c.said.Notify()
 	}
 }
 
@@ -168,16 +170,18 @@ func (c *child) remotes() []string {
 // waitRemotes waits at most d until the child knows exactly want.
 func (c *child) waitRemotes(t *testing.T, d time.Duration, want ...fmt.Stringer) {
 	t.Helper()
-	w := namesOf(want...)
-	require.Eventually(t, func() bool { return slices.Equal(c.remotes(), w) }, d, tick,
-		"child %s should know exactly %v", c, w)
+	w := clustertest.Names(want...)
+	c.said.Wait(t, d, func() bool { return slices.Equal(c.remotes(), w) }, func() string {
+		return fmt.Sprintf("child %s should know exactly %v within %v, but knows %v", c, w, d, c.remotes())
+	})
 }
 
 // waitLine waits until the child reported line.
 func (c *child) waitLine(t *testing.T, line string) {
 	t.Helper()
-	require.Eventually(t, func() bool { return slices.Contains(c.Lines(), line) }, waitFor, tick,
-		"child %s did not report %q", c, line)
+	c.said.Wait(t, waitFor, func() bool { return slices.Contains(c.Lines(), line) }, func() string {
+		return fmt.Sprintf("child %s did not report %q", c, line)
+	})
 }
 
 func (c *child) signal(t *testing.T, sig os.Signal) {
@@ -195,8 +199,8 @@ func remoteAt(t *testing.T, addr string) cluster.Remote {
 func TestKilledProcessIsRemovedEverywhereAndComesBackWhenRestarted(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, stacks[0])
-	survivors := h.nodes(2)
-	recs := []*recorder{record(survivors[0]), record(survivors[1])}
+	recs := []*recorder{newRecorder(), newRecorder()}
+	survivors := []*cluster.Node{h.node(recs[0].Options()...), h.node(recs[1].Options()...)}
 	mesh(t, survivors...)
 	victim := startChild(t, "127.0.0.1:0", survivors[0].String())
 	witness := startChild(t, "127.0.0.1:0", survivors[1].String())
@@ -224,9 +228,12 @@ func TestKilledProcessIsRemovedEverywhereAndComesBackWhenRestarted(t *testing.T)
 	reborn.waitRemotes(t, waitFor, append(stringers(survivors...), witness)...)
 	again := []string{"+" + victim.addr, "-" + victim.addr, "+" + victim.addr}
 	for i, r := range recs {
-		assert.Equal(t, again, r.history(victim.addr), "callbacks of %s", survivors[i])
+		// The callbacks come after the change of membership that the
+		// waits above saw.
+		r.WaitEvents(t, map[string]int{"+" + victim.addr: 2})
+		assert.Equal(t, again, r.History(victim.addr), "callbacks of %s", survivors[i])
 	}
-	assert.Equal(t, again, historyOf(witness.Lines(), victim.addr), "callbacks of the witness")
+	assert.Equal(t, again, clustertest.History(witness.Lines(), victim.addr), "callbacks of the witness")
 
 	require.NoError(t, survivors[0].Send(remoteAt(t, reborn.addr), []byte("welcome back")))
 	reborn.waitLine(t, fmt.Sprintf("msg %s welcome back", survivors[0]))
@@ -235,8 +242,8 @@ func TestKilledProcessIsRemovedEverywhereAndComesBackWhenRestarted(t *testing.T)
 func TestHungProcessIsRemovedByHealthChecksAndRejoinsWhenItResumes(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, stacks[0])
-	survivors := h.nodes(2)
-	recs := []*recorder{record(survivors[0]), record(survivors[1])}
+	recs := []*recorder{newRecorder(), newRecorder()}
+	survivors := []*cluster.Node{h.node(recs[0].Options()...), h.node(recs[1].Options()...)}
 	mesh(t, survivors...)
 	hung := startChild(t, "127.0.0.1:0", survivors[0].String())
 	for _, n := range survivors {
@@ -255,7 +262,7 @@ func TestHungProcessIsRemovedByHealthChecksAndRejoinsWhenItResumes(t *testing.T)
 	t.Logf("hung process removed everywhere after %v", time.Since(start))
 	// Its last answer came at most about a healthy interval before it
 	// stopped: a much quicker removal was not the health checks' doing.
-	assert.GreaterOrEqual(t, time.Since(start), testTimeout/2, "removed before its silence could be noticed")
+	assert.GreaterOrEqual(t, time.Since(start), clustertest.Timeout/2, "removed before its silence could be noticed")
 
 	hung.signal(t, syscall.SIGCONT)
 	for _, n := range survivors {
@@ -264,6 +271,9 @@ func TestHungProcessIsRemovedByHealthChecksAndRejoinsWhenItResumes(t *testing.T)
 	hung.waitRemotes(t, waitFor, stringers(survivors...)...)
 	again := []string{"+" + hung.addr, "-" + hung.addr, "+" + hung.addr}
 	for i, r := range recs {
-		assert.Equal(t, again, r.history(hung.addr), "callbacks of %s", survivors[i])
+		// The callbacks come after the change of membership that the
+		// waits above saw.
+		r.WaitEvents(t, map[string]int{"+" + hung.addr: 2})
+		assert.Equal(t, again, r.History(hung.addr), "callbacks of %s", survivors[i])
 	}
 }

@@ -19,8 +19,11 @@ import (
 func (n *Node) Wait(ctx context.Context, ready func(rs []Remote) bool) error {
 	for {
 		n.mu.Lock()
-		changed := n.changed
+		changed, closed := n.changed, n.ctx.Err() != nil
 		n.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
 		if ready(n.Remotes()) {
 			return nil
 		}
@@ -48,8 +51,12 @@ func (n *Node) Wait(ctx context.Context, ready func(rs []Remote) bool) error {
 func (n *Node) WaitMesh(ctx context.Context) error {
 	for {
 		n.mu.Lock()
-		changed, settled := n.changed, n.unlisted == 0 && n.listDials == 0
+		changed, closed := n.changed, n.ctx.Err() != nil
+		settled := n.unlisted == 0 && n.listDials == 0
 		n.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
 		if settled {
 			return nil
 		}

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,30 +13,22 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/discovery"
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/internal/testlog"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// Settings of test nodes and joiners: short enough to keep the suite fast,
-// long enough that a loaded machine running the race detector does not miss
-// a deadline.
-const (
-	testHealthy   = 100 * time.Millisecond
-	testTimeout   = 2 * time.Second
-	testReconnect = 200 * time.Millisecond
-	waitFor       = 15 * time.Second // how long a test waits for an expected event
-	tick          = 5 * time.Millisecond
-)
+// waitFor is how long a test waits for an expected event.
+const waitFor = clustertest.WaitFor
 
 // fastJoin are the options of joiners in tests.
 func fastJoin(log *slog.Logger) []discovery.Option {
 	return []discovery.Option{
 		discovery.WithInterval(20 * time.Millisecond),
 		discovery.WithBackoff(10*time.Millisecond, 40*time.Millisecond),
-		discovery.WithTimeout(testTimeout),
+		discovery.WithTimeout(clustertest.Timeout),
 		discovery.WithLogger(log),
 	}
 }
@@ -59,47 +50,6 @@ func startJoin(t *testing.T, n discovery.Node, src discovery.Source, opts ...dis
 	}
 	t.Cleanup(func() { stop() })
 	return stop
-}
-
-func fast(n *cluster.Node) {
-	n.SetHealthyInterval(testHealthy)
-	n.SetNetworkTimeout(testTimeout)
-	n.SetReconnectInterval(testReconnect)
-}
-
-// waitRemotes waits until n's remotes are exactly want.
-func waitRemotes(t *testing.T, n *cluster.Node, want ...*cluster.Node) {
-	t.Helper()
-	w := make([]string, len(want))
-	for i, m := range want {
-		w[i] = m.String()
-	}
-	slices.Sort(w)
-	require.Eventually(t, func() bool { return slices.Equal(remoteNames(n), w) }, waitFor, tick,
-		"%s should know exactly %v", n, w)
-}
-
-// waitMesh waits until every node knows exactly the others.
-func waitMesh(t *testing.T, ns ...*cluster.Node) {
-	t.Helper()
-	for _, n := range ns {
-		var others []*cluster.Node
-		for _, m := range ns {
-			if m != n {
-				others = append(others, m)
-			}
-		}
-		waitRemotes(t, n, others...)
-	}
-}
-
-func remoteNames(n *cluster.Node) []string {
-	var s []string
-	for _, r := range n.Remotes() {
-		s = append(s, r.String())
-	}
-	slices.Sort(s)
-	return s
 }
 
 // dnsServer is a DNS server on 127.0.0.1 whose answers a test changes. It

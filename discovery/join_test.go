@@ -17,7 +17,7 @@ import (
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/discovery"
-	"github.com/peerweave/peerweave/transport/mem"
+	"github.com/peerweave/peerweave/internal/clustertest"
 )
 
 var _ discovery.Node = (*cluster.Node)(nil)
@@ -29,6 +29,7 @@ type fakeNode struct {
 	behave func(ctx context.Context, addr string) error
 	done   chan struct{} // nil: the node never closes
 
+	changed     clustertest.Signal // notified when an add starts or ends
 	mu          sync.Mutex
 	remotes     []cluster.Remote
 	adds        []string
@@ -42,10 +43,12 @@ func (f *fakeNode) AddContext(ctx context.Context, addr string) error {
 	f.inFlight++
 	f.maxInFlight = max(f.maxInFlight, f.inFlight)
 	f.mu.Unlock()
+	f.changed.Notify()
 	var err error
 	if f.behave != nil {
 		err = f.behave(ctx, addr)
 	}
+	defer f.changed.Notify()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.inFlight--
@@ -53,6 +56,16 @@ func (f *fakeNode) AddContext(ctx context.Context, addr string) error {
 		f.remotes = append(f.remotes, remoteAt(addr))
 	}
 	return err
+}
+
+// waitUntil waits until cond holds, checking again as each add starts or
+// ends.
+func (f *fakeNode) waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	f.changed.Wait(t, waitFor, cond, func() string {
+		now, most := f.InFlight()
+		return fmt.Sprintf("want %s; adds %v, %d in flight (at most %d), remotes %v", what, f.Adds(), now, most, f.Remotes())
+	})
 }
 
 func (f *fakeNode) Done() <-chan struct{} { return f.done }
@@ -84,18 +97,22 @@ func remoteAt(addr string) cluster.Remote {
 // counted is a source that counts how often it is asked.
 type counted struct {
 	discovery.Source
-	calls atomic.Int32
+	calls  atomic.Int32
+	called clustertest.Signal
 }
 
 func (c *counted) Addrs(ctx context.Context) ([]string, error) {
 	c.calls.Add(1)
+	c.called.Notify()
 	return c.Source.Addrs(ctx)
 }
 
 // waitCalls waits until src has been asked n times.
 func (c *counted) waitCalls(t *testing.T, n int32) {
 	t.Helper()
-	require.Eventually(t, func() bool { return c.calls.Load() >= n }, waitFor, tick, "source asked fewer than %d times", n)
+	c.called.Wait(t, waitFor, func() bool { return c.calls.Load() >= n }, func() string {
+		return fmt.Sprintf("source asked %d times, fewer than %d", c.calls.Load(), n)
+	})
 }
 
 func TestJoinAddsOnlyNewAddresses(t *testing.T) {
@@ -126,7 +143,7 @@ func TestJoinAsksTheSourceAtOnce(t *testing.T) {
 	n := &fakeNode{self: "127.0.0.1:1"}
 	src := &counted{Source: discovery.Static("127.0.0.2:2")}
 	startJoin(t, n, src, discovery.WithInterval(time.Hour), discovery.WithLogger(log))
-	require.Eventually(t, func() bool { return len(n.Adds()) == 1 }, waitFor, tick)
+	n.waitUntil(t, "one add", func() bool { return len(n.Adds()) == 1 })
 	assert.EqualValues(t, 1, src.calls.Load())
 }
 
@@ -148,9 +165,9 @@ func TestJoinBoundsConcurrentAdds(t *testing.T) {
 	}
 	startJoin(t, n, discovery.Static(list...), append(fastJoin(log), discovery.WithConcurrency(3))...)
 
-	require.Eventually(t, func() bool { now, _ := n.InFlight(); return now == 3 }, waitFor, tick)
+	n.waitUntil(t, "3 adds in flight", func() bool { now, _ := n.InFlight(); return now == 3 })
 	close(gate)
-	require.Eventually(t, func() bool { return len(n.Remotes()) == 20 }, waitFor, tick)
+	n.waitUntil(t, "20 remotes", func() bool { return len(n.Remotes()) == 20 })
 	_, most := n.InFlight()
 	assert.Equal(t, 3, most)
 	assert.ElementsMatch(t, list, n.Adds())
@@ -200,19 +217,15 @@ func TestJoinStopsWhenAnAddSaysTheNodeIsClosed(t *testing.T) {
 
 func TestJoinStopsWithTheNode(t *testing.T) {
 	t.Parallel()
-	log, _ := newLogger(t)
-	nw := mem.NewNetwork()
-	a, err := cluster.NewNode("10.0.0.1:7946", cluster.WithTransport(nw), cluster.WithLogger(log))
-	require.NoError(t, err)
-	b, err := cluster.NewNode("10.0.0.2:7946", cluster.WithTransport(nw), cluster.WithLogger(log))
-	require.NoError(t, err)
-	defer b.Close()
+	h := clustertest.NewHarness(t, clustertest.MemTransports())
+	h.Listen = func(i int) string { return fmt.Sprintf("10.0.0.%d:7946", i+1) }
+	a, b := h.Node(), h.Node()
 
 	done := make(chan error, 1)
 	go func() {
-		done <- discovery.Join(context.Background(), a, discovery.Static(b.String()), fastJoin(log)...)
+		done <- discovery.Join(context.Background(), a, discovery.Static(b.String()), fastJoin(h.Logs.Logger())...)
 	}()
-	waitMesh(t, a, b)
+	clustertest.WaitFullMesh(t, a, b)
 	a.Close()
 	select {
 	case err := <-done:
@@ -270,7 +283,7 @@ func TestJoinStopsWithTheContext(t *testing.T) {
 			}()
 			src.waitCalls(t, 1)
 			if tc.node.behave != nil {
-				require.Eventually(t, func() bool { now, _ := tc.node.InFlight(); return now == 1 }, waitFor, tick)
+				tc.node.waitUntil(t, "an add in flight", func() bool { now, _ := tc.node.InFlight(); return now == 1 })
 			}
 			cancel(errStop)
 			select {
@@ -297,7 +310,7 @@ func TestJoinSurvivesAFailingSourceAndLogsItsRecovery(t *testing.T) {
 	startJoin(t, n, src, fastJoin(log)...)
 
 	logs.Wait(t, waitFor, "INFO discovery source recovered")
-	require.Eventually(t, func() bool { return len(n.Adds()) == 1 }, waitFor, tick)
+	n.waitUntil(t, "one add", func() bool { return len(n.Adds()) == 1 })
 	assert.Equal(t, []string{"127.0.0.2:2"}, n.Adds())
 	assert.Len(t, logs.Find("WARN discovery source failed", "registry down"), 1)
 	assert.Len(t, logs.Find("DEBUG discovery source still failing", "registry down"), 2)

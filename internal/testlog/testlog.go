@@ -1,6 +1,7 @@
-// Package testlog is a log/slog handler for tests: it keeps every record as
-// one line of text ("LEVEL message key=value ..."), so that a test can look
-// for what a node logged, and echoes each line to the test's log.
+// Package testlog has log/slog handlers for tests. A Recorder keeps every
+// record as one line of text ("LEVEL message key=value ..."), so that a test
+// can look for what a node logged, and echoes each line to the test's log. A
+// Counter only counts records, for tests that cause too many to keep.
 package testlog
 
 import (
@@ -25,12 +26,15 @@ type Recorder struct {
 }
 
 type lines struct {
-	mu   sync.Mutex
-	text []string
+	mu      sync.Mutex
+	text    []string
+	changed chan struct{} // closed and replaced when a line comes
 }
 
 // New returns a Recorder that echoes to t's log.
-func New(t testing.TB) *Recorder { return &Recorder{t: t, shared: &lines{}} }
+func New(t testing.TB) *Recorder {
+	return &Recorder{t: t, shared: &lines{changed: make(chan struct{})}}
+}
 
 // Logger returns a logger that writes to r.
 func (r *Recorder) Logger() *slog.Logger { return slog.New(r) }
@@ -51,6 +55,8 @@ func (r *Recorder) Handle(_ context.Context, rec slog.Record) error {
 	})
 	r.shared.mu.Lock()
 	r.shared.text = append(r.shared.text, b.String())
+	close(r.shared.changed)
+	r.shared.changed = make(chan struct{})
 	r.shared.mu.Unlock()
 	r.t.Log(b.String())
 	return nil
@@ -66,6 +72,13 @@ func (r *Recorder) WithGroup(string) slog.Handler { return r }
 
 // Find returns the lines that contain every one of words.
 func (r *Recorder) Find(words ...string) []string {
+	found, _ := r.find(words)
+	return found
+}
+
+// find returns the lines that contain every one of words, and a channel
+// closed when the next line comes.
+func (r *Recorder) find(words []string) ([]string, <-chan struct{}) {
 	r.shared.mu.Lock()
 	defer r.shared.mu.Unlock()
 	var out []string
@@ -74,7 +87,7 @@ func (r *Recorder) Find(words ...string) []string {
 			out = append(out, l)
 		}
 	}
-	return out
+	return out, r.shared.changed
 }
 
 func containsAll(s string, words []string) bool {
@@ -87,11 +100,22 @@ func containsAll(s string, words []string) bool {
 }
 
 // Wait waits up to timeout for a line that contains every one of words,
-// and fails t if none comes.
+// looking again as each line comes, and fails t if none comes.
 func (r *Recorder) Wait(t testing.TB, timeout time.Duration, words ...string) {
 	t.Helper()
-	require.Eventually(t, func() bool { return len(r.Find(words...)) > 0 }, timeout, 5*time.Millisecond,
-		"no log line with %q", words)
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		found, changed := r.find(words)
+		if len(found) > 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			require.FailNow(t, "no log line", "no log line with %q within %v", words, timeout)
+		}
+	}
 }
 
 // Reset forgets the lines kept so far.
@@ -99,4 +123,48 @@ func (r *Recorder) Reset() {
 	r.shared.mu.Lock()
 	r.shared.text = nil
 	r.shared.mu.Unlock()
+}
+
+// Counter is a slog.Handler that counts records by message and keeps
+// nothing else: for tests that cause too many records to keep or echo.
+// Handlers derived from it share its counts.
+type Counter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// NewCounter returns a Counter that has counted nothing.
+func NewCounter() *Counter { return &Counter{counts: make(map[string]int)} }
+
+// Logger returns a logger that writes to c.
+func (c *Counter) Logger() *slog.Logger { return slog.New(c) }
+
+// Enabled reports true: a Counter counts every level.
+func (c *Counter) Enabled(context.Context, slog.Level) bool { return true }
+
+// Handle counts the record under its message.
+func (c *Counter) Handle(_ context.Context, rec slog.Record) error {
+	c.mu.Lock()
+	c.counts[rec.Message]++
+	c.mu.Unlock()
+	return nil
+}
+
+// WithAttrs returns c: a Counter looks at messages only.
+func (c *Counter) WithAttrs([]slog.Attr) slog.Handler { return c }
+
+// WithGroup returns c: a Counter looks at messages only.
+func (c *Counter) WithGroup(string) slog.Handler { return c }
+
+// Count returns how many records had a message that starts with prefix.
+func (c *Counter) Count(prefix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for msg, k := range c.counts {
+		if strings.HasPrefix(msg, prefix) {
+			n += k
+		}
+	}
+	return n
 }
