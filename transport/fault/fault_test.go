@@ -111,6 +111,7 @@ func payload(n int) []byte {
 // result is the outcome of a read or write run in the background.
 type result struct {
 	data []byte
+	n    int // bytes written
 	err  error
 	at   time.Time
 }
@@ -130,8 +131,8 @@ func readAll(c net.Conn, n int) <-chan result {
 func write(c net.Conn, b []byte) <-chan result {
 	ch := make(chan result, 1)
 	go func() {
-		_, err := c.Write(b)
-		ch <- result{err: err, at: time.Now()}
+		n, err := c.Write(b)
+		ch <- result{n: n, err: err, at: time.Now()}
 	}()
 	return ch
 }
