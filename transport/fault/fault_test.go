@@ -65,7 +65,7 @@ func forEachInner(t *testing.T, f func(t *testing.T, w *world)) {
 
 // world is a fault network and the endpoints of one test.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	nw    *fault.Network
 	inner func() cluster.Transport
 }
