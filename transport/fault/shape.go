@@ -11,9 +11,10 @@ import (
 // between them, existing and future, the link l: what from sends leaves at
 // l's bandwidth and reaches to l's latency later. The other direction keeps
 // its own shape; shaping both is two calls. A zero Link unshapes the
-// direction. A new shape applies at once to the bytes on the way: they
-// arrive l's latency after they left, or at once if that passed, and those
-// still waiting leave at l's bandwidth.
+// direction: bytes pass at once, though a connection that was shaped keeps
+// buffering as a socket does. A new shape applies at once to the bytes on
+// the way: they arrive l's latency after they left, or at once if that
+// passed, and those still waiting leave at l's bandwidth.
 //
 // Shapes are the links', not faults: Heal leaves them as they are (unshape
 // with a zero Link, or ShapeAll). A black hole or a cut stops a shaped
