@@ -1,6 +1,7 @@
 // Package fault wraps transports to inject network faults between chosen
 // nodes: black holes, partitions, one-way cuts, delays and broken
-// connections. It is meant for tests, ours and yours.
+// connections, and to shape the links between them with a bandwidth and a
+// latency. It is meant for tests, ours and yours.
 //
 // Wrap every node's transport with the same Network, then change the faults
 // while the cluster runs:
@@ -11,6 +12,16 @@
 //	fn.Partition([]string{a.String()}, []string{b.String(), c.String()})
 //	...
 //	fn.Heal()
+//
+// Shape makes a slow link, one way, as a real one would be: bytes leave at
+// most at the bandwidth and arrive a latency after they left, pipelined,
+// and the deadlines work as on a socket (see Link). Shapes stay until
+// changed; ShapeAll shapes every link at once:
+//
+//	fn.Shape(a.String(), b.String(), fault.Link{Bandwidth: 1 << 20, Latency: 20 * time.Millisecond})
+//	fn.Shape(b.String(), a.String(), fault.Link{Bandwidth: 1 << 20, Latency: 20 * time.Millisecond})
+//	...
+//	fn.ShapeAll(fault.Link{}) // unshaped again
 //
 // Nodes are named by their listen addresses. Faults apply to the connections
 // a node dials, in both directions: the dialler's end of each connection
@@ -25,6 +36,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -58,6 +70,9 @@ type Network struct {
 	conns   map[*conn]struct{}
 	dials   map[link]int
 	changed chan struct{} // closed and replaced when rules change
+	shapes  map[link]Link // by direction: from, then to
+	shape   Link          // of the directions not in shapes
+	shaping atomic.Bool   // whether a link was ever shaped
 }
 
 // NewNetwork returns a network without faults.
@@ -68,6 +83,7 @@ func NewNetwork() *Network {
 		conns:   make(map[*conn]struct{}),
 		dials:   make(map[link]int),
 		changed: make(chan struct{}),
+		shapes:  make(map[link]Link),
 	}
 }
 
@@ -149,12 +165,12 @@ func (nw *Network) Break(a, b string) {
 	}
 	nw.mu.Unlock()
 	for _, c := range broken {
-		c.Close()
+		c.close(true)
 	}
 }
 
 // Heal removes every fault. Stalled connections resume, with nothing lost,
-// unless a node gave up on them in the meantime.
+// unless a node gave up on them in the meantime. Links keep their shapes.
 func (nw *Network) Heal() {
 	nw.update(func() { clear(nw.rules) })
 }
@@ -183,6 +199,7 @@ func (nw *Network) setLocked(from, to netip.AddrPort, f func(*rule)) {
 func (nw *Network) update(f func()) {
 	nw.mu.Lock()
 	f()
+	nw.stopLocked()
 	close(nw.changed)
 	nw.changed = make(chan struct{})
 	nw.mu.Unlock()
@@ -241,32 +258,55 @@ func (t *nodeTransport) Dial(ctx context.Context, raddr string) (net.Conn, error
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{Conn: inner, nw: t.nw, link: l, moved: make(chan struct{}), closed: make(chan struct{})}
+	c := &conn{
+		Conn: inner, nw: t.nw, link: l,
+		moved: make(chan struct{}), wsem: make(chan struct{}, 1),
+		closed: make(chan struct{}), aborted: make(chan struct{}),
+	}
 	t.nw.mu.Lock()
 	t.nw.conns[c] = struct{}{}
 	t.nw.mu.Unlock()
+	// Nothing reads or writes c yet, so its shaped directions start now,
+	// with nothing on the way.
+	if t.nw.shaping.Load() {
+		c.shape(outbound, nil, time.Time{})
+		c.shape(inbound, nil, time.Time{})
+	}
 	return c, nil
 }
 
 // conn is the dialler's end of a connection, where faults are applied: what
 // the dialler writes waits before it goes out, what it reads waits after it
-// came in.
+// came in. A shaped direction goes through a wire: the dialler's writes go
+// into one that a goroutine empties into the inner connection, and a
+// goroutine fills one from the inner connection for the dialler's reads.
 type conn struct {
 	net.Conn
 	nw   *Network
 	link link
 
-	mu            sync.Mutex // guards the deadlines and moved
+	mu            sync.Mutex // guards the deadlines, moved and the flags below
 	readDeadline  time.Time
 	writeDeadline time.Time
 	moved         chan struct{} // closed and replaced when a deadline changes
+	shapedIn      bool          // reads come from a wire: deadlines stay here
+	shapedOut     bool          // writes go into a wire: deadlines stay here
+	done          bool          // Close was called
 
 	rmu    sync.Mutex // serialises reads; guards held and heldAt
 	held   []byte     // read from the connection, not yet let through
 	heldAt time.Time  // when held was read
 
+	wsem chan struct{} // serialises writes, as a socket does
+
+	// The wires of the shaped directions, set under nw.mu once a direction
+	// is first shaped and kept from then on.
+	out, in atomic.Pointer[wire]
+
 	closeOnce sync.Once
 	closed    chan struct{}
+	abortOnce sync.Once
+	aborted   chan struct{} // closed when the connection breaks
 }
 
 // direction is the way data flows through the dialler's end.
@@ -331,12 +371,12 @@ func (c *conn) Read(b []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if len(c.held) == 0 {
-		n, err := c.Conn.Read(b)
+		n, at, err := c.fill(b)
 		if n == 0 {
 			return 0, err
 		}
 		c.held = append(c.held[:0], b[:n]...)
-		c.heldAt = time.Now()
+		c.heldAt = at
 	}
 	if err := c.pass(inbound, c.heldAt); err != nil {
 		return 0, err
@@ -346,21 +386,143 @@ func (c *conn) Read(b []byte) (int, error) {
 	return n, nil
 }
 
+// fill reads into b what comes in next, from the inner connection or, once
+// the direction is shaped, from its wire, and returns when it came in.
+func (c *conn) fill(b []byte) (int, time.Time, error) {
+	w := c.in.Load()
+	if w == nil && c.nw.shaping.Load() {
+		w = c.shape(inbound, nil, time.Time{})
+	}
+	if w == nil {
+		n, err := c.Conn.Read(b)
+		at := time.Now()
+		if n == 0 {
+			if c.isClosed() {
+				err = net.ErrClosed
+			}
+			return 0, at, err
+		}
+		// Shaped while this read waited: the bytes take the link too.
+		if !c.nw.shaping.Load() {
+			return n, at, nil
+		}
+		if w = c.shape(inbound, b[:n], at); w == nil {
+			return n, at, nil
+		}
+	}
+	return c.takeIn(w, b)
+}
+
 func (c *conn) Write(b []byte) (int, error) {
 	if err := c.pass(outbound, time.Now()); err != nil {
 		return 0, err
 	}
-	return c.Conn.Write(b)
+	if err := c.lockWrite(); err != nil {
+		return 0, err
+	}
+	defer func() { <-c.wsem }()
+	w := c.out.Load()
+	if w == nil && c.nw.shaping.Load() {
+		w = c.shape(outbound, nil, time.Time{})
+	}
+	if w == nil {
+		return c.Conn.Write(b)
+	}
+	return c.putOut(w, b)
 }
 
-func (c *conn) Close() error {
+// lockWrite waits for the writes before to finish, or the write deadline.
+func (c *conn) lockWrite() error {
+	select {
+	case c.wsem <- struct{}{}:
+		return nil
+	default:
+	}
+	for {
+		deadline, moved := c.deadline(outbound)
+		if expired(deadline) {
+			return os.ErrDeadlineExceeded
+		}
+		var timer *time.Timer
+		var fired <-chan time.Time
+		if !deadline.IsZero() {
+			timer = time.NewTimer(time.Until(deadline))
+			fired = timer.C
+		}
+		var err error
+		locked := false
+		select {
+		case c.wsem <- struct{}{}:
+			locked = true
+		case <-moved:
+		case <-fired:
+		case <-c.closed:
+			err = net.ErrClosed
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if locked || err != nil {
+			return err
+		}
+	}
+}
+
+func expired(deadline time.Time) bool {
+	return !deadline.IsZero() && !time.Now().Before(deadline)
+}
+
+func (c *conn) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *conn) Close() error { return c.close(false) }
+
+// close closes the connection. What a shaped link holds still goes out, as
+// a socket sends what it buffered, unless abort: then it is dropped, as
+// after a reset.
+func (c *conn) close(abort bool) error {
+	var err error
+	first := false
 	c.closeOnce.Do(func() {
-		close(c.closed)
+		first = true
 		c.nw.mu.Lock()
-		delete(c.nw.conns, c)
+		close(c.closed)
+		out := c.out.Load()
+		if out == nil || abort {
+			// Otherwise the link still carries what it holds, and still
+			// heeds the faults and shapes: the sending goroutine forgets c.
+			delete(c.nw.conns, c)
+		}
 		c.nw.mu.Unlock()
+		c.mu.Lock()
+		c.done = true
+		c.mu.Unlock()
+		if out == nil || abort {
+			err = c.Conn.Close()
+			return
+		}
+		// The sending goroutine closes the inner connection once the link
+		// delivered what it holds, or gave up.
+		giveUp := out.finish(net.ErrClosed, time.Now(), linger)
+		c.Conn.SetWriteDeadline(giveUp)
+		c.Conn.SetReadDeadline(time.Unix(1, 0)) // unblocks a read
 	})
-	return c.Conn.Close()
+	if abort {
+		c.abortOnce.Do(func() { close(c.aborted) })
+		if !first {
+			return c.Conn.Close()
+		}
+	}
+	if !first && c.out.Load() == nil {
+		return c.Conn.Close()
+	}
+	return err
 }
 
 // deadline returns the deadline of direction d and a channel closed when a
@@ -374,26 +536,36 @@ func (c *conn) deadline(d direction) (time.Time, <-chan struct{}) {
 	return c.writeDeadline, c.moved
 }
 
-// setDeadlines updates the deadlines under mu and wakes every wait.
-func (c *conn) setDeadlines(f func()) {
+// setDeadline sets the read deadline, the write deadline or both to t and
+// wakes every wait. A shaped direction keeps its deadline here: the inner
+// connection's is the link's, which never times out.
+func (c *conn) setDeadline(read, write bool, t time.Time) error {
 	c.mu.Lock()
-	f()
+	defer c.mu.Unlock()
+	if read {
+		c.readDeadline = t
+	}
+	if write {
+		c.writeDeadline = t
+	}
 	close(c.moved)
 	c.moved = make(chan struct{})
-	c.mu.Unlock()
+	if c.done {
+		return net.ErrClosed
+	}
+	read = read && !c.shapedIn
+	write = write && !c.shapedOut
+	switch {
+	case read && write:
+		return c.Conn.SetDeadline(t)
+	case read:
+		return c.Conn.SetReadDeadline(t)
+	case write:
+		return c.Conn.SetWriteDeadline(t)
+	}
+	return nil
 }
 
-func (c *conn) SetDeadline(t time.Time) error {
-	c.setDeadlines(func() { c.readDeadline, c.writeDeadline = t, t })
-	return c.Conn.SetDeadline(t)
-}
-
-func (c *conn) SetReadDeadline(t time.Time) error {
-	c.setDeadlines(func() { c.readDeadline = t })
-	return c.Conn.SetReadDeadline(t)
-}
-
-func (c *conn) SetWriteDeadline(t time.Time) error {
-	c.setDeadlines(func() { c.writeDeadline = t })
-	return c.Conn.SetWriteDeadline(t)
-}
+func (c *conn) SetDeadline(t time.Time) error      { return c.setDeadline(true, true, t) }
+func (c *conn) SetReadDeadline(t time.Time) error  { return c.setDeadline(true, false, t) }
+func (c *conn) SetWriteDeadline(t time.Time) error { return c.setDeadline(false, true, t) }

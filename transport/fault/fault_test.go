@@ -65,7 +65,7 @@ func forEachInner(t *testing.T, f func(t *testing.T, w *world)) {
 
 // world is a fault network and the endpoints of one test.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	nw    *fault.Network
 	inner func() cluster.Transport
 }
@@ -111,6 +111,7 @@ func payload(n int) []byte {
 // result is the outcome of a read or write run in the background.
 type result struct {
 	data []byte
+	n    int // bytes written
 	err  error
 	at   time.Time
 }
@@ -130,8 +131,8 @@ func readAll(c net.Conn, n int) <-chan result {
 func write(c net.Conn, b []byte) <-chan result {
 	ch := make(chan result, 1)
 	go func() {
-		_, err := c.Write(b)
-		ch <- result{err: err, at: time.Now()}
+		n, err := c.Write(b)
+		ch <- result{n: n, err: err, at: time.Now()}
 	}()
 	return ch
 }
