@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
-	"github.com/peerweave/peerweave/internal/clustertest"
 )
 
 // TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack runs with
@@ -131,7 +130,7 @@ func TestUnreadInboxPausesSendersAndLosesNothing(t *testing.T) {
 		// health checks: nobody lost anybody.
 		require.NoError(t, a.Send(remote(c), []byte("from a")))
 		assert.Equal(t, "from a", string(receive(t, c).Payload))
-		for _, r := range []*clustertest.Recorder{recA, recB, recC} {
+		for _, r := range []*recorder{recA, recB, recC} {
 			assert.Zero(t, r.Count("-"+a.String())+r.Count("-"+b.String())+r.Count("-"+c.String()), "a remote was removed")
 		}
 
