@@ -104,18 +104,8 @@ func (n *Node) aliasDialing(dialled, k netip.AddrPort) {
 
 // awaitRemote waits until k is a remote.
 func (n *Node) awaitRemote(ctx context.Context, k netip.AddrPort) error {
-	for {
-		n.mu.Lock()
-		found := n.remotes.get(k) != nil
-		changed := n.changed
-		n.mu.Unlock()
-		if found {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("remote kept a connection of its own that never came: %w", context.Cause(ctx))
-		}
+	if err := n.waitUntil(ctx, func() bool { return n.remotes.get(k) != nil }); err != nil {
+		return fmt.Errorf("remote kept a connection of its own that never came: %w", err)
 	}
+	return nil
 }

@@ -17,24 +17,10 @@ import (
 //		return slices.ContainsFunc(rs, a.Equal) && slices.ContainsFunc(rs, b.Equal)
 //	})
 func (n *Node) Wait(ctx context.Context, ready func(rs []Remote) bool) error {
-	for {
-		n.mu.Lock()
-		changed, closed := n.changed, n.ctx.Err() != nil
-		n.mu.Unlock()
-		if closed {
-			return ErrClosed
-		}
-		if ready(n.Remotes()) {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("cluster: wait: %w", context.Cause(ctx))
-		case <-n.ctx.Done():
-			return ErrClosed
-		}
+	if err := n.waitUntil(ctx, func() bool { return ready(n.Remotes()) }); err != nil {
+		return fmt.Errorf("cluster: wait: %w", err)
 	}
+	return nil
 }
 
 // WaitMesh blocks until the node has joined every node it has heard of: each
@@ -49,23 +35,36 @@ func (n *Node) Wait(ctx context.Context, ready func(rs []Remote) bool) error {
 // address skipped because 256 peer-list dials were under way at once; a
 // later peer list that names it brings it back.
 func (n *Node) WaitMesh(ctx context.Context) error {
+	err := n.waitUntil(ctx, func() bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.unlisted == 0 && n.listDials == 0
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: wait for the mesh: %w", err)
+	}
+	return nil
+}
+
+// waitUntil returns once done reports true, calling it at once and after
+// every change the node notifies, without n.mu held. It fails with ErrClosed
+// once the node closes, and with the cause of ctx if ctx ends first.
+func (n *Node) waitUntil(ctx context.Context, done func() bool) error {
 	for {
 		n.mu.Lock()
 		changed, closed := n.changed, n.ctx.Err() != nil
-		settled := n.unlisted == 0 && n.listDials == 0
 		n.mu.Unlock()
 		if closed {
 			return ErrClosed
 		}
-		if settled {
+		if done() {
 			return nil
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("cluster: wait for the mesh: %w", context.Cause(ctx))
+			return context.Cause(ctx)
 		case <-n.ctx.Done():
-			return ErrClosed
 		}
 	}
 }
