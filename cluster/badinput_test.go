@@ -163,7 +163,7 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 				p.conn.Close()
 				return nil
 			},
-			[]string{"remote lost", "unexpected EOF"}},
+			[]string{"WARN", "remote lost", "unexpected EOF", "discarded=0"}},
 	}
 	for _, attack := range attacks {
 		t.Run(attack.name, func(t *testing.T) {

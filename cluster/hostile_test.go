@@ -33,7 +33,7 @@ func TestHalfAFrameThenSilenceIsDroppedAfterTheSilenceLimit(t *testing.T) {
 		elapsed := time.Since(start)
 		assert.GreaterOrEqual(t, elapsed, clustertest.Healthy+timeout, "dropped before the silence limit")
 		assert.Less(t, elapsed, clustertest.Healthy+timeout+margin)
-		h.Logs.Wait(t, waitFor, "remote lost", "127.0.0.1:1", "timeout")
+		h.Logs.Wait(t, waitFor, "WARN", "remote lost", "127.0.0.1:1", "timeout")
 
 		// b was not disturbed.
 		require.NoError(t, b.Send(remote(a), []byte("still here")))
