@@ -97,7 +97,8 @@ func WithSendQueueSize(n int) Option { return func(c *config) { c.sendQueueSize 
 
 // WithReceiveWindow sets how many payload bytes each remote may send this
 // node that its application has not yet taken from Inbox (default, and
-// least: the maximum message size, or 64 KiB if that is more). Messages that arrive while Inbox is full
+// least: the maximum message size, or 64 KiB if that is more; 0 means the
+// default). Messages that arrive while Inbox is full
 // wait in the node, and their remote, once it has sent a window's worth,
 // waits too: its Sends block and then fail with ErrTimeout, and nobody is
 // removed. So a node's memory for messages not yet in Inbox is at most the
