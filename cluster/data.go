@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/peerweave/peerweave/internal/wire"
 )
@@ -94,23 +93,25 @@ func (p *peer) readWindow(size int) error {
 	return nil
 }
 
-// readMessage reads a payload of size bytes into a new Message.
+// readMessage reads a payload of size bytes into a new Message. One that
+// fits in the read buffer but not in the Message is copied out by append,
+// which, unlike make, does not zero the memory it is about to fill.
 func (p *peer) readMessage(size int) (*Message, error) {
 	m := newMessage(p.key, size)
-	if m.Payload == nil {
+	if size > maxReadBuffer {
 		b, err := p.readBody(nil, size)
 		m.Payload = b
 		return m, err
 	}
-	if size <= maxReadBuffer {
-		b, err := p.br.Peek(size)
-		if err != nil {
-			return nil, truncated(err)
-		}
-		copy(m.Payload, b)
-		p.br.Discard(size)
-		return m, nil
+	b, err := p.br.Peek(size)
+	if err != nil {
+		return nil, truncated(err)
 	}
-	_, err := io.ReadFull(p.br, m.Payload)
-	return m, truncated(err)
+	if m.Payload == nil {
+		m.Payload = append([]byte(nil), b...)
+	} else {
+		copy(m.Payload, b)
+	}
+	p.br.Discard(size)
+	return m, nil
 }

@@ -35,14 +35,10 @@ type inbound struct {
 func (p *peer) deliver(m *Message) {
 	in := &p.in
 	in.mu.Lock()
-	if len(in.pending) == 0 {
-		select {
-		case p.n.Inbox <- m:
-			in.mu.Unlock()
-			p.release(len(m.Payload))
-			return
-		default:
-		}
+	if len(in.pending) == 0 && p.n.offer(m) {
+		in.mu.Unlock()
+		p.release(len(m.Payload))
+		return
 	}
 	if p.n.ctx.Err() != nil {
 		in.mu.Unlock()
@@ -54,6 +50,16 @@ func (p *peer) deliver(m *Message) {
 	in.mu.Unlock()
 	if first {
 		p.n.backlog.add(p)
+	}
+}
+
+// offer puts m on the Inbox if there is room for it now.
+func (n *Node) offer(m *Message) bool {
+	select {
+	case n.Inbox <- m:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -111,8 +117,10 @@ func (b *backlog) next(done <-chan struct{}) *peer {
 	}
 }
 
-// deliverLoop moves parked messages into Inbox as it makes room, a message of
-// each peer in turn, until the node closes.
+// deliverLoop moves parked messages into Inbox as it makes room, until the
+// node closes. It waits for room for a peer's oldest message, then moves as
+// many more of that peer's as Inbox takes at once, up to a turn's worth, and
+// serves the next peer.
 func (n *Node) deliverLoop() {
 	for {
 		p := n.backlog.next(n.ctx.Done())
@@ -128,28 +136,43 @@ func (n *Node) deliverLoop() {
 		case <-n.ctx.Done():
 			return
 		}
-		// The message leaves pending only now, so that the reader, which
-		// delivers directly only when pending is empty, cannot overtake it.
+		// A message leaves pending only once it is in Inbox, so that the
+		// reader, which delivers directly only when pending is empty,
+		// cannot overtake it.
 		in.mu.Lock()
-		in.pending[0] = nil
-		in.pending = in.pending[1:]
-		more := len(in.pending) > 0
-		if !more {
-			in.pending = nil
+		released := len(m.Payload)
+		in.pop()
+		for moved := 1; moved < maxTurn && len(in.pending) > 0 && n.offer(in.pending[0]); moved++ {
+			released += len(in.pending[0].Payload)
+			in.pop()
 		}
+		more := len(in.pending) > 0
 		in.mu.Unlock()
-		p.release(len(m.Payload))
+		p.release(released)
 		if more {
 			n.backlog.add(p)
 		}
 	}
 }
 
-// Messages come in a few sizes, each one allocation holding the Message, its
-// sender's IP and, for a payload of up to 4 KiB, the payload too: a
-// delivered Message aliases nothing the node keeps or another Message
-// holds, so the application may keep or change it freely, and a retained
-// Message keeps no other in memory.
+// maxTurn is the most messages of one peer the deliverer moves in a turn.
+const maxTurn = 64
+
+// pop drops the oldest parked message. in.mu must be held.
+func (in *inbound) pop() {
+	in.pending[0] = nil
+	if in.pending = in.pending[1:]; len(in.pending) == 0 {
+		in.pending = nil
+	}
+}
+
+// A small payload comes in one allocation with its Message and its sender's
+// IP; a larger one in two, the payload apart, where the allocator need not
+// zero it nor the garbage collector scan it (an object of over 512 bytes
+// that holds pointers costs more to allocate than the two). Either way a
+// delivered Message aliases nothing the node keeps or another Message holds:
+// the application may keep or change it freely, and a retained Message keeps
+// no other in memory.
 type (
 	message struct {
 		Message
@@ -161,33 +184,20 @@ type (
 	}
 	message256 struct {
 		message
-		b [256]byte
-	}
-	message1K struct {
-		message
-		b [1 << 10]byte
-	}
-	message4K struct {
-		message
-		b [4 << 10]byte
+		b [smallPayload]byte
 	}
 )
 
+// smallPayload is the largest payload allocated with its Message.
+const smallPayload = 256
+
 // newMessage returns a Message from the remote at k with room for a payload
-// of size bytes, or, past 4 KiB, a nil Payload for the caller to fill.
+// of size bytes, or, past smallPayload, a nil Payload for the caller to fill.
 func newMessage(k netip.AddrPort, size int) *Message {
 	var m *message
 	switch {
-	case size > 4<<10:
+	case size > smallPayload:
 		m = new(message)
-	case size > 1<<10:
-		x := new(message4K)
-		m = &x.message
-		m.Payload = x.b[:size]
-	case size > 256:
-		x := new(message1K)
-		m = &x.message
-		m.Payload = x.b[:size]
 	case size > 64:
 		x := new(message256)
 		m = &x.message
