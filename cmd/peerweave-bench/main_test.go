@@ -82,3 +82,17 @@ func TestFormats(t *testing.T) {
 	assert.Equal(t, `a \| b`, cell("a | b"))
 	assert.True(t, strings.HasPrefix(machine(), "Machine: "))
 }
+
+func TestSizesParse(t *testing.T) {
+	for in, want := range map[string]byteSize{"1500": 1500, "1500B": 1500, "64KiB": 64 << 10, "2MiB": 2 << 20, " 1 GiB ": 1 << 30, "0": 0} {
+		var s byteSize
+		require.NoError(t, s.Set(in), "%q", in)
+		assert.Equal(t, want, s, "%q", in)
+	}
+	for _, bad := range []string{"", "2MB", "-1", "MiB", "1.5MiB", "99999999999GiB"} {
+		var s byteSize
+		assert.Error(t, s.Set(bad), "%q", bad)
+	}
+	s := byteSize(16 << 20)
+	assert.Equal(t, "16MiB", s.String())
+}
