@@ -24,10 +24,11 @@ func TestFlagsAreChecked(t *testing.T) {
 	assert.Equal(t, byteSize(10<<20), cfg.slowBandwidth)
 	assert.Equal(t, byteSize(16<<20), cfg.slowPayload)
 	assert.Equal(t, time.Millisecond, cfg.slowLatency)
+	assert.Equal(t, 5, cfg.inboxTimeouts)
 
-	cfg, err = parseFlags([]string{"-only", "slowlink", "-slow-payload", "2MiB", "-slow-bandwidth", "1MiB"})
+	cfg, err = parseFlags([]string{"-only", "slowlink,inbox", "-slow-payload", "2MiB", "-slow-bandwidth", "1MiB"})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]bool{"slowlink": true}, cfg.only)
+	assert.Equal(t, map[string]bool{"slowlink": true, "inbox": true}, cfg.only)
 	assert.Equal(t, byteSize(2<<20), cfg.slowPayload)
 	assert.Equal(t, byteSize(1<<20), cfg.slowBandwidth)
 
@@ -49,6 +50,7 @@ func TestFlagsAreChecked(t *testing.T) {
 		{"-slow-latency", "-1ms"},
 		{"-slow-payload", "0"},
 		{"-slow-payload", "2GiB"},
+		{"-inbox-timeouts", "0"},
 	} {
 		_, err := parseFlags(bad)
 		assert.Error(t, err, "%v", bad)
@@ -57,20 +59,21 @@ func TestFlagsAreChecked(t *testing.T) {
 
 func TestRunFillsTheTable(t *testing.T) {
 	cfg, err := parseFlags([]string{"-transport", "mem", "-n", "3,4", "-converge-rounds", "2", "-duration", "50ms", "-rounds", "2",
-		"-fail-n", "3", "-fail-rounds", "1", "-healthy", "50ms", "-timeout", "100ms", "-slow-payload", "256KiB"})
+		"-fail-n", "3", "-fail-rounds", "1", "-healthy", "50ms", "-timeout", "100ms", "-slow-payload", "256KiB", "-inbox-timeouts", "2"})
 	require.NoError(t, err)
 	rows := run(cfg)
 	var out bytes.Buffer
 	printTable(&out, rows)
 	t.Log("\n" + out.String())
 	// Two throughput rows, p50 and p99, two convergence rows, memory, two
-	// kinds of failure, four of the slow link.
-	require.Len(t, rows, 13)
+	// kinds of failure, four of the slow link, one of the unread inbox.
+	require.Len(t, rows, 14)
 	for _, r := range rows {
 		assert.False(t, r.failed, "%s: %s", r.what, r.measured)
 	}
 	assert.Contains(t, rows[6].what, "4-node mesh")
 	assert.Contains(t, rows[9].what, "Slow link")
+	assert.Contains(t, rows[13].what, "Unread inbox")
 	assert.Equal(t, len(rows)+2, strings.Count(out.String(), "\n"), "a header, a rule and one line per row")
 }
 
@@ -149,12 +152,39 @@ func TestSlowLinkRowsAreSane(t *testing.T) {
 		"64 KiB at 8 MiB/s is 7.8125 ms, 9.8125 ms with the latency")
 }
 
-func TestFailedRunsMakeFailedRows(t *testing.T) {
-	cfg := tiny(t, "slowlink")
-	rows := slowLinkRows(cfg, slowResult{}, errors.New("broken"))
+func TestUnreadInboxLosesNothing(t *testing.T) {
+	// Payloads of 64 KiB fill the window (16 MiB) and the send queue fast,
+	// even under the race detector.
+	cfg := tiny(t, "inbox", "-inbox-timeouts", "5", "-payload", "65536")
+	res, err := measureInbox(cfg)
+	require.NoError(t, err)
+	rows := inboxRows(cfg, res, nil)
+	var out bytes.Buffer
+	printTable(&out, rows)
+	t.Log("\n" + out.String())
+
 	require.Len(t, rows, 1)
-	assert.True(t, rows[0].failed)
-	// A run that lost a remote fails too.
+	assert.False(t, rows[0].failed, rows[0].measured)
+	assert.Positive(t, res.accepted)
+	assert.Positive(t, res.timeouts, "the window never filled: Send never waited out its timeout")
+	assert.Zero(t, res.others, "%v", res.otherErr)
+	assert.Equal(t, res.accepted, res.delivered)
+	assert.Zero(t, res.outOfOrder)
+	assert.Empty(t, res.removed)
+	assert.Equal(t, "1×", rows[0].ratio)
+	assert.Equal(t, "accepted by Send: "+group(res.accepted), rows[0].baseline)
+}
+
+func TestFailedRunsMakeFailedRows(t *testing.T) {
+	cfg := tiny(t, "slowlink,inbox")
+	rows := append(slowLinkRows(cfg, slowResult{}, errors.New("broken")), inboxRows(cfg, inboxResult{}, errors.New("broken"))...)
+	require.Len(t, rows, 2)
+	for _, r := range rows {
+		assert.True(t, r.failed)
+	}
+	// A run that lost a message, or a remote, fails too.
+	lost := inboxResult{payload: 8, accepted: 10, delivered: 9, timeouts: 1}
+	assert.True(t, inboxRows(cfg, lost, nil)[0].failed)
 	removed := slowResult{payload: 1, took: time.Second, removed: []string{"A removed 127.0.0.1:1"}}
 	assert.True(t, slowLinkRows(cfg, removed, nil)[3].failed)
 }
