@@ -142,6 +142,7 @@ func TestSlowLinkRowsAreSane(t *testing.T) {
 	// No transfer beats the link, and no message arrives before its latency.
 	assert.GreaterOrEqual(t, res.took, 62*time.Millisecond, "512 KiB at 8 MiB/s")
 	assert.LessOrEqual(t, res.rate(), float64(cfg.slowBandwidth)*1.01)
+	assert.Less(t, res.queued, res.took, "Send queues the payload; it does not wait for it to cross")
 	require.NotEmpty(t, res.ticks, "small messages crossed during the transfer")
 	assert.GreaterOrEqual(t, res.ticks[0], 2*time.Millisecond)
 	assert.Contains(t, rows[0].what, "512KiB")

@@ -33,6 +33,7 @@ const (
 type slowResult struct {
 	payload int
 	took    time.Duration   // from A's Send to B's receipt of the payload
+	queued  time.Duration   // of which A's Send took to return
 	ticks   []time.Duration // one-way latencies of B's small messages, sorted
 	removed []string        // remotes removed during the run
 }
@@ -144,6 +145,7 @@ func measureSlowLink(cfg config) (slowResult, error) {
 	if err := p.a.Send(cluster.Remote(*p.b.Addr()), big); err != nil {
 		return res, err
 	}
+	res.queued = time.Since(base) - sentAt
 	select {
 	case <-arrived:
 	case <-time.After(limit):
@@ -187,7 +189,7 @@ func slowLinkRows(cfg config, res slowResult, err error) []row {
 	}
 	rows := []row{{
 		what:     transfer,
-		measured: fmt.Sprintf("%s, %s/s", fmtDur(res.took), fmtBytes(res.rate())),
+		measured: fmt.Sprintf("%s, %s/s (Send returned after %s)", fmtDur(res.took), fmtBytes(res.rate()), fmtDur(res.queued)),
 		baseline: fmt.Sprintf("link: %s/s; goal ≥ %g×", fmtBytes(float64(l.Bandwidth)), slowRateGoal),
 		ratio:    fmtRatio(res.rate() / float64(l.Bandwidth)),
 	}}
