@@ -13,7 +13,14 @@
 //     died, black-holed (only the health checks can tell) or with its
 //     connections reset, next to the bound of healthy interval plus network
 //     timeout;
-//   - heap and goroutines per connected remote, from the largest mesh.
+//   - heap and goroutines per connected remote, from the largest mesh;
+//   - a slow link (-slow-bandwidth, -slow-latency, both ways): the rate of
+//     one large payload (-slow-payload) next to the link's bandwidth, and the
+//     one-way latency of small messages the other way during it next to one
+//     fragment's time on the link, with nobody removed;
+//   - an unread inbox: a sender Sends as fast as it may while the receiver
+//     reads nothing for -inbox-timeouts network timeouts, then everything;
+//     every message Send accepted arrives, in order, and nobody is removed.
 //
 // Convergence and failure detection are repeated (-converge-rounds,
 // -fail-rounds) on fresh clusters, as their times vary from run to run.
@@ -29,7 +36,7 @@
 //	go run ./cmd/peerweave-bench -transport mem -n 10,50,100,200
 //	go run ./cmd/peerweave-bench -only throughput -duration 10s -cpuprofile cpu.out
 //
-// With the defaults it takes about 40 seconds on two cores. Meshes that need
+// With the defaults it takes about 45 seconds on two cores. Meshes that need
 // more file descriptors than the process may open are skipped, and say so.
 package main
 
@@ -49,7 +56,7 @@ import (
 )
 
 // sections are the -only choices, in the order they run.
-var sections = []string{"throughput", "latency", "convergence", "failure"}
+var sections = []string{"throughput", "latency", "convergence", "failure", "slowlink", "inbox"}
 
 type config struct {
 	transportName, codecName string
@@ -63,6 +70,10 @@ type config struct {
 	convergeRounds           int
 	failNodes, failRounds    int
 	healthy, timeout         time.Duration
+	slowBandwidth            byteSize // per second
+	slowLatency              time.Duration
+	slowPayload              byteSize
+	inboxTimeouts            int
 	only                     map[string]bool
 	cpuProfile, memProfile   string
 }
@@ -97,7 +108,7 @@ func parseFlags(args []string) (config, error) {
 	var cfg config
 	fs.StringVar(&cfg.transportName, "transport", "tcp", "transport: "+strings.Join(slices.Sorted(maps.Keys(transports)), ", "))
 	fs.StringVar(&cfg.codecName, "codec", "gob", "codec: "+strings.Join(slices.Sorted(maps.Keys(codecs)), ", "))
-	fs.IntVar(&cfg.payload, "payload", 1024, "payload size in bytes for throughput and latency")
+	fs.IntVar(&cfg.payload, "payload", 1024, "payload size in bytes for throughput, latency and the unread inbox")
 	fs.DurationVar(&cfg.duration, "duration", 2*time.Second, "length of each throughput and latency measurement")
 	fs.IntVar(&cfg.rounds, "rounds", 5, "rounds each throughput and latency measurement is split into, interleaved with its baselines")
 	sizes := fs.String("n", "10,50,100,200", "comma-separated cluster sizes for convergence")
@@ -105,8 +116,13 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.convergeRounds, "converge-rounds", 3, "convergence runs per cluster size")
 	fs.IntVar(&cfg.failNodes, "fail-n", 10, "cluster size for failure detection")
 	fs.IntVar(&cfg.failRounds, "fail-rounds", 3, "failure detection rounds per kind of failure")
-	fs.DurationVar(&cfg.healthy, "healthy", 100*time.Millisecond, "healthy interval for failure detection")
-	fs.DurationVar(&cfg.timeout, "timeout", 200*time.Millisecond, "network timeout for failure detection")
+	fs.DurationVar(&cfg.healthy, "healthy", 100*time.Millisecond, "healthy interval for failure detection, the slow link and the unread inbox")
+	fs.DurationVar(&cfg.timeout, "timeout", 200*time.Millisecond, "network timeout for failure detection, the slow link and the unread inbox")
+	cfg.slowBandwidth, cfg.slowPayload = 10<<20, 16<<20
+	fs.Var(&cfg.slowBandwidth, "slow-bandwidth", "bandwidth of the slow link, each way, per second (such as 10MiB)")
+	fs.DurationVar(&cfg.slowLatency, "slow-latency", time.Millisecond, "latency of the slow link, each way")
+	fs.Var(&cfg.slowPayload, "slow-payload", "size of the payload that crosses the slow link (such as 16MiB)")
+	fs.IntVar(&cfg.inboxTimeouts, "inbox-timeouts", 5, "network timeouts for which the unread inbox is not read")
 	only := fs.String("only", "", "comma-separated sections to run: "+strings.Join(sections, ", ")+" (default all; memory comes with convergence)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file`")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the run to `file`")
@@ -150,6 +166,14 @@ func parseFlags(args []string) (config, error) {
 		return cfg, errors.New("-duration, -healthy and -timeout must be positive")
 	case cfg.failNodes < 2 || cfg.failRounds < 1 || cfg.rounds < 1 || cfg.convergeRounds < 1:
 		return cfg, errors.New("-fail-n must be at least 2; -rounds, -converge-rounds and -fail-rounds at least 1")
+	case cfg.slowBandwidth < 1 || cfg.slowBandwidth > 1<<40:
+		return cfg, errors.New("-slow-bandwidth must be 1 byte to 1 TiB per second")
+	case cfg.slowLatency < 0:
+		return cfg, errors.New("-slow-latency must not be negative")
+	case cfg.slowPayload < 1 || cfg.slowPayload > 1<<30:
+		return cfg, errors.New("-slow-payload must be 1 byte to 1 GiB")
+	case cfg.inboxTimeouts < 1:
+		return cfg, errors.New("-inbox-timeouts must be at least 1")
 	}
 	return cfg, nil
 }
@@ -198,6 +222,10 @@ func run(cfg config) []row {
 			rows = append(rows, convergence(cfg)...)
 		case "failure":
 			rows = append(rows, failure(cfg)...)
+		case "slowlink":
+			rows = append(rows, slowLink(cfg)...)
+		case "inbox":
+			rows = append(rows, unreadInbox(cfg)...)
 		}
 	}
 	return rows

@@ -86,6 +86,9 @@ func fmtDur(d time.Duration) string {
 }
 
 func fmtBytes(b float64) string {
+	if b >= 1<<20 {
+		return fmt.Sprintf("%.2f MiB", b/(1<<20))
+	}
 	if b >= 1<<10 {
 		return fmt.Sprintf("%.1f KiB", b/(1<<10))
 	}
