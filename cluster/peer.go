@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -194,12 +195,15 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 }
 
 // appendData appends the frames of one payload to b: a Data frame, or
-// fragments of at most wire.MaxFragment bytes.
+// fragments of at most wire.MaxFragment bytes, after growing b once to hold
+// them all.
 func appendData(b, data []byte) []byte {
 	if len(data) <= wire.MaxFragment {
 		b = wire.AppendHeader(b, wire.KindData, len(data))
 		return append(b, data...)
 	}
+	frames := (len(data) + wire.MaxFragment - 1) / wire.MaxFragment
+	b = slices.Grow(b, len(data)+frames*wire.HeaderSize+wire.WindowSize)
 	b = wire.AppendHeader(b, wire.KindFirst, wire.WindowSize+wire.MaxFragment)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
 	b = append(b, data[:wire.MaxFragment]...)
