@@ -27,6 +27,10 @@ type inbound struct {
 
 	mu      sync.Mutex // guards pending
 	pending []*Message // oldest first; its first message is the deliverer's
+	// parked is len(pending), changed under mu and read without it by the
+	// reader: only the reader parks messages, so while it reads 0, no
+	// older message of the peer waits and it may put one on Inbox itself.
+	parked atomic.Int32
 }
 
 // deliver puts m on the Inbox, or, if the Inbox is full or older messages of
@@ -34,18 +38,17 @@ type inbound struct {
 // would have to wait is discarded.
 func (p *peer) deliver(m *Message) {
 	in := &p.in
-	in.mu.Lock()
-	if len(in.pending) == 0 && p.n.offer(m) {
-		in.mu.Unlock()
+	if in.parked.Load() == 0 && p.n.offer(m) {
 		p.release(len(m.Payload))
 		return
 	}
 	if p.n.ctx.Err() != nil {
-		in.mu.Unlock()
 		p.release(len(m.Payload))
 		return
 	}
+	in.mu.Lock()
 	in.pending = append(in.pending, m)
+	in.parked.Add(1)
 	first := len(in.pending) == 1
 	in.mu.Unlock()
 	if first {
@@ -164,6 +167,7 @@ func (in *inbound) pop() {
 	if in.pending = in.pending[1:]; len(in.pending) == 0 {
 		in.pending = nil
 	}
+	in.parked.Add(-1)
 }
 
 // A small payload comes in one allocation with its Message and its sender's
