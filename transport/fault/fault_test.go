@@ -202,22 +202,30 @@ func TestBlackholeStallsBothWaysAndHealResumesWithNothingLost(t *testing.T) {
 		w.nw.Blackhole(a.name, b.name)
 
 		// Big enough to fill socket buffers and to be read in many pieces.
-		out, back := payload(1<<20), payload(1<<20)
-		wroteOut, readOut := stalls(t, d, acc, out)
-		wroteBack, readBack := stalls(t, acc, d, back)
-
-		w.nw.Heal()
-		for _, ch := range []<-chan result{wroteOut, wroteBack} {
-			require.NoError(t, await(t, ch).err)
-		}
-		r := await(t, readOut)
-		require.NoError(t, r.err)
-		assert.True(t, bytes.Equal(out, r.data), "dialler's data lost or reordered")
-		r = await(t, readBack)
-		require.NoError(t, r.err)
-		assert.True(t, bytes.Equal(back, r.data), "acceptor's data lost or reordered")
+		stallThenHeal(t, w, d, acc, 1<<20)
 		flows(t, d, acc)
 	})
+}
+
+// stallThenHeal writes size bytes each way over the black-holed connection
+// of d and acc, checks that neither gets through, heals, and checks that
+// both then arrive whole and in order.
+func stallThenHeal(t *testing.T, w *world, d, acc net.Conn, size int) {
+	t.Helper()
+	out, back := payload(size), payload(size)
+	wroteOut, readOut := stalls(t, d, acc, out)
+	wroteBack, readBack := stalls(t, acc, d, back)
+
+	w.nw.Heal()
+	for _, ch := range []<-chan result{wroteOut, wroteBack} {
+		require.NoError(t, await(t, ch).err)
+	}
+	r := await(t, readOut)
+	require.NoError(t, r.err)
+	assert.True(t, bytes.Equal(out, r.data), "dialler's data lost or reordered")
+	r = await(t, readBack)
+	require.NoError(t, r.err)
+	assert.True(t, bytes.Equal(back, r.data), "acceptor's data lost or reordered")
 }
 
 func TestDeadlinesFireInsideABlackhole(t *testing.T) {

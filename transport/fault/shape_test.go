@@ -320,20 +320,7 @@ func TestBlackholeStopsAShapedLinkAndHealResumesIt(t *testing.T) {
 		flows(t, acc, d)
 		w.nw.Blackhole(a.name, b.name)
 
-		out, back := payload(512<<10), payload(512<<10)
-		wroteOut, readOut := stalls(t, d, acc, out)
-		wroteBack, readBack := stalls(t, acc, d, back)
-
-		w.nw.Heal()
-		for _, ch := range []<-chan result{wroteOut, wroteBack} {
-			require.NoError(t, await(t, ch).err)
-		}
-		r := await(t, readOut)
-		require.NoError(t, r.err)
-		assert.True(t, bytes.Equal(out, r.data), "dialler's data lost or reordered")
-		r = await(t, readBack)
-		require.NoError(t, r.err)
-		assert.True(t, bytes.Equal(back, r.data), "acceptor's data lost or reordered")
+		stallThenHeal(t, w, d, acc, 512<<10)
 
 		const size = 1 << 20
 		least := time.Duration(size)*time.Second/rate + latency
