@@ -276,7 +276,9 @@ func TestClaimedSizesCostNothingUntilSent(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			h := newHarness(t, s)
 			const max, peers = 16 << 20, 20
-			a := h.node(cluster.WithMaxMessageSize(max))
+			// A window that admits the claims: past the window, a claim
+			// is refused at its header.
+			a := h.node(cluster.WithMaxMessageSize(max), cluster.WithReceiveWindow(max))
 			var before runtime.MemStats
 			runtime.ReadMemStats(&before)
 			raws := make([]*rawPeer, peers)

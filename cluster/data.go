@@ -10,7 +10,9 @@ import (
 
 // readData reads a Data, First or More frame of size bytes and delivers the
 // payload it completes. The payload's bytes are charged to the window this
-// node granted the remote: a remote that overdraws it breaks the protocol.
+// node granted the remote, which breaks the protocol if it overdraws it;
+// they are granted back when the message goes into Inbox, or, for a
+// fragment, as inbound.partHeld says.
 func (p *peer) readData(k wire.Kind, size int) error {
 	in := &p.in
 	if p.getState() == gotBye {
@@ -52,19 +54,33 @@ func (p *peer) readData(k wire.Kind, size int) error {
 		if err != nil {
 			return err
 		}
-		p.deliver(m)
+		p.deliver(m, size)
 		return nil
 	}
 	var err error
 	if in.part, err = p.readBody(in.part, payload); err != nil {
 		return err
 	}
-	if len(in.part) < in.total {
+	in.mu.Lock()
+	early := 0
+	if len(in.pending) == 0 {
+		early = payload
+	} else {
+		in.partHeld += payload
+	}
+	charge := in.partHeld
+	done := len(in.part) == in.total
+	if done {
+		in.partHeld = 0
+	}
+	in.mu.Unlock()
+	p.release(early)
+	if !done {
 		return nil
 	}
 	m := newMessage(p.key, 0)
 	m.Payload, in.part, in.total = in.part, nil, 0
-	p.deliver(m)
+	p.deliver(m, charge)
 	return nil
 }
 

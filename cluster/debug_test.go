@@ -89,7 +89,7 @@ func TestNewNodeRejectsBadOptions(t *testing.T) {
 		"negative timeout":   cluster.WithNetworkTimeout(-time.Second),
 		"zero reconnect":     cluster.WithReconnectInterval(0),
 		"negative reconnect": cluster.WithReconnectInterval(-time.Second),
-		"window too small":   cluster.WithReceiveWindow(cluster.DefaultMaxMessageSize - 1),
+		"window too small":   cluster.WithReceiveWindow(1000),
 		"negative window":    cluster.WithReceiveWindow(-1),
 	} {
 		_, err := cluster.NewNode("127.0.0.1:0", opt)

@@ -136,14 +136,15 @@
 // 1024). A node reads every connection all the time, whatever the
 // application does with Inbox, so health checks, peer lists and goodbyes are
 // always handled. Each remote may send it as much as the window the node
-// grants ([WithReceiveWindow], default and least the maximum message size)
-// before the application takes its messages from Inbox; what arrives while
+// grants ([WithReceiveWindow], default 1 MiB) before the application takes
+// its messages from Inbox; a payload larger than the window still crosses
+// it, a fragment at a time. What arrives while
 // Inbox is full waits in the node, in order. So an application that stops
 // reading Inbox pauses the remotes that send to it: their queues fill, their
 // Sends wait and fail with ErrTimeout, and nobody is removed; every message a
 // Send accepted arrives, in order, once the application reads again. A
-// node's memory for messages not yet in Inbox is at most the window for each
-// remote.
+// node's memory for messages not yet in Inbox is at most the window plus one
+// payload of the maximum message size for each remote.
 //
 // # Callbacks
 //

@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"runtime"
 	"testing"
@@ -20,7 +21,7 @@ func TestPeerThatOverdrawsItsWindowIsDropped(t *testing.T) {
 		const size = wire.InitialWindow
 		// Nobody reads a's Inbox, which holds one message: past it, the
 		// window of 64 KiB is all the peer may send.
-		a := h.node(cluster.WithMaxMessageSize(size), cluster.WithInboxSize(1))
+		a := h.node(cluster.WithMaxMessageSize(size), cluster.WithInboxSize(1), cluster.WithReceiveWindow(size))
 		b := h.node()
 		mesh(t, a, b)
 		p := dialRaw(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()), true)
@@ -136,4 +137,28 @@ func TestCloseFromEachCallbackReturns(t *testing.T) {
 			assert.False(t, open, "Inbox still open")
 		})
 	}
+}
+
+// A payload larger than the receive window crosses it, a fragment at a time,
+// and so does one that comes while messages wait for room in Inbox: once the
+// application reads, everything arrives, in order.
+func TestPayloadsLargerThanTheWindowCrossIt(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, h *harness) {
+		const window = wire.InitialWindow
+		a := h.node(cluster.WithReceiveWindow(window), cluster.WithInboxSize(1))
+		b := h.node()
+		mesh(t, a, b)
+		big := bytes.Repeat([]byte("window"), 10*window/6)
+		// Nobody reads a's Inbox yet: the first message fills it, the
+		// second waits in a, and the big one comes while it does.
+		for _, m := range [][]byte{[]byte("one"), []byte("two"), big, []byte("after")} {
+			require.NoError(t, b.Send(remote(a), m))
+		}
+		for _, want := range [][]byte{[]byte("one"), []byte("two"), big, []byte("after")} {
+			require.True(t, bytes.Equal(want, receive(t, a).Payload))
+		}
+		// And with nothing parked, straight through.
+		require.NoError(t, b.Send(remote(a), big))
+		require.True(t, bytes.Equal(big, receive(t, a).Payload))
+	})
 }

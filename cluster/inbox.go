@@ -5,10 +5,19 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/peerweave/peerweave/internal/wire"
 )
 
 // maxWindow is the largest window a node grants or accepts.
 const maxWindow = 1<<31 - 1
+
+// grantAt returns how many released bytes make a node grant them back to a
+// remote through a window of w bytes: a quarter of it, but never more than
+// w less one fragment. A remote waits only for room for a frame, at most a
+// fragment; so then more than w less a fragment is out, and once it is
+// released, it is granted back, whatever the application read last.
+func grantAt(w int) int { return max(1, min(w/4, w-wire.MaxFragment)) }
 
 // inbound is the reader's side of a connection's flow control: the window
 // this node granted the remote, and the messages that came in while Inbox
@@ -25,29 +34,47 @@ type inbound struct {
 	credit   atomic.Int64 // payload bytes the remote may still send
 	released atomic.Int64 // payload bytes taken into Inbox and not yet granted again
 
-	mu      sync.Mutex // guards pending
-	pending []*Message // oldest first; its first message is the deliverer's
+	mu      sync.Mutex      // guards pending and partHeld
+	pending []parkedMessage // oldest first; its first message is the deliverer's
+	// partHeld is how many bytes of the fragmented payload under way the
+	// node has not granted back yet. While nothing is parked it grants a
+	// fragment's bytes back as they arrive, since one payload under way is
+	// bounded by the maximum message size on its own; while messages are
+	// parked it holds them, so that the window bounds what is parked, and
+	// grants them once the last parked message has gone into Inbox. So a
+	// payload larger than the window crosses it, and a remote's messages
+	// not yet in Inbox take at most the window plus one payload of the
+	// maximum size.
+	partHeld int
 	// parked is len(pending), changed under mu and read without it by the
 	// reader: only the reader parks messages, so while it reads 0, no
 	// older message of the peer waits and it may put one on Inbox itself.
 	parked atomic.Int32
 }
 
+// parkedMessage is a message waiting for room in Inbox, and how many of its
+// bytes to grant back to the remote when it goes in.
+type parkedMessage struct {
+	m      *Message
+	charge int
+}
+
 // deliver puts m on the Inbox, or, if the Inbox is full or older messages of
-// p wait, parks it for the deliverer. While the node closes, a message that
-// would have to wait is discarded.
-func (p *peer) deliver(m *Message) {
+// p wait, parks it for the deliverer; charge bytes are granted back to the
+// remote when it goes in. While the node closes, a message that would have
+// to wait is discarded.
+func (p *peer) deliver(m *Message, charge int) {
 	in := &p.in
 	if in.parked.Load() == 0 && p.n.offer(m) {
-		p.release(len(m.Payload))
+		p.release(charge)
 		return
 	}
 	if p.n.ctx.Err() != nil {
-		p.release(len(m.Payload))
+		p.release(charge)
 		return
 	}
 	in.mu.Lock()
-	in.pending = append(in.pending, m)
+	in.pending = append(in.pending, parkedMessage{m, charge})
 	in.parked.Add(1)
 	first := len(in.pending) == 1
 	in.mu.Unlock()
@@ -67,12 +94,15 @@ func (n *Node) offer(m *Message) bool {
 }
 
 // release grants the remote again the bytes of messages taken into Inbox,
-// once they add up to a quarter of the window, so that a busy connection
-// carries a Window frame per quarter window rather than per message.
+// once they add up to grantAt, so that a busy connection carries a Window
+// frame per quarter window rather than per message.
 func (p *peer) release(n int) {
+	if n == 0 {
+		return
+	}
 	in := &p.in
 	r := in.released.Add(int64(n))
-	if r >= int64(p.n.cfg.window/4) && in.released.CompareAndSwap(r, 0) {
+	if r >= int64(p.n.grantAt) && in.released.CompareAndSwap(r, 0) {
 		in.credit.Add(r)
 		p.grant(int(r))
 	}
@@ -132,10 +162,10 @@ func (n *Node) deliverLoop() {
 		}
 		in := &p.in
 		in.mu.Lock()
-		m := in.pending[0]
+		first := in.pending[0]
 		in.mu.Unlock()
 		select {
-		case n.Inbox <- m:
+		case n.Inbox <- first.m:
 		case <-n.ctx.Done():
 			return
 		}
@@ -143,13 +173,17 @@ func (n *Node) deliverLoop() {
 		// reader, which delivers directly only when pending is empty,
 		// cannot overtake it.
 		in.mu.Lock()
-		released := len(m.Payload)
+		released := first.charge
 		in.pop()
-		for moved := 1; moved < maxTurn && len(in.pending) > 0 && n.offer(in.pending[0]); moved++ {
-			released += len(in.pending[0].Payload)
+		for moved := 1; moved < maxTurn && len(in.pending) > 0 && n.offer(in.pending[0].m); moved++ {
+			released += in.pending[0].charge
 			in.pop()
 		}
 		more := len(in.pending) > 0
+		if !more {
+			released += in.partHeld
+			in.partHeld = 0
+		}
 		in.mu.Unlock()
 		p.release(released)
 		if more {
@@ -163,7 +197,7 @@ const maxTurn = 64
 
 // pop drops the oldest parked message. in.mu must be held.
 func (in *inbound) pop() {
-	in.pending[0] = nil
+	in.pending[0] = parkedMessage{}
 	if in.pending = in.pending[1:]; len(in.pending) == 0 {
 		in.pending = nil
 	}

@@ -23,10 +23,10 @@ import (
 //
 // A node reads from its remotes all the time, whatever the application does
 // with Inbox. Messages that arrive while Inbox is full wait in the node, in
-// order, up to the window it grants each remote (WithReceiveWindow); a remote
-// that has sent that much waits too, its Sends failing with ErrTimeout, until
-// the application reads again. Nobody is removed for it, and nothing a Send
-// accepted is lost.
+// order, up to the window it grants each remote (WithReceiveWindow) and one
+// large payload; a remote that has sent that much waits too, its Sends
+// failing with ErrTimeout, until the application reads again. Nobody is
+// removed for it, and nothing a Send accepted is lost.
 //
 // There is no restriction on the number of nodes that may exist in a single
 // program. All methods are safe for concurrent use.
@@ -60,6 +60,7 @@ type Node struct {
 	remotes registry
 	// backlog holds the peers whose messages wait for room in Inbox.
 	backlog backlog
+	grantAt int // see grantAt
 
 	mu      sync.Mutex                   // guards the fields below, and changes of remotes
 	nonces  map[string]*peer             // the registered peers by nonce
@@ -112,7 +113,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	if cfg.window == 0 {
-		cfg.window = cfg.minWindow()
+		cfg.window = DefaultReceiveWindow
 	}
 	ln, err := cfg.transport.Listen(laddr)
 	if err != nil {
@@ -140,6 +141,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		changed:         make(chan struct{}),
 		shutDown:        make(chan struct{}),
 		backlog:         backlog{wake: make(chan struct{}, 1)},
+		grantAt:         grantAt(cfg.window),
 	}
 	rand.Read(n.nonce)
 	n.log = cfg.logger
@@ -180,8 +182,8 @@ func (c *config) check() error {
 		return fmt.Errorf("cluster: max message size %d out of range", c.maxMessage)
 	case c.inboxSize < 0:
 		return fmt.Errorf("cluster: negative inbox size %d", c.inboxSize)
-	case c.window != 0 && (c.window < c.minWindow() || c.window > maxWindow):
-		return fmt.Errorf("cluster: receive window %d must be from %d to %d", c.window, c.minWindow(), maxWindow)
+	case c.window != 0 && (c.window < wire.InitialWindow || c.window > maxWindow):
+		return fmt.Errorf("cluster: receive window %d must be from %d to %d", c.window, wire.InitialWindow, maxWindow)
 	case c.sendQueueSize <= 0:
 		return fmt.Errorf("cluster: send queue size %d must be positive", c.sendQueueSize)
 	case c.secret != nil && len(c.secret) == 0:
@@ -191,10 +193,6 @@ func (c *config) check() error {
 	}
 	return nil
 }
-
-// minWindow is the smallest receive window: one that holds the largest
-// message, and at least the window every connection starts with.
-func (c *config) minWindow() int { return max(c.maxMessage, wire.InitialWindow) }
 
 // Done returns a channel that is closed when Close begins, so that work
 // serving the node, such as a discovery loop, can stop with it.

@@ -14,6 +14,7 @@ const (
 	DefaultMaxMessageSize    = 16 << 20 // bytes
 	DefaultInboxSize         = 1024     // messages
 	DefaultSendQueueSize     = 1 << 20  // bytes per remote
+	DefaultReceiveWindow     = 1 << 20  // bytes per remote
 )
 
 // An Option configures a node created by NewNode. Every setting of a node is
@@ -96,13 +97,14 @@ func WithInboxSize(n int) Option { return func(c *config) { c.inboxSize = n } }
 func WithSendQueueSize(n int) Option { return func(c *config) { c.sendQueueSize = n } }
 
 // WithReceiveWindow sets how many payload bytes each remote may send this
-// node that its application has not yet taken from Inbox (default, and
-// least: the maximum message size, or 64 KiB if that is more; 0 means the
-// default). Messages that arrive while Inbox is full
-// wait in the node, and their remote, once it has sent a window's worth,
-// waits too: its Sends block and then fail with ErrTimeout, and nobody is
-// removed. So a node's memory for messages not yet in Inbox is at most the
-// window for each remote.
+// node that its application has not yet taken from Inbox (default
+// DefaultReceiveWindow; at least 64 KiB; 0 means the default). Messages that
+// arrive while Inbox is full wait in the node, and their remote, once it has
+// sent a window's worth, waits too: its Sends block and then fail with
+// ErrTimeout, and nobody is removed. A payload larger than the window still
+// crosses it, a fragment at a time, so a node's memory for a remote's
+// messages not yet in Inbox is at most the window plus one payload of the
+// maximum message size.
 func WithReceiveWindow(n int) Option { return func(c *config) { c.window = n } }
 
 // WithSecret makes the node admit only peers that prove they know secret, and
