@@ -115,7 +115,7 @@ func (p *peer) discard() int {
 // farewell handles a goodbye from p's remote: remove it, then send what is
 // queued for it, as its window allows, and the acknowledgement after it.
 // The writer hangs up once that is written; what is not written within the
-// network timeout is discarded. It reports whether the goodbye was an
+// network timeout is discarded (see expired). It reports whether the goodbye was an
 // acknowledgement of ours instead: both sides said goodbye at once.
 func (n *Node) farewell(p *peer) (crossed bool) {
 	n.retire(p, "remote left")
@@ -127,22 +127,7 @@ func (n *Node) farewell(p *peer) (crossed bool) {
 	}
 	p.setState(gotBye)
 	p.data = wire.AppendHeader(p.data, wire.KindByeAck, 0)
-	select {
-	case <-p.done:
-		// Shut down already: nothing is left to expire.
-		p.mu.Unlock()
-		return false
-	default:
-	}
-	p.expire = time.AfterFunc(n.networkTimeout(), func() {
-		p.mu.Lock()
-		discarded := p.discard()
-		p.mu.Unlock()
-		if discarded > 0 {
-			n.log.Warn("remote left before its queued messages could go out", "remote", p.key.String(), "discarded", discarded)
-		}
-		p.shutdown()
-	})
+	p.expire = time.NewTimer(n.networkTimeout())
 	p.mu.Unlock()
 	p.signal()
 	return false
@@ -181,4 +166,17 @@ func (n *Node) markLeft(k netip.AddrPort, nonce []byte) {
 		delete(n.left, oldest)
 	}
 	n.left[k] = departure{at: time.Now(), nonce: string(nonce)}
+}
+
+// expired ends a connection whose acknowledgement of the remote's goodbye
+// did not go out within the network timeout, discarding what it still held.
+// The writer calls it when p.expire fires.
+func (n *Node) expired(p *peer) {
+	p.mu.Lock()
+	discarded := p.discard()
+	p.mu.Unlock()
+	if discarded > 0 {
+		n.log.Warn("remote left before its queued messages could go out", "remote", p.key.String(), "discarded", discarded)
+	}
+	p.shutdown()
 }

@@ -81,7 +81,7 @@ type peer struct {
 	queued  int           // messages not wholly taken by the writer
 	rest    int           // payload bytes of the fragmented message being taken, after the frames taken
 	drained chan struct{} // closed when the writer takes data, if non-nil
-	expire  *time.Timer   // ends the connection if the acknowledgement of a goodbye is not out in time
+	expire  *time.Timer   // set by farewell: the writer gives up on the acknowledgement of a goodbye when it fires
 
 	spare []byte        // used by the writer only: the ctrl buffer it last wrote
 	wake  chan struct{} // capacity 1: there may be something to write
@@ -286,6 +286,9 @@ func (p *peer) writeLoop() {
 	for {
 		select {
 		case <-p.wake:
+		case <-p.expiry():
+			p.n.expired(p)
+			return
 		case <-p.done:
 			return
 		}
@@ -340,10 +343,19 @@ func (p *peer) shutdown() {
 	p.once.Do(func() {
 		close(p.done)
 		p.conn.Close()
-		p.mu.Lock()
-		if p.expire != nil {
-			p.expire.Stop()
-		}
-		p.mu.Unlock()
 	})
+}
+
+// expiry returns the channel of p.expire, or nil, which blocks, before a
+// goodbye.
+func (p *peer) expiry() <-chan time.Time {
+	if p.getState() != gotBye {
+		return nil // before a goodbye, without the lock, as on every wait
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.expire == nil {
+		return nil
+	}
+	return p.expire.C
 }
