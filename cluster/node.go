@@ -105,6 +105,8 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		healthy:       DefaultHealthyInterval,
 		timeout:       DefaultNetworkTimeout,
 		reconnect:     DefaultReconnectInterval,
+		minVersion:    wire.MinVersion,
+		maxVersion:    wire.Version,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -130,7 +132,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		ln:              ln,
 		self:            self,
 		nonce:           make([]byte, 16),
-		preamble:        wire.AppendPreamble(nil, cfg.codec.Name()),
+		preamble:        cfg.speaks().Append(nil),
 		retuneHealth:    make(chan struct{}, 1),
 		retuneReconnect: make(chan struct{}, 1),
 		nonces:          make(map[string]*peer),

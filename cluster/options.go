@@ -39,6 +39,10 @@ type config struct {
 	added         func(Remote)
 	removed       func(Remote)
 	changed       func([]Remote)
+
+	// Rolling upgrades and secret rotation (the upgrade task).
+	minVersion, maxVersion uint8      // the protocol versions the node speaks; other than wire.MinVersion and wire.Version only in tests
+	extension              *extension // what a later release adds to the protocol; set only by tests
 }
 
 // WithTransport makes the node use t instead of TCP.
