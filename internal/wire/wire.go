@@ -28,7 +28,8 @@
 // connection speaks that version from the frame after the preamble on. The
 // negotiated version gates what a side may send: a frame kind or a control
 // message field that a version added goes only on connections of that
-// version or later. A side that finds no version in common, or another
+// version or later, and a receiver drops a connection that carries a frame
+// of a kind its version does not have. A side that finds no version in common, or another
 // codec, closes the connection; an acceptor first writes its own preamble,
 // so that the dialler can tell why. The dialler's hello goes out before it
 // has read the acceptor's preamble, so it must stay what every version its
