@@ -194,7 +194,8 @@
 //	)
 //
 // Every node of a cluster must use the same codec: nodes compare codec names
-// and protocol versions when they connect and refuse a mismatch with
+// and protocol versions when they connect and refuse another codec, or a
+// peer with no version in common (see Rolling upgrades), with
 // [ErrIncompatible]. Packages transport/transporttest and codec/codectest
 // check a transport or a codec of your own.
 //
