@@ -124,6 +124,9 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	}
 	p.helloSent = true
 	if err := p.readPreamble(); err != nil {
+		if errors.Is(err, ErrIncompatible) {
+			n.log.Warn("cannot connect: incompatible peer", "remote", k.String(), "err", err)
+		}
 		return wire.Reject{}, err
 	}
 	theirs, err := p.readHello()
@@ -153,8 +156,8 @@ func (p *peer) flushHandshake() error {
 	return nil
 }
 
-// readPreamble reads the other side's preamble and checks that it speaks our
-// protocol version and codec.
+// readPreamble reads the other side's preamble, checks that it speaks a
+// protocol version of ours and our codec, and sets the version to speak.
 func (p *peer) readPreamble() error {
 	pre, err := wire.ReadPreamble(p.br)
 	if errors.Is(err, wire.ErrBadMagic) {
@@ -163,11 +166,7 @@ func (p *peer) readPreamble() error {
 	if err != nil {
 		return err
 	}
-	if pre.Version != wire.Version || pre.Codec != p.n.cfg.codec.Name() {
-		return protocolError{fmt.Errorf("%w: peer speaks protocol %d with codec %q, this node protocol %d with codec %q",
-			ErrIncompatible, pre.Version, pre.Codec, wire.Version, p.n.cfg.codec.Name())}
-	}
-	return nil
+	return p.negotiate(pre)
 }
 
 // readHello reads the other side's hello and sets the peer's identity from it.

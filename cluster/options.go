@@ -39,6 +39,11 @@ type config struct {
 	added         func(Remote)
 	removed       func(Remote)
 	changed       func([]Remote)
+
+	// Rolling upgrades and secret rotation (the upgrade task).
+	minVersion, maxVersion uint8      // the protocol versions the node speaks; other than wire.MinVersion and wire.Version only in tests
+	extension              *extension // what a later release adds to the protocol; set only by tests
+	accepted               [][]byte   // secrets accepted besides secret (WithSecrets)
 }
 
 // WithTransport makes the node use t instead of TCP.
@@ -116,5 +121,5 @@ func WithReceiveWindow(n int) Option { return func(c *config) { c.window = n } }
 // bytes. It authenticates peers but does not encrypt traffic: for that, use
 // a transport with TLS.
 func WithSecret(secret []byte) Option {
-	return func(c *config) { c.secret = bytes.Clone(secret) }
+	return func(c *config) { c.secret, c.accepted = bytes.Clone(secret), nil }
 }
