@@ -130,7 +130,7 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 			func(p *rawPeer) []byte {
 				return append(wire.AppendPreamble(nil, p.codecName), header(16<<20, wire.KindHello)...)
 			},
-			[]string{"WARN", "bad handshake", "exceeds the 4096-byte limit"}},
+			[]string{"WARN", "bad handshake", "exceeds the 69632-byte limit"}}, // 4 KiB and room for a hello's tags
 		{"half a hello, then silence", false,
 			func(p *rawPeer) []byte {
 				return append(wire.AppendPreamble(nil, p.codecName), header(9, wire.KindHello)...)

@@ -39,6 +39,14 @@ type config struct {
 	added         func(Remote)
 	removed       func(Remote)
 	changed       func([]Remote)
+
+	// Identity (identity.go): who the node is to its peers.
+	name        string
+	label       string
+	advertise   string
+	tags        map[string]string
+	maxTags     int
+	tagsChanged func(Remote, map[string]string)
 }
 
 // WithTransport makes the node use t instead of TCP.

@@ -12,7 +12,8 @@ import (
 
 // maxHandshakeFrame bounds frames before a connection is admitted: hellos,
 // proofs and verdicts are small, and a stranger must not make the node set
-// memory aside for more.
+// memory aside for more. A hello may be larger by the tags it carries
+// (tagsFrameLimit), and its memory is taken as its bytes arrive.
 const maxHandshakeFrame = 4 << 10
 
 // eagerRead is how much of a frame body is allocated before its bytes
@@ -33,7 +34,7 @@ func (p *peer) readConn(b []byte) (int, error) {
 // limit is the largest frame body p accepts: small until it is admitted.
 func (p *peer) limit() int {
 	if p.getState() == handshaking {
-		return maxHandshakeFrame
+		return p.n.tagsFrameLimit() // a hello carries tags
 	}
 	return p.n.cfg.maxMessage
 }
@@ -74,6 +75,10 @@ func (p *peer) read() error {
 			}
 			if err := p.n.learn(p, m.Addrs); err != nil {
 				return protocolError{fmt.Errorf("peer list: %w", err)}
+			}
+		case wire.KindTags:
+			if err := p.readTags(size); err != nil {
+				return err
 			}
 		case wire.KindBye:
 			if p.n.farewell(p) {
@@ -117,12 +122,21 @@ func (p *peer) readHeader() (wire.Kind, int, error) {
 	return k, size, nil
 }
 
+// eager is how much of a frame body readBody allocates before its bytes
+// arrive: little for a stranger in its handshake.
+func (p *peer) eager() int {
+	if p.getState() == handshaking {
+		return maxHandshakeFrame
+	}
+	return eagerRead
+}
+
 // readBody appends the next n bytes to buf, growing it, past eagerRead, as
 // the bytes arrive.
 func (p *peer) readBody(buf []byte, n int) ([]byte, error) {
 	end := len(buf) + n
 	for len(buf) < end {
-		k := min(end-len(buf), max(len(buf), eagerRead))
+		k := min(end-len(buf), max(len(buf), p.eager()))
 		buf = slices.Grow(buf, k)
 		m, err := io.ReadFull(p.br, buf[len(buf):len(buf)+k])
 		buf = buf[:len(buf)+m]
