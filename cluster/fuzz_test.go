@@ -191,8 +191,8 @@ func collect(n *cluster.Node) func() []*cluster.Message {
 
 // dataFrames returns the payloads of the data frames of a stream of frames
 // that a node surely delivers (before any frame but data, ping or pong), and
-// those it may deliver (also past peer lists and windows, which it may or may
-// not find valid), up to the first frame that ends the connection. A payload
+// those it may deliver (also past peer lists, windows and tags, which it may
+// or may not find valid), up to the first frame that ends the connection. A payload
 // in fragments counts once its last fragment is in.
 func dataFrames(stream []byte) (certain, possible [][]byte) {
 	sure := true
@@ -232,7 +232,7 @@ func dataFrames(stream []byte) (certain, possible [][]byte) {
 				part, total = nil, 0
 			}
 		case k == wire.KindPing, k == wire.KindPong:
-		case k == wire.KindPeers, k == wire.KindWindow:
+		case k == wire.KindPeers, k == wire.KindWindow, k == wire.KindTags:
 			sure = false
 		default:
 			return certain, possible
