@@ -18,6 +18,9 @@ import (
 // can reach it.
 const fuzzMaxMessage = 4 << 10
 
+// fuzzMaxTags is the tags limit of fuzzed nodes, small for the same reason.
+const fuzzMaxTags = 1 << 10
+
 // FuzzHandshake feeds a node everything a dialler sends, from the first byte
 // of the connection: preamble, hello and, if those pass, frames. Whatever it
 // gets, the node must not panic, must keep serving a good peer, and must put
@@ -64,7 +67,7 @@ func FuzzFrames(f *testing.F) {
 func fuzzNode(t *testing.T, input []byte, handshake bool) [][]byte {
 	h := newHarness(t, memStack())
 	w := &watched{Transport: h.faults.Wrap(h.transport())}
-	a := h.node(cluster.WithMaxMessageSize(fuzzMaxMessage), cluster.WithTransport(w),
+	a := h.node(cluster.WithMaxMessageSize(fuzzMaxMessage), cluster.WithMaxTagsSize(fuzzMaxTags), cluster.WithTransport(w),
 		// Room for every frame the input could hold: none is dropped
 		// for want of it.
 		cluster.WithInboxSize(len(input)/wire.HeaderSize+2))
