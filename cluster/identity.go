@@ -63,7 +63,7 @@ func WithAdvertiseAddr(hostport string) Option { return func(c *config) { c.adve
 // checkIdentity checks the identity options.
 func (c *config) checkIdentity() error {
 	switch {
-	case c.name != "" && len(c.name) > MaxNameLen:
+	case len(c.name) > MaxNameLen:
 		return fmt.Errorf("cluster: name of %d bytes, more than %d", len(c.name), MaxNameLen)
 	case len(c.label) > MaxNameLen:
 		return fmt.Errorf("cluster: label of %d bytes, more than %d", len(c.label), MaxNameLen)
@@ -76,7 +76,7 @@ func (c *config) checkIdentity() error {
 			return fmt.Errorf("cluster: advertised address %q must be ip:port with a specified ip", c.advertise)
 		}
 	}
-	if c.maxTags == 0 {
+	if c.maxTags == 0 { // the default, which the tags below must fit
 		c.maxTags = DefaultMaxTagsSize
 	}
 	if size := tagsSize(c.tags); size > c.maxTags {

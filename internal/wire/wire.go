@@ -68,9 +68,9 @@
 //     replaces the entry of the old address if that one is no longer
 //     connected; if it is, the newcomer is refused with RejectName.
 //   - Label, the cluster's name. An acceptor refuses a dialler whose label
-//     is not its own with RejectLabel, after authentication and before
-//     anything else is exchanged; a dialler drops an acceptor that welcomes
-//     it with another label. Empty labels are equal.
+//     is not its own with RejectLabel, after authentication, so before any
+//     peer list or data; a dialler drops an acceptor that welcomes it with
+//     another label. Empty labels are equal.
 //   - Tags, the node's metadata: keys and values in turn, sorted by key,
 //     and TagsVersion, which counts the node's changes of its tags.
 //
