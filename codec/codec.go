@@ -17,8 +17,9 @@
 package codec
 
 // Codec encodes the control messages that nodes exchange: Hello, Auth,
-// Peers, Reject and TagsUpdate. Every node of a cluster must use the same codec: the
-// handshake compares names and refuses a peer whose codec has another.
+// Peers, Reject and TagsUpdate. Every node of a cluster must use the same
+// codec: the handshake compares names and refuses a peer whose codec has
+// another.
 //
 // A node makes one Encoder and one Decoder per connection and uses them for
 // every control message on it, one message at a time, so that a stream
@@ -40,8 +41,9 @@ type Codec interface {
 type Encoder interface {
 	// Append appends the encoding of v, one whole frame body, to b and
 	// returns the extended slice. v is always a pointer to a Hello, Auth,
-	// Peers, Reject or TagsUpdate. The encoding is at least one byte long: a node
-	// takes an empty body for a missing message. Append must not keep b.
+	// Peers, Reject or TagsUpdate. The encoding is at least one byte long:
+	// a node takes an empty body for a missing message. Append must not
+	// keep b.
 	// If it fails, the node discards the slice it returned and keeps b as
 	// it was.
 	Append(b []byte, v any) ([]byte, error)

@@ -27,11 +27,11 @@
 //
 // where length counts the kind byte and the body. A Data frame's body is the
 // message payload as it is: a payload is already bytes, and running it through
-// the codec would only copy it. Hello, Peers, Reject and Auth bodies are encoded
-// with the connection's codec (one encoder and one decoder per connection, so
-// stream codecs such as gob send their type information once), and so are
-// Tags bodies (a TagsUpdate; see Identity). Ping, Pong,
-// Bye, ByeAck and Welcome have no body.
+// the codec would only copy it. Hello, Peers, Reject, Auth and Tags bodies
+// (a TagsUpdate; see Identity) are encoded with the connection's codec (one
+// encoder and one decoder per connection, so stream codecs such as gob send
+// their type information once). Ping, Pong, Bye, ByeAck and Welcome have no
+// body.
 //
 // # Fragments
 //
