@@ -284,6 +284,19 @@ func TestTagsOverTheLimitAreRefused(t *testing.T) {
 	})
 }
 
+func TestTagsLargerThanTheMessageLimitCross(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		rec := newRecorder()
+		a := h.node(cluster.WithMaxMessageSize(1 << 10))
+		b := h.node(append(rec.Options(), cluster.WithMaxMessageSize(1<<10))...)
+		mesh(t, a, b)
+		tags := map[string]string{"k": strings.Repeat("v", 8<<10)}
+		require.NoError(t, a.SetTags(tags))
+		rec.WaitEvents(t, map[string]int{"~" + a.String() + " " + clustertest.TagString(tags): 1})
+		waitRemotes(t, b, a)
+	})
+}
+
 func TestTagsUpdatesOutOfOrderLoseToNewerOnes(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, memStack())

@@ -31,10 +31,12 @@ func (p *peer) readConn(b []byte) (int, error) {
 	return p.conn.Read(b)
 }
 
-// limit is the largest frame body p accepts: small until it is admitted.
-func (p *peer) limit() int {
-	if p.getState() == handshaking {
-		return p.n.tagsFrameLimit() // a hello carries tags
+// limit is the largest body of a frame of kind k that p accepts: small until
+// it is admitted, but for the tags a hello carries, and for tags frames
+// whatever the message size.
+func (p *peer) limit(k wire.Kind) int {
+	if p.getState() == handshaking || k == wire.KindTags {
+		return p.n.tagsFrameLimit()
 	}
 	return p.n.cfg.maxMessage
 }
@@ -114,7 +116,7 @@ func (p *peer) readHeader() (wire.Kind, int, error) {
 		}
 		return 0, 0, err
 	}
-	k, size, err := wire.ParseHeader(h, p.limit())
+	k, size, err := wire.ParseHeader(h, p.limit(wire.Kind(h[4])))
 	if err != nil {
 		return 0, 0, protocolError{err}
 	}

@@ -168,13 +168,11 @@ func (p *peer) queueTagsLocked() bool {
 	return true
 }
 
-// readTags reads a tags frame of size bytes and takes the tags it carries if
-// they are newer than those p's remote sent before.
+// readTags reads a tags frame of size bytes, at most tagsFrameLimit, and
+// takes the tags it carries if they are newer than those p's remote sent
+// before.
 func (p *peer) readTags(size int) error {
 	n := p.n
-	if size > n.tagsFrameLimit() {
-		return protocolError{fmt.Errorf("tags frame of %d bytes: %w", size, ErrTagsTooLarge)}
-	}
 	var u wire.TagsUpdate
 	if err := p.readControl(size, &u); err != nil {
 		return err
