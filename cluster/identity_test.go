@@ -80,12 +80,23 @@ func TestWildcardNodeWithoutOneKnowsTheAddressOthersKnowItBy(t *testing.T) {
 	assert.Equal(t, "hello", string(receive(t, a).Payload))
 }
 
-func TestAdvertisedAddressMustBeSpecified(t *testing.T) {
+func TestIdentityOptionsAreChecked(t *testing.T) {
 	t.Parallel()
 	for _, bad := range []string{"0.0.0.0:7946", "[::]:0", "localhost:7946", "10.0.0.1"} {
 		_, err := cluster.NewNode("127.0.0.1:0", cluster.WithAdvertiseAddr(bad))
 		assert.Error(t, err, bad)
 	}
+	long := strings.Repeat("n", cluster.MaxNameLen+1)
+	for _, o := range []cluster.Option{cluster.WithName(long), cluster.WithLabel(long), cluster.WithMaxTagsSize(-1)} {
+		_, err := cluster.NewNode("127.0.0.1:0", o)
+		assert.Error(t, err)
+	}
+
+	// Without WithName, every node gets a name of its own.
+	h := newHarness(t, memStack())
+	a, b := h.node(), h.node()
+	assert.True(t, strings.HasPrefix(a.Name(), "node-"), a.Name())
+	assert.NotEqual(t, a.Name(), b.Name())
 }
 
 func TestNodeBackAtANewAddressReplacesItsOldEntry(t *testing.T) {
