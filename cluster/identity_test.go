@@ -1,8 +1,10 @@
 package cluster_test
 
 import (
+	"bufio"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -338,4 +340,61 @@ func TestTagsUpdatesOutOfOrderLoseToNewerOnes(t *testing.T) {
 	p.write(t, p.frame(nil, wire.KindTags, &wire.TagsUpdate{Version: 7, Tags: []string{"z", "1", "a", "2"}}))
 	p.waitHangUp(t)
 	h.Logs.Wait(t, waitFor, "WARN", "dropping remote: bad input", "out of order")
+}
+
+func TestDiallerDropsAnAcceptorOfAnotherLabelThatWelcomesIt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, memStack())
+	a := h.node(cluster.WithLabel("x"))
+	ln, err := h.transport().Listen("10.9.9.9:7946")
+	require.NoError(t, err)
+	defer ln.Close()
+
+	// A hand-made acceptor that welcomes anyone, with label y.
+	bye := make(chan wire.Kind, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		br := bufio.NewReader(conn)
+		if _, err := wire.ReadPreamble(br); err != nil {
+			return
+		}
+		skipFrame := func() (wire.Kind, error) {
+			hd := make([]byte, wire.HeaderSize)
+			if _, err := io.ReadFull(br, hd); err != nil {
+				return 0, err
+			}
+			k, size, err := wire.ParseHeader(hd, 1<<20)
+			if err == nil {
+				_, err = br.Discard(size)
+			}
+			return k, err
+		}
+		if _, err := skipFrame(); err != nil { // a's hello
+			return
+		}
+		p := &rawPeer{enc: h.stack.codec.NewEncoder()}
+		out := p.frame(wire.AppendPreamble(nil, h.stack.codec.Name()), wire.KindHello,
+			&wire.Hello{Addr: "10.9.9.9:7946", Nonce: []byte("acceptor"), Label: "y"})
+		if _, err := conn.Write(p.frame(out, wire.KindWelcome, nil)); err != nil {
+			return
+		}
+		if k, err := skipFrame(); err == nil {
+			bye <- k
+		}
+	}()
+
+	err = a.Add("10.9.9.9:7946")
+	require.ErrorIs(t, err, cluster.ErrLabelMismatch)
+	select {
+	case k := <-bye:
+		assert.Equal(t, wire.KindBye, k, "a says goodbye to the acceptor it will not have")
+	case <-time.After(waitFor):
+		t.Fatal("the hand-made acceptor heard nothing after its welcome")
+	}
+	assert.Empty(t, a.Remotes())
+	h.Logs.Wait(t, waitFor, "WARN", "refusing a node of another cluster", "remote_label=y")
 }
