@@ -29,7 +29,8 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	p.setState(live)
 	n.remotes.m.Store(p.key, p)
 	n.nonces[string(p.nonce)] = p
-	delete(n.retry, p.key)
+	n.unretryLocked(p.key)
+	moved := n.claimNameLocked(p)
 	delete(n.left, p.key)
 	n.unlisted++
 	n.notifyLocked()
@@ -40,6 +41,7 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		p.appendControl(wire.KindWelcome, nil)
 	}
 	n.queuePeerList(p)
+	p.queueTagsLocked()
 	p.credit = wire.InitialWindow
 	p.in.credit.Store(int64(n.cfg.window))
 	if n.cfg.window > wire.InitialWindow {
@@ -47,6 +49,10 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	}
 	p.mu.Unlock()
 	n.log.Debug("remote added", "remote", p.key.String(), "dialled", !acceptor)
+	if moved.IsValid() {
+		n.log.Info("remote moved: no longer redialling its old address", "name", p.name, "remote", p.key.String(), "old", moved.String())
+	}
+	n.learnSelf(p)
 	n.wg.Go(p.writeLoop)
 	if !acceptor {
 		n.wg.Go(p.readLoop)
@@ -75,5 +81,5 @@ func (n *Node) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
 	if l, gone := n.left[p.key]; acceptor && gone && !p.join && l.nonce == string(p.nonce) {
 		return wire.RejectGone
 	}
-	return 0
+	return n.nameVerdictLocked(p)
 }

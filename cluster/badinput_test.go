@@ -33,6 +33,19 @@ type rawPeer struct {
 // and, if hello, a complete handshake.
 func dialRaw(t *testing.T, h *harness, target *cluster.Node, preamble []byte, hello bool) *rawPeer {
 	t.Helper()
+	var m *wire.Hello
+	if hello {
+		nonce := make([]byte, 16)
+		rand.Read(nonce)
+		m = &wire.Hello{Addr: "127.0.0.1:1", Nonce: nonce}
+	}
+	return dialRawHello(t, h, target, preamble, m)
+}
+
+// dialRawHello is dialRaw with the given hello, if not nil.
+func dialRawHello(t *testing.T, h *harness, target *cluster.Node, preamble []byte, m *wire.Hello) *rawPeer {
+	t.Helper()
+	hello := m != nil
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	conn, err := h.transport().Dial(ctx, target.String())
@@ -42,9 +55,7 @@ func dialRaw(t *testing.T, h *harness, target *cluster.Node, preamble []byte, he
 	p.enc = h.stack.codec.NewEncoder()
 	out := preamble
 	if hello {
-		nonce := make([]byte, 16)
-		rand.Read(nonce)
-		out = p.frame(out, wire.KindHello, &wire.Hello{Addr: "127.0.0.1:1", Nonce: nonce})
+		out = p.frame(out, wire.KindHello, m)
 	}
 	if len(out) > 0 {
 		_, err = conn.Write(out)
@@ -132,7 +143,7 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 			func(p *rawPeer) []byte {
 				return append(wire.AppendPreamble(nil, p.codecName), header(16<<20, wire.KindHello)...)
 			},
-			[]string{"WARN", "bad handshake", "exceeds the 4096-byte limit"}},
+			[]string{"WARN", "bad handshake", "exceeds the 69632-byte limit"}}, // 4 KiB and room for a hello's tags
 		{"half a hello, then silence", false,
 			func(p *rawPeer) []byte {
 				return append(wire.AppendPreamble(nil, p.codecName), header(9, wire.KindHello)...)

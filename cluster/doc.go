@@ -199,6 +199,30 @@
 // [ErrIncompatible]. Packages transport/transporttest and codec/codectest
 // check a transport or a codec of your own.
 //
+// # Names, tags, labels and advertised addresses
+//
+// A remote is known by its address, but a node says more about itself when
+// it connects. [WithName] names it (by default "node-" and random hex digits):
+// a node that comes back under its name at another address, as a rescheduled
+// pod does, replaces the entry of the old address, which is no longer
+// redialled; two live nodes of one name are refused with [ErrNameConflict].
+// [WithTags] and [Node.SetTags] give it tags, string keys and values of at
+// most 16 KiB in all ([WithMaxTagsSize]), that every remote reads with
+// [Node.Info] and hears of changes to with [Node.RemoteTagsChanged], in order
+// with the membership callbacks. [WithLabel] names its cluster: nodes of
+// different labels refuse each other with [ErrLabelMismatch], so that a stale
+// seed cannot merge two clusters. [WithAdvertiseAddr] sets the address its
+// peers dial it at, when that is not where it listens (behind NAT, in a
+// container, on a wildcard address); [Node.Self] returns the Remote that the
+// others know the node by.
+//
+//	n, err := cluster.NewNode("0.0.0.0:7946",
+//		cluster.WithName(os.Getenv("POD_NAME")),
+//		cluster.WithAdvertiseAddr(os.Getenv("POD_IP")+":7946"),
+//		cluster.WithLabel("prod"),
+//		cluster.WithTags(map[string]string{"role": "db", "zone": "eu-west-1a"}),
+//	)
+//
 // # Security
 //
 // By default a node trusts its network: anyone who can reach it can join,

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"maps"
 	"net/netip"
 	"runtime"
 	"strconv"
@@ -34,10 +35,13 @@ func (n *Node) RemoteRemoved(f func(r Remote)) { n.events.removed.Store(&f) }
 // the start.
 func (n *Node) RemoteChanged(f func(rs []Remote)) { n.events.changed.Store(&f) }
 
-// event is one change of membership: a remote added or removed.
+// event is one change of membership, a remote added or removed, or of a
+// remote's tags (tagged).
 type event struct {
-	added bool
-	key   netip.AddrPort
+	added  bool
+	key    netip.AddrPort
+	tagged bool
+	tags   map[string]string // the remote's new tags, if tagged; never changed
 }
 
 // events runs callbacks on a goroutine of its own, in order.
@@ -45,6 +49,8 @@ type events struct {
 	added   atomic.Pointer[func(Remote)]
 	removed atomic.Pointer[func(Remote)]
 	changed atomic.Pointer[func([]Remote)]
+	// tagsChanged is the RemoteTagsChanged callback (tags.go).
+	tagsChanged atomic.Pointer[func(Remote, map[string]string)]
 
 	mu      sync.Mutex // guards queue and stopped
 	queue   []event
@@ -115,6 +121,13 @@ func (e *events) run() {
 }
 
 func (e *events) deliver(ev event) {
+	if ev.tagged {
+		_, member := e.members[ev.key]
+		if f := e.tagsChanged.Load(); member && f != nil && *f != nil {
+			(*f)(remoteOf(ev.key), maps.Clone(ev.tags))
+		}
+		return
+	}
 	f := e.removed.Load()
 	if ev.added {
 		e.members[ev.key] = struct{}{}

@@ -18,6 +18,9 @@ import (
 // can reach it.
 const fuzzMaxMessage = 4 << 10
 
+// fuzzMaxTags is the tags limit of fuzzed nodes, small for the same reason.
+const fuzzMaxTags = 1 << 10
+
 // FuzzHandshake feeds a node everything a dialler sends, from the first byte
 // of the connection: preamble, hello and, if those pass, frames. Whatever it
 // gets, the node must not panic, must keep serving a good peer, and must put
@@ -69,7 +72,7 @@ func FuzzFrames(f *testing.F) {
 func fuzzNode(t *testing.T, input []byte, handshake bool) [][]byte {
 	h := newHarness(t, memStack())
 	w := &watched{Transport: h.faults.Wrap(h.transport())}
-	a := h.node(cluster.WithMaxMessageSize(fuzzMaxMessage), cluster.WithTransport(w),
+	a := h.node(cluster.WithMaxMessageSize(fuzzMaxMessage), cluster.WithMaxTagsSize(fuzzMaxTags), cluster.WithTransport(w),
 		// Room for every frame the input could hold: none is dropped
 		// for want of it.
 		cluster.WithInboxSize(len(input)/wire.HeaderSize+2))
@@ -196,8 +199,8 @@ func collect(n *cluster.Node) func() []*cluster.Message {
 
 // dataFrames returns the payloads of the data frames of a stream of frames
 // that a node surely delivers (before any frame but data, ping or pong), and
-// those it may deliver (also past peer lists and windows, which it may or may
-// not find valid), up to the first frame that ends the connection. A payload
+// those it may deliver (also past peer lists, windows and tags, which it may
+// or may not find valid), up to the first frame that ends the connection. A payload
 // in fragments counts once its last fragment is in.
 func dataFrames(stream []byte) (certain, possible [][]byte) {
 	sure := true
@@ -237,7 +240,7 @@ func dataFrames(stream []byte) (certain, possible [][]byte) {
 				part, total = nil, 0
 			}
 		case k == wire.KindPing, k == wire.KindPong:
-		case k == wire.KindPeers, k == wire.KindWindow:
+		case k == wire.KindPeers, k == wire.KindWindow, k == wire.KindTags:
 			sure = false
 		default:
 			return certain, possible

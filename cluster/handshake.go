@@ -58,14 +58,27 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		return n.awaitRemote(ctx, p.key)
 	case wire.RejectAuth:
 		return fmt.Errorf("%w: the peer refused our proof of the shared secret", ErrAuth)
+	case wire.RejectLabel, wire.RejectName:
+		n.identityRefusal(verdict.Code, p, true, n.id.name)
+		return fmt.Errorf("%w: %s", identityError(verdict.Code), verdict.Reason)
 	default:
 		return fmt.Errorf("%w: %s", ErrRejected, verdict.Reason)
+	}
+	if p.label != n.cfg.label {
+		// The acceptor should have refused us.
+		p.goodbye()
+		n.identityRefusal(wire.RejectLabel, p, false, "")
+		return identityError(wire.RejectLabel)
 	}
 	if code := n.admit(p, false); code != 0 {
 		// The acceptor took the connection; we cannot.
 		p.goodbye()
 		if code == wire.RejectDuplicate {
 			return nil
+		}
+		if err := identityError(code); err != nil {
+			n.identityRefusal(code, p, false, p.name)
+			return err
 		}
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
 	}
@@ -115,7 +128,7 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	n := p.n
 	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
 	p.ctrl = append(p.ctrl, n.preamble...)
-	ours := n.hello(join)
+	ours := n.hello(p, join)
 	if err := p.appendControl(wire.KindHello, ours); err != nil {
 		return wire.Reject{}, err
 	}
@@ -142,9 +155,14 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	return p.readVerdict()
 }
 
-// hello returns this node's hello, with a fresh challenge if it has a secret.
-func (n *Node) hello(join bool) *wire.Hello {
-	return &wire.Hello{Addr: n.self.String(), Nonce: n.nonce, Join: join, Challenge: n.challenge()}
+// hello returns this node's hello for p, with a fresh challenge if it has a
+// secret.
+func (n *Node) hello(p *peer, join bool) *wire.Hello {
+	h := &wire.Hello{Addr: n.id.advertise.String(), Nonce: n.nonce, Join: join, Challenge: n.challenge(),
+		Name: n.id.name, Label: n.cfg.label}
+	h.Tags, h.TagsVersion = n.ownTags()
+	p.sentTags = h.TagsVersion
+	return h
 }
 
 // flushHandshake writes what the handshake queued and empties the queue.
@@ -187,6 +205,13 @@ func (p *peer) readHello() (*wire.Hello, error) {
 			return nil, protocolError{fmt.Errorf("hello with a %d-byte field", len(b))}
 		}
 	}
+	if len(h.Name) > MaxNameLen || len(h.Label) > MaxNameLen {
+		return nil, protocolError{fmt.Errorf("hello with a name or label over %d bytes", MaxNameLen)}
+	}
+	tags, err := p.n.parseTags(h.Tags)
+	if err != nil {
+		return nil, protocolError{fmt.Errorf("hello: %w", err)}
+	}
 	if k.Addr().IsUnspecified() {
 		// The remote listens on every interface: reach it where it came from.
 		from, err := addr.Of(p.conn.RemoteAddr())
@@ -195,10 +220,12 @@ func (p *peer) readHello() (*wire.Hello, error) {
 		}
 		k = netip.AddrPortFrom(from.Addr(), k.Port())
 	}
-	if k == p.n.self && !bytes.Equal(h.Nonce, p.n.nonce) {
+	if p.n.ownAddr(k) && !bytes.Equal(h.Nonce, p.n.nonce) {
 		return nil, protocolError{fmt.Errorf("hello claims this node's own address %s", k)}
 	}
 	p.key, p.nonce, p.join = k, h.Nonce, h.Join
+	p.name, p.label = h.Name, h.Label
+	p.tags.Store(&tagSet{version: h.TagsVersion, m: tags})
 	return h, nil
 }
 
@@ -271,10 +298,13 @@ func (p *peer) acceptHandshake() error {
 	if err != nil {
 		return truncated(err)
 	}
-	ours := n.hello(false)
+	ours := n.hello(p, false)
 	code, err := p.checkDialler(ours, theirs)
 	if err != nil {
 		return err
+	}
+	if code == 0 && p.label != n.cfg.label {
+		code = wire.RejectLabel
 	}
 	if code == 0 {
 		code = n.admit(p, true)
@@ -282,6 +312,7 @@ func (p *peer) acceptHandshake() error {
 	if code == 0 {
 		return nil
 	}
+	n.identityRefusal(code, p, false, p.name)
 	if err := p.appendControl(wire.KindReject, &wire.Reject{Code: code, Reason: rejectReason(code)}); err != nil {
 		return err
 	}
@@ -306,6 +337,10 @@ func rejectReason(c wire.RejectCode) string {
 		return "said goodbye before"
 	case wire.RejectAuth:
 		return "authentication failed"
+	case wire.RejectLabel:
+		return "another cluster label"
+	case wire.RejectName:
+		return "name in use by another live node"
 	}
 	return fmt.Sprintf("code %d", c)
 }

@@ -79,7 +79,7 @@ func (n *Node) join(ctx context.Context, k netip.AddrPort, joining bool) error {
 // isSelf reports whether k reaches this node. n.mu must be held.
 func (n *Node) isSelf(k netip.AddrPort) bool {
 	_, found := n.selves[k]
-	return found || k == n.self
+	return found || n.ownAddr(k)
 }
 
 // markSelf remembers addresses found to reach this node.

@@ -155,7 +155,7 @@ func (n *Node) retire(p *peer, event string) {
 // held. Past maxLeft leavers, the oldest is forgotten: a scan of the map,
 // once per leave of a node that has seen thousands.
 func (n *Node) markLeft(k netip.AddrPort, nonce []byte) {
-	delete(n.retry, k)
+	n.unretryLocked(k)
 	if _, known := n.left[k]; !known && len(n.left) >= maxLeft {
 		oldest := k
 		for a, d := range n.left {

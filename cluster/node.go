@@ -66,7 +66,7 @@ type Node struct {
 	mu      sync.Mutex                   // guards the fields below, and changes of remotes
 	nonces  map[string]*peer             // the registered peers by nonce
 	dialing map[netip.AddrPort]*dialing  // connections being set up by this node
-	retry   map[netip.AddrPort]struct{}  // lost ungracefully: redialled every reconnect interval
+	retry   map[netip.AddrPort]string    // lost ungracefully: redialled every reconnect interval; to the remote's name
 	left    map[netip.AddrPort]departure // left gracefully: not redialled from peer lists
 	selves  map[netip.AddrPort]struct{}  // addresses found to reach this very node
 	changed chan struct{}                // closed and replaced whenever membership or the mesh's progress changes
@@ -79,6 +79,8 @@ type Node struct {
 	events    events
 	closeOnce sync.Once
 	shutDown  chan struct{} // closed when Close has done all but wait for callbacks
+
+	id identity // name, advertised address and tags (identity.go)
 }
 
 // New creates a new Node that can be used immediately. In order to
@@ -138,7 +140,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		retuneReconnect: make(chan struct{}, 1),
 		nonces:          make(map[string]*peer),
 		dialing:         make(map[netip.AddrPort]*dialing),
-		retry:           make(map[netip.AddrPort]struct{}),
+		retry:           make(map[netip.AddrPort]string),
 		left:            make(map[netip.AddrPort]departure),
 		selves:          make(map[netip.AddrPort]struct{}),
 		changed:         make(chan struct{}),
@@ -161,6 +163,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 	n.healthy.Store(int64(cfg.healthy))
 	n.timeout.Store(int64(cfg.timeout))
 	n.reconnect.Store(int64(cfg.reconnect))
+	n.initIdentity()
 	n.RemoteAdded(cfg.added)
 	n.RemoteRemoved(cfg.removed)
 	n.RemoteChanged(cfg.changed)
@@ -195,6 +198,9 @@ func (c *config) check() error {
 	case c.healthy <= 0 || c.timeout <= 0 || c.reconnect <= 0:
 		return fmt.Errorf("cluster: intervals must be positive (healthy %v, timeout %v, reconnect %v)", c.healthy, c.timeout, c.reconnect)
 	}
+	if err := c.checkIdentity(); err != nil {
+		return err
+	}
 	return checkSecrets(c.secret, c.accepted)
 }
 
@@ -204,8 +210,10 @@ func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
 
 // Addr returns the IP and port the node listens on, whatever its transport,
 // as a *net.TCPAddr that is the caller's to keep or change. Other nodes know
-// the node by this address, unless its IP is unspecified (0.0.0.0 or ::):
-// then each knows it by the IP it connected from.
+// the node by this address, unless it has an advertised address
+// (WithAdvertiseAddr), which they know it by instead, or its IP is
+// unspecified (0.0.0.0 or ::): then each knows it by the IP it connected
+// from. Self returns the Remote that the others know the node by.
 func (n *Node) Addr() *net.TCPAddr { return net.TCPAddrFromAddrPort(n.self) }
 
 // String returns the node's listen address.

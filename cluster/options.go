@@ -44,6 +44,14 @@ type config struct {
 	minVersion, maxVersion uint8      // the protocol versions the node speaks; other than wire.MinVersion and wire.Version only in tests
 	extension              *extension // what a later release adds to the protocol; set only by tests
 	accepted               [][]byte   // secrets accepted besides secret (WithSecrets)
+
+	// Identity (identity.go): who the node is to its peers.
+	name        string
+	label       string
+	advertise   string
+	tags        map[string]string
+	maxTags     int
+	tagsChanged func(Remote, map[string]string)
 }
 
 // WithTransport makes the node use t instead of TCP.

@@ -60,6 +60,11 @@ type peer struct {
 	key   netip.AddrPort
 	nonce []byte
 	join  bool // the dialler joined on its own behalf
+	name  string
+	label string
+	// tags are the remote's tags: from its hello, then replaced by its
+	// reader, under n.mu, with newer ones (tags.go).
+	tags atomic.Pointer[tagSet]
 	// version is the protocol version the connection speaks: what a
 	// version added goes only on connections of that version or later.
 	version uint8
@@ -85,6 +90,9 @@ type peer struct {
 	rest    int           // payload bytes of the fragmented message being taken, after the frames taken
 	drained chan struct{} // closed when the writer takes data, if non-nil
 	expire  *time.Timer   // set by farewell: the writer gives up on the acknowledgement of a goodbye when it fires
+	// sentTags is the version of this node's tags last queued for the
+	// remote, in our hello or a tags frame.
+	sentTags uint64
 
 	spare []byte        // used by the writer only: the ctrl buffer it last wrote
 	wake  chan struct{} // capacity 1: there may be something to write

@@ -12,7 +12,8 @@ import (
 
 // maxHandshakeFrame bounds frames before a connection is admitted: hellos,
 // proofs and verdicts are small, and a stranger must not make the node set
-// memory aside for more.
+// memory aside for more. A hello may be larger by the tags it carries
+// (tagsFrameLimit), and its memory is taken as its bytes arrive.
 const maxHandshakeFrame = 4 << 10
 
 // eagerRead is how much of a frame body is allocated before its bytes
@@ -30,10 +31,12 @@ func (p *peer) readConn(b []byte) (int, error) {
 	return p.conn.Read(b)
 }
 
-// limit is the largest frame body p accepts: small until it is admitted.
-func (p *peer) limit() int {
-	if p.getState() == handshaking {
-		return maxHandshakeFrame
+// limit is the largest body of a frame of kind k that p accepts: small until
+// it is admitted, but for the tags a hello carries, and for tags frames
+// whatever the message size.
+func (p *peer) limit(k wire.Kind) int {
+	if p.getState() == handshaking || k == wire.KindTags {
+		return p.n.tagsFrameLimit()
 	}
 	return p.n.cfg.maxMessage
 }
@@ -75,6 +78,10 @@ func (p *peer) read() error {
 			if err := p.n.learn(p, m.Addrs); err != nil {
 				return protocolError{fmt.Errorf("peer list: %w", err)}
 			}
+		case wire.KindTags:
+			if err := p.readTags(size); err != nil {
+				return err
+			}
 		case wire.KindBye:
 			if p.n.farewell(p) {
 				return errGoodbye
@@ -115,7 +122,7 @@ func (p *peer) readHeader() (wire.Kind, int, error) {
 		}
 		return 0, 0, err
 	}
-	k, size, err := wire.ParseHeaderUpTo(h, p.limit(), p.lastKind())
+	k, size, err := wire.ParseHeaderUpTo(h, p.limit(wire.Kind(h[4])), p.lastKind())
 	if err != nil {
 		return 0, 0, protocolError{err}
 	}
@@ -123,12 +130,21 @@ func (p *peer) readHeader() (wire.Kind, int, error) {
 	return k, size, nil
 }
 
+// eager is how much of a frame body readBody allocates before its bytes
+// arrive: little for a stranger in its handshake.
+func (p *peer) eager() int {
+	if p.getState() == handshaking {
+		return maxHandshakeFrame
+	}
+	return eagerRead
+}
+
 // readBody appends the next n bytes to buf, growing it, past eagerRead, as
 // the bytes arrive.
 func (p *peer) readBody(buf []byte, n int) ([]byte, error) {
 	end := len(buf) + n
 	for len(buf) < end {
-		k := min(end-len(buf), max(len(buf), eagerRead))
+		k := min(end-len(buf), max(len(buf), p.eager()))
 		buf = slices.Grow(buf, k)
 		m, err := io.ReadFull(p.br, buf[len(buf):len(buf)+k])
 		buf = buf[:len(buf)+m]

@@ -62,6 +62,7 @@ func (n *Node) removeLocked(p *peer) bool {
 	}
 	n.remotes.m.Delete(p.key)
 	delete(n.nonces, string(p.nonce))
+	n.forgetNameLocked(p.name, p.key)
 	if !p.listed {
 		n.unlisted--
 	}
@@ -88,7 +89,7 @@ func (n *Node) drop(p *peer, err error) {
 	n.mu.Lock()
 	removed := n.removeLocked(p)
 	if removed && n.ctx.Err() == nil {
-		n.retry[p.key] = struct{}{}
+		n.retryLocked(p)
 	}
 	n.mu.Unlock()
 	p.shutdown()

@@ -10,15 +10,16 @@
 // never pass through a codec: they travel as the bytes they are. The
 // messages are plain structs with exported fields of type string, bool,
 // unsigned integer, []byte and []string, so a codec may use reflection
-// (encoding/gob, MessagePack) or a type switch over the four of them.
+// (encoding/gob, MessagePack) or a type switch over the five of them.
 //
 // The codec/codectest package checks an implementation against everything
 // a node relies on.
 package codec
 
 // Codec encodes the control messages that nodes exchange: Hello, Auth,
-// Peers and Reject. Every node of a cluster must use the same codec: the
-// handshake compares names and refuses a peer whose codec has another.
+// Peers, Reject and TagsUpdate. Every node of a cluster must use the same
+// codec: the handshake compares names and refuses a peer whose codec has
+// another.
 //
 // A node makes one Encoder and one Decoder per connection and uses them for
 // every control message on it, one message at a time, so that a stream
@@ -40,8 +41,9 @@ type Codec interface {
 type Encoder interface {
 	// Append appends the encoding of v, one whole frame body, to b and
 	// returns the extended slice. v is always a pointer to a Hello, Auth,
-	// Peers or Reject. The encoding is at least one byte long: a node
-	// takes an empty body for a missing message. Append must not keep b.
+	// Peers, Reject or TagsUpdate. The encoding is at least one byte long:
+	// a node takes an empty body for a missing message. Append must not
+	// keep b.
 	// If it fails, the node discards the slice it returned and keeps b as
 	// it was.
 	Append(b []byte, v any) ([]byte, error)
@@ -51,8 +53,8 @@ type Encoder interface {
 // order.
 type Decoder interface {
 	// Decode decodes body, exactly one whole frame body, into v. v is
-	// always a pointer to the zero value of a Hello, Auth, Peers or
-	// Reject: the type that the frame's kind says the body holds.
+	// always a pointer to the zero value of a Hello, Auth, Peers, Reject
+	// or TagsUpdate: the type that the frame's kind says the body holds.
 	//
 	// Anyone who can connect to a node can send it anything, so Decode
 	// must return an error, never panic or hang, on malformed input: a
@@ -85,6 +87,29 @@ type Hello struct {
 	// Proof, in the acceptor's Hello, answers both challenges: an HMAC
 	// keyed with the shared secret, as the wire protocol defines it.
 	Proof []byte
+	// Name is the sender's node name, unique in its cluster; empty for a
+	// node without one.
+	Name string
+	// Label names the sender's cluster; nodes whose labels differ refuse
+	// each other. Empty for no label.
+	Label string
+	// Tags is the sender's metadata, keys and values in turn, sorted by
+	// key.
+	Tags []string
+	// TagsVersion counts the changes of the sender's tags: a TagsUpdate
+	// replaces them only if its Version is higher.
+	TagsVersion uint64
+}
+
+// TagsUpdate carries a node's metadata after a change: every key and value,
+// as in Hello.
+type TagsUpdate struct {
+	// Version counts the sender's changes of its tags; a receiver ignores
+	// an update whose Version is not higher than the last it has.
+	Version uint64
+	// Tags is the sender's metadata, keys and values in turn, sorted by
+	// key.
+	Tags []string
 }
 
 // Auth is the dialler's answer to the acceptor's challenge.

@@ -144,6 +144,6 @@ func TestFuzzInputsSplitIntoFrames(t *testing.T) {
 	assert.Equal(t, []frame{hello, auth, hello}, parseInput(in))
 	assert.Equal(t, []frame{{body: []byte("hel"), typ: messageTypes[0]}}, parseInput(in[:5]),
 		"a length beyond the input takes what is left")
-	assert.Equal(t, []frame{{body: []byte{0x80}, typ: messageTypes[1]}}, parseInput([]byte{5, 0x80}),
+	assert.Equal(t, []frame{{body: []byte{0x80}, typ: messageTypes[1]}}, parseInput([]byte{byte(len(messageTypes) + 1), 0x80}),
 		"a length cut short is the body")
 }

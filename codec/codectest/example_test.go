@@ -12,9 +12,10 @@ import (
 )
 
 // handCodec is a codec written by hand, with no reflection: a type switch
-// over the four messages. A message is a tag byte, then its fields in order:
-// a bool or a reject code as one byte, a string or byte slice as its length
-// (a uvarint) and its bytes, and a list as its length and its strings. Every
+// over the five messages. A message is a tag byte, then its fields in order:
+// a bool or a reject code as one byte, an unsigned integer as a uvarint, a
+// string or byte slice as its length (a uvarint) and its bytes, and a list as
+// its length and its strings. Every
 // length is checked against the bytes that are left before anything is
 // allocated for it, so a frame cannot claim more memory than it holds.
 //
@@ -32,6 +33,7 @@ const (
 	tagAuth
 	tagPeers
 	tagReject
+	tagTags
 )
 
 func (handCodec) Append(b []byte, v any) ([]byte, error) {
@@ -39,19 +41,27 @@ func (handCodec) Append(b []byte, v any) ([]byte, error) {
 	case *codec.Hello:
 		b = appendString(append(b, tagHello), m.Addr)
 		b = append(appendString(b, m.Nonce), boolByte(m.Join))
-		return appendString(appendString(b, m.Challenge), m.Proof), nil
+		b = appendString(appendString(b, m.Challenge), m.Proof)
+		b = appendString(appendString(b, m.Name), m.Label)
+		return binary.AppendUvarint(appendList(b, m.Tags), m.TagsVersion), nil
 	case *codec.Auth:
 		return appendString(append(b, tagAuth), m.Proof), nil
 	case *codec.Peers:
-		b = binary.AppendUvarint(append(b, tagPeers), uint64(len(m.Addrs)))
-		for _, a := range m.Addrs {
-			b = appendString(b, a)
-		}
-		return b, nil
+		return appendList(append(b, tagPeers), m.Addrs), nil
 	case *codec.Reject:
 		return appendString(append(b, tagReject, byte(m.Code)), m.Reason), nil
+	case *codec.TagsUpdate:
+		return appendList(binary.AppendUvarint(append(b, tagTags), m.Version), m.Tags), nil
 	}
 	return b, fmt.Errorf("hand: cannot encode %T", v)
+}
+
+func appendList(b []byte, l []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(l)))
+	for _, s := range l {
+		b = appendString(b, s)
+	}
+	return b
 }
 
 func appendString[T string | []byte](b []byte, s T) []byte {
@@ -72,18 +82,17 @@ func (handCodec) Decode(body []byte, v any) error {
 		r.tag(tagHello)
 		m.Addr, m.Nonce, m.Join = string(r.bytes()), bytes.Clone(r.bytes()), r.bool()
 		m.Challenge, m.Proof = bytes.Clone(r.bytes()), bytes.Clone(r.bytes())
+		m.Name, m.Label = string(r.bytes()), string(r.bytes())
+		m.Tags, m.TagsVersion = r.list(), r.uvarint()
 	case *codec.Auth:
 		r.tag(tagAuth)
 		m.Proof = bytes.Clone(r.bytes())
 	case *codec.Peers:
 		r.tag(tagPeers)
-		// Each address takes at least its length byte.
-		if n := r.length(); n > 0 {
-			m.Addrs = make([]string, n)
-			for i := range m.Addrs {
-				m.Addrs[i] = string(r.bytes())
-			}
-		}
+		m.Addrs = r.list()
+	case *codec.TagsUpdate:
+		r.tag(tagTags)
+		m.Version, m.Tags = r.uvarint(), r.list()
 	case *codec.Reject:
 		r.tag(tagReject)
 		m.Code, m.Reason = codec.RejectCode(r.byte()), string(r.bytes())
@@ -134,6 +143,31 @@ func (r *reader) bool() bool {
 		r.fail(fmt.Errorf("hand: bool %d", c))
 	}
 	return c == 1
+}
+
+// uvarint reads an unsigned integer.
+func (r *reader) uvarint() uint64 {
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		r.fail(errShort)
+		return 0
+	}
+	r.b = r.b[k:]
+	return n
+}
+
+// list reads a list of strings, nil if it is empty. Each string takes at
+// least its length byte, so the length bounds what it allocates.
+func (r *reader) list() []string {
+	n := r.length()
+	if n == 0 {
+		return nil
+	}
+	l := make([]string, n)
+	for i := range l {
+		l[i] = string(r.bytes())
+	}
+	return l
 }
 
 // length reads a length, which may not exceed the bytes that are left.

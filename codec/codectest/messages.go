@@ -20,24 +20,29 @@ var messageTypes = []reflect.Type{
 	reflect.TypeFor[codec.Peers](),
 	reflect.TypeFor[codec.Reject](),
 	reflect.TypeFor[codec.Auth](),
+	reflect.TypeFor[codec.TagsUpdate](),
 }
 
 // full has one message of each type with every field set: the messages that
 // the suite decodes as other types and mangles.
 var full = []sample{
-	{"Hello", &codec.Hello{Addr: "[2001:db8::1]:7946", Nonce: bytesN(64, 1), Join: true, Challenge: bytesN(32, 2), Proof: bytesN(32, 3)}},
+	{"Hello", &codec.Hello{Addr: "[2001:db8::1]:7946", Nonce: bytesN(64, 1), Join: true, Challenge: bytesN(32, 2), Proof: bytesN(32, 3),
+		Name: "node-eu-1", Label: "prod", Tags: []string{"role", "db", "zone", "eu-west-1a"}, TagsVersion: 1 << 40}},
 	{"Peers", &codec.Peers{Addrs: []string{"10.0.0.1:7946", "[2001:db8::2]:65535"}}},
 	{"Reject", &codec.Reject{Code: wire.RejectDuplicate, Reason: "already connected"}},
 	{"Auth", &codec.Auth{Proof: bytesN(32, 4)}},
+	{"TagsUpdate", &codec.TagsUpdate{Version: 1 << 40, Tags: []string{"role", "db", "zone", "eu-west-1a"}}},
 }
 
 // compact has one message of each type with every field set, each as short
 // as can be: the messages that checkClaims cuts at every byte.
 var compact = []sample{
-	{"Hello", &codec.Hello{Addr: "a", Nonce: []byte{1}, Join: true, Challenge: []byte{2}, Proof: []byte{3}}},
+	{"Hello", &codec.Hello{Addr: "a", Nonce: []byte{1}, Join: true, Challenge: []byte{2}, Proof: []byte{3},
+		Name: "n", Label: "l", Tags: []string{"k", "v"}, TagsVersion: 1}},
 	{"Peers", &codec.Peers{Addrs: []string{"a", "b"}}},
 	{"Reject", &codec.Reject{Code: wire.RejectGone, Reason: "x"}},
 	{"Auth", &codec.Auth{Proof: []byte{4}}},
+	{"TagsUpdate", &codec.TagsUpdate{Version: 1, Tags: []string{"k", "v"}}},
 }
 
 // samples returns every message the suite round-trips: each message type
@@ -58,6 +63,11 @@ func samples() []sample {
 		{"Hello/empty-nonce", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: []byte{}}},
 		{"Hello/64-byte-nonce", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(64)}},
 		{"Hello/zero", &codec.Hello{}},
+		{"Hello/name", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Name: "node-1"}},
+		{"Hello/label", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Label: "prod"}},
+		{"Hello/tags", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Tags: []string{"role", "db"}, TagsVersion: 3}},
+		{"Hello/empty-tag-value", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Tags: []string{"role", ""}, TagsVersion: 1}},
+		{"Hello/16KiB-tags", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Tags: []string{"blob", string(distinct(16 << 10))}, TagsVersion: 1}},
 		{"Peers/nil", &codec.Peers{}},
 		{"Peers/empty", &codec.Peers{Addrs: []string{}}},
 		{"Peers/1", &codec.Peers{Addrs: addrs(1)}},
@@ -69,6 +79,11 @@ func samples() []sample {
 		{"Reject/unicode-reason", &codec.Reject{Code: wire.RejectGone, Reason: "nœud parti ✓"}},
 		{"Auth/proof", &codec.Auth{Proof: distinct(32)}},
 		{"Auth/zero", &codec.Auth{}},
+		{"TagsUpdate/zero", &codec.TagsUpdate{}},
+		{"TagsUpdate/empty", &codec.TagsUpdate{Version: 2, Tags: []string{}}},
+		{"TagsUpdate/empty-key-and-value", &codec.TagsUpdate{Version: 2, Tags: []string{"", ""}}},
+		{"TagsUpdate/max-version", &codec.TagsUpdate{Version: ^uint64(0), Tags: []string{"role", "web"}}},
+		{"TagsUpdate/10-tags", &codec.TagsUpdate{Version: 7, Tags: addrs(20)}},
 	}
 	for _, f := range full {
 		s = append(s, sample{f.name + "/full", f.v})

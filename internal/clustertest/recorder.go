@@ -2,7 +2,9 @@ package clustertest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -10,8 +12,8 @@ import (
 )
 
 // Recorder keeps what a node's callbacks report: its events, "+addr" for a
-// remote added and "-addr" for a remote removed, and the lists that
-// RemoteChanged gave.
+// remote added, "-addr" for a remote removed and "~addr k=v,k=v" for a
+// remote's new tags (sorted by key), and the lists that RemoteChanged gave.
 type Recorder struct {
 	signal Signal // notified on every callback
 
@@ -29,6 +31,7 @@ func (r *Recorder) Options() []cluster.Option {
 		cluster.WithRemoteAdded(r.added),
 		cluster.WithRemoteRemoved(r.removed),
 		cluster.WithRemoteChanged(r.listed),
+		cluster.WithRemoteTagsChanged(r.tagged),
 	}
 }
 
@@ -39,11 +42,25 @@ func Record(n *cluster.Node) *Recorder {
 	n.RemoteAdded(r.added)
 	n.RemoteRemoved(r.removed)
 	n.RemoteChanged(r.listed)
+	n.RemoteTagsChanged(r.tagged)
 	return r
 }
 
 func (r *Recorder) added(x cluster.Remote)   { r.event("+" + x.String()) }
 func (r *Recorder) removed(x cluster.Remote) { r.event("-" + x.String()) }
+
+func (r *Recorder) tagged(x cluster.Remote, tags map[string]string) {
+	r.event("~" + x.String() + " " + TagString(tags))
+}
+
+// TagString returns tags as a Recorder writes them: "k=v,k=v", sorted by key.
+func TagString(tags map[string]string) string {
+	var s []string
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		s = append(s, k+"="+tags[k])
+	}
+	return strings.Join(s, ",")
+}
 
 func (r *Recorder) event(e string) {
 	r.mu.Lock()

@@ -23,6 +23,7 @@ func FuzzParseHeader(f *testing.F) {
 	f.Add(uint32(0xffffffff), uint8(KindData), 1<<31)
 	f.Add(uint32(1), uint8(0), 5)
 	f.Add(uint32(1), uint8(KindLast+1), 5)
+	f.Add(uint32(40), uint8(KindTags), 64)
 	f.Fuzz(func(t *testing.T, length uint32, kind uint8, limit int) {
 		limit = min(max(limit, 0), 1<<31)
 		h := binary.BigEndian.AppendUint32(nil, length)

@@ -63,10 +63,11 @@
 //
 // where length counts the kind byte and the body. A Data frame's body is the
 // message payload as it is: a payload is already bytes, and running it through
-// the codec would only copy it. Hello, Peers, Reject and Auth bodies are encoded
-// with the connection's codec (one encoder and one decoder per connection, so
-// stream codecs such as gob send their type information once). Ping, Pong,
-// Bye, ByeAck and Welcome have no body.
+// the codec would only copy it. Hello, Peers, Reject, Auth and Tags bodies
+// (a TagsUpdate; see Identity) are encoded with the connection's codec (one
+// encoder and one decoder per connection, so stream codecs such as gob send
+// their type information once). Ping, Pong, Bye, ByeAck and Welcome have no
+// body.
 //
 // # Fragments
 //
@@ -91,6 +92,32 @@
 // not count); a sender never sends a frame that would overdraw it, and a
 // receiver drops a peer that does. So every connection is always read, and
 // control frames flow whatever the application does.
+//
+// # Identity
+//
+// A Hello's Addr is the address the sender's peers are to dial it at: its
+// advertised address if it has one, else its listen address. Besides its
+// address and nonce, a Hello carries who the node is:
+//
+//   - Name, unique among the live nodes of a cluster and, when the user sets
+//     it, stable across restarts. A name that reappears at a new address
+//     replaces the entry of the old address if that one is no longer
+//     connected; if it is, the newcomer is refused with RejectName.
+//   - Label, the cluster's name. An acceptor refuses a dialler whose label
+//     is not its own with RejectLabel, after authentication, so before any
+//     peer list or data; a dialler drops an acceptor that welcomes it with
+//     another label. Empty labels are equal.
+//   - Tags, the node's metadata: keys and values in turn, sorted by key,
+//     and TagsVersion, which counts the node's changes of its tags.
+//
+// A node whose tags change sends a Tags frame (KindTags, a codec-encoded
+// TagsUpdate with every key and value) to each remote; a receiver keeps the
+// tags of the highest version it has seen, from the Hello or a Tags frame, and
+// ignores the rest, so that an update that arrives late cannot undo a newer
+// one. The keys and values of a node's tags add up to at most the receiver's
+// tags limit (16 KiB by default); a peer that sends more, in its Hello or in
+// a Tags frame, is dropped. A Hello may therefore be larger than other
+// handshake frames.
 package wire
 
 import (
@@ -105,7 +132,8 @@ import (
 )
 
 // Version is the highest protocol version this package speaks. Version 2
-// added fragments and flow control; version 3, version negotiation.
+// added fragments and flow control; version 3, version negotiation, and
+// names, labels and tags (see Identity).
 const Version = 3
 
 // MinVersion is the lowest protocol version this package speaks: nodes
@@ -143,9 +171,10 @@ const (
 	KindFirst   Kind = 11 // body: total length:uint32, then the first fragment of a payload
 	KindMore    Kind = 12 // body: the next fragment of the payload a First frame began
 	KindWindow  Kind = 13 // body: increment:uint32 of the window the receiver grants
+	KindTags    Kind = 14 // body: codec-encoded TagsUpdate
 
 	// KindLast is the highest kind this version knows.
-	KindLast = KindWindow
+	KindLast = KindTags
 )
 
 // MaxFragment is the most payload bytes a First or More frame carries; a
@@ -188,6 +217,8 @@ func (k Kind) String() string {
 		return "more"
 	case KindWindow:
 		return "window"
+	case KindTags:
+		return "tags"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -205,6 +236,7 @@ type (
 	Peers      = codec.Peers
 	Reject     = codec.Reject
 	RejectCode = codec.RejectCode
+	TagsUpdate = codec.TagsUpdate
 )
 
 // Reject codes, the values of Reject.Code: the protocol defines them.
@@ -214,6 +246,8 @@ const (
 	RejectClosing   RejectCode = 3 // the acceptor is shutting down
 	RejectGone      RejectCode = 4 // the dialler said goodbye before, and dials only because a peer list named the acceptor
 	RejectAuth      RejectCode = 5 // the dialler could not prove it knows the shared secret
+	RejectLabel     RejectCode = 6 // the dialler's cluster label is not the acceptor's
+	RejectName      RejectCode = 7 // another live node has the dialler's name
 )
 
 // ErrBadMagic reports a preamble that does not start with the protocol magic:

@@ -89,7 +89,7 @@ func TestParseHeaderUpToKnowsLaterKinds(t *testing.T) {
 }
 
 func TestHeaderRoundTrip(t *testing.T) {
-	for _, k := range []Kind{KindData, KindHello, KindReject, KindPeers, KindAuth, KindFirst, KindMore, KindWindow} {
+	for _, k := range []Kind{KindData, KindHello, KindReject, KindPeers, KindAuth, KindFirst, KindMore, KindWindow, KindTags} {
 		h := AppendHeader(nil, k, 1000)
 		got, size, err := ParseHeader(h, 1000)
 		require.NoError(t, err)
