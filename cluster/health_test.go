@@ -107,16 +107,19 @@ func TestUnreadInboxPausesSendersAndLosesNothing(t *testing.T) {
 		c := h.node(opts(recC.Options()...)...)
 		mesh(t, a, b, c)
 
-		// b sends numbered messages while nobody reads a's Inbox, for three
-		// network timeouts after the first Send that failed.
+		// b sends numbered messages while nobody reads a's Inbox, until its
+		// Sends have failed for three network timeouts in a row. A Send
+		// may time out before a's window is full, on a machine too busy to
+		// run b's writer for a timeout, so a success resets the run; what
+		// a's window bounds is how much b gets accepted in all.
 		var accepted []string
 		var stalled time.Time
 		for i := 0; stalled.IsZero() || time.Since(stalled) < 3*timeout; i++ {
 			payload := fmt.Sprintf("%d", i)
 			err := b.Send(remote(a), append([]byte(payload), make([]byte, 1000)...))
 			if err == nil {
-				require.True(t, stalled.IsZero(), "a Send succeeded after a's window filled, while nobody read a's Inbox")
 				accepted = append(accepted, payload)
+				stalled = time.Time{}
 				continue
 			}
 			require.ErrorIs(t, err, cluster.ErrTimeout)
@@ -125,6 +128,9 @@ func TestUnreadInboxPausesSendersAndLosesNothing(t *testing.T) {
 			}
 		}
 		require.NotEmpty(t, accepted)
+		// a's inbox (one message), its window and b's send queue: 64 KiB
+		// each, doubled for framing and the message a's deliverer holds.
+		require.LessOrEqual(t, len(accepted)*1000, 2*(64<<10+64<<10), "b's sends were not held back by a's window")
 
 		// Meanwhile a and c still serve each other, and a still answers
 		// health checks: nobody lost anybody.
