@@ -20,7 +20,8 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		n.mu.Unlock()
 		return code
 	}
-	if old := n.remotes.get(p.key); old != nil {
+	old := n.remotes.get(p.key)
+	if old != nil {
 		// Same address, new nonce: the remote restarted before we noticed.
 		n.removeLocked(old)
 		n.wg.Go(old.shutdown)
@@ -39,14 +40,20 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	if acceptor {
 		p.appendControl(wire.KindWelcome, nil)
 	}
-	n.queuePeerList(p)
+	listErr := n.queuePeerList(p)
 	p.credit = wire.InitialWindow
 	p.in.credit.Store(int64(n.cfg.window))
 	if n.cfg.window > wire.InitialWindow {
 		p.appendRaw(wire.KindWindow, windowBody(n.cfg.window-wire.InitialWindow))
 	}
 	p.mu.Unlock()
-	n.log.Debug("remote added", "remote", p.key.String(), "dialled", !acceptor)
+	if old != nil {
+		n.emit(Event{Kind: EventRemoved, Addr: old.key, Err: ErrReplaced})
+	}
+	n.added(p, !acceptor)
+	if listErr != nil {
+		n.emit(Event{Kind: EventPeerList, Addr: p.key, Err: listErr})
+	}
 	n.wg.Go(p.writeLoop)
 	if !acceptor {
 		n.wg.Go(p.readLoop)

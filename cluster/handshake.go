@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/peerweave/peerweave/internal/addr"
@@ -18,19 +16,25 @@ import (
 // connect dials the node at k and registers it as a remote. join says the
 // node dials on its own behalf (Add, reconnect) rather than because a peer
 // list named k.
-func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
+func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, n.networkTimeout(), ErrTimeout)
 	defer cancel()
 	defer afterFunc(n.ctx, cancel)()
 	conn, err := n.cfg.transport.Dial(ctx, k.String())
 	if err != nil {
-		return fmt.Errorf("dial: %w", cause(ctx, err))
+		err = fmt.Errorf("dial: %w", cause(ctx, err))
+		n.emit(Event{Kind: EventDial, Addr: k, Err: err})
+		return err
 	}
+	n.emit(Event{Kind: EventDial, Addr: k})
 	p := n.newPeer(conn)
 	admitted := false
 	defer func() {
 		if !admitted {
 			conn.Close()
+			if err != nil {
+				n.emit(Event{Kind: EventHandshakeFailed, Addr: k, Dialled: true, Err: handshakeCause(err)})
+			}
 		}
 	}()
 	stop := n.interrupt(ctx, p)
@@ -242,12 +246,13 @@ func (p *peer) readVerdict() (wire.Reject, error) {
 
 // serve runs the acceptor's side of a connection: handshake, then reading.
 func (n *Node) serve(conn net.Conn) {
+	n.emit(Event{Kind: EventAccepted, From: conn.RemoteAddr()})
 	p := n.newPeer(conn)
 	stop := n.interrupt(n.ctx, p)
 	err := p.acceptHandshake()
 	stop()
 	if err != nil {
-		n.logRefusal(conn, err)
+		n.emit(Event{Kind: EventHandshakeFailed, Addr: p.key, From: conn.RemoteAddr(), Err: handshakeCause(err)})
 		conn.Close()
 		return
 	}
@@ -309,28 +314,4 @@ func rejectReason(c wire.RejectCode) string {
 		return "authentication failed"
 	}
 	return fmt.Sprintf("code %d", c)
-}
-
-// logRefusal logs why an incoming connection was not taken: quietly for the
-// routine (a peer that hung up or went silent, a duplicate), loudly for the
-// rest (input that breaks the protocol, failed authentication, a TLS
-// handshake that failed).
-func (n *Node) logRefusal(conn net.Conn, err error) {
-	from := conn.RemoteAddr().String()
-	var pe protocolError
-	var r refusal
-	switch {
-	case errors.As(err, &pe):
-		n.log.Warn("dropping connection: bad handshake", "from", from, "err", err)
-	case errors.As(err, &r) && r.code == wire.RejectAuth:
-		n.log.Warn("dropping connection: authentication failed", "from", from)
-	case errors.As(err, &r):
-		n.log.Debug("connection refused", "from", from, "err", err)
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		n.log.Debug("connection dropped in handshake: timeout", "from", from, "err", err)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		n.log.Debug("connection dropped in handshake", "from", from, "err", err)
-	default:
-		n.log.Warn("dropping connection: handshake failed", "from", from, "err", err)
-	}
 }

@@ -78,6 +78,12 @@ type Node struct {
 	events    events
 	closeOnce sync.Once
 	shutDown  chan struct{} // closed when Close has done all but wait for callbacks
+
+	// Events and statistics (observe.go, stats.go): set by NewNode, then
+	// safe for concurrent use.
+	logs     logObserver
+	observer Observer // the WithObserver observers, or nil
+	stats    nodeStats
 }
 
 // New creates a new Node that can be used immediately. In order to
@@ -154,6 +160,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		n.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: n.level}))
 	}
 	n.log = n.log.With("node", self.String())
+	n.logs, n.observer = logObserver{n.log}, newObserver(cfg.observers)
 	n.healthy.Store(int64(cfg.healthy))
 	n.timeout.Store(int64(cfg.timeout))
 	n.reconnect.Store(int64(cfg.reconnect))

@@ -39,6 +39,9 @@ type config struct {
 	added         func(Remote)
 	removed       func(Remote)
 	changed       func([]Remote)
+
+	// Events (observe.go).
+	observers []Observer
 }
 
 // WithTransport makes the node use t instead of TCP.

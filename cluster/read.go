@@ -40,6 +40,7 @@ func (p *peer) limit() int {
 
 // readLoop handles frames until the connection ends, then tells the node.
 func (p *peer) readLoop() {
+	defer p.exit()
 	if err := p.read(); err != errGoodbye {
 		p.n.drop(p, err)
 	}
@@ -67,6 +68,7 @@ func (p *peer) read() error {
 			p.probe(wire.KindPong)
 		case wire.KindPong:
 			// The read itself pushed the silence deadline out.
+			p.pong()
 		case wire.KindPeers:
 			var m wire.Peers
 			if err := p.readControl(size, &m); err != nil {
@@ -75,6 +77,7 @@ func (p *peer) read() error {
 			if err := p.n.learn(p, m.Addrs); err != nil {
 				return protocolError{fmt.Errorf("peer list: %w", err)}
 			}
+			p.n.emit(Event{Kind: EventPeerList, Addr: p.key, Count: len(m.Addrs)})
 		case wire.KindBye:
 			if p.n.farewell(p) {
 				return errGoodbye
