@@ -222,6 +222,7 @@ func TestFailedHandshakesSayWhy(t *testing.T) {
 		failed = evA.Wait(t, "incompatible handshake", caused(is(cluster.EventHandshakeFailed, nil), cluster.ErrIncompatible))
 		assert.ErrorIs(t, failed.Err, cluster.ErrProtocol)
 		assert.Equal(t, cluster.Handshakes{Auth: 1, Incompatible: 1}, a.Stats().Handshakes)
+		assert.Equal(t, uint64(2), a.Stats().Handshakes.Failed())
 	})
 }
 

@@ -55,6 +55,11 @@ type Handshakes struct {
 	Other        uint64 // the transport's own, such as a TLS handshake that failed
 }
 
+// Failed returns how many handshakes failed, whatever the outcome.
+func (h Handshakes) Failed() uint64 {
+	return h.Incompatible + h.Auth + h.Rejected + h.Protocol + h.Timeout + h.Lost + h.Other
+}
+
 // Removals counts the removals of remotes by cause (see EventRemoved).
 type Removals struct {
 	Silence      uint64 // ErrSilence

@@ -3,10 +3,11 @@ package clustertest
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
 )
@@ -91,16 +92,10 @@ func Caused(m func(cluster.Event) bool, cause error) func(cluster.Event) bool {
 	return func(ev cluster.Event) bool { return m(ev) && errors.Is(ev.Err, cause) }
 }
 
-// Kinds returns the kinds of the events so far, in order, without those in
-// except.
-func (e *Events) Kinds(except ...cluster.EventKind) []cluster.EventKind {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var ks []cluster.EventKind
-	for _, ev := range e.events {
-		if !slices.Contains(except, ev.Kind) {
-			ks = append(ks, ev.Kind)
-		}
-	}
-	return ks
+// WaitCount waits until exactly count events match, and fails if more do.
+func WaitCount(t testing.TB, e *Events, count int, match func(cluster.Event) bool) {
+	t.Helper()
+	e.signal.Wait(t, WaitFor, func() bool { return len(e.Find(match)) >= count },
+		func() string { return fmt.Sprintf("want %d matching events among:\n%s", count, e) })
+	require.Len(t, e.Find(match), count, "more matching events than expected among:\n%s", e)
 }
