@@ -12,7 +12,7 @@ const challengeSize = 32
 
 // challenge returns a fresh random challenge, or nil without a secret.
 func (n *Node) challenge() []byte {
-	if n.cfg.secret == nil {
+	if n.keyring().primary == nil {
 		return nil
 	}
 	c := make([]byte, challengeSize)
@@ -20,21 +20,22 @@ func (n *Node) challenge() []byte {
 	return c
 }
 
-// proveToAcceptor checks the acceptor's proof in its hello and answers its
-// challenge: the dialler's half of authentication. Without a secret it only
-// checks that the acceptor does not require one.
+// proveToAcceptor checks the acceptor's proof in its hello against every
+// secret we accept and answers its challenge with our primary one: the
+// dialler's half of authentication. Without a secret it only checks that the
+// acceptor does not require one.
 func (p *peer) proveToAcceptor(ours, theirs *wire.Hello) error {
-	secret := p.n.cfg.secret
-	if secret == nil {
+	keys := p.n.keyring()
+	if keys.primary == nil {
 		if len(theirs.Challenge) > 0 {
 			return fmt.Errorf("%w: the peer requires a shared secret", ErrAuth)
 		}
 		return nil
 	}
 	var proof []byte
-	verified := len(theirs.Challenge) > 0 && wire.Verify(secret, wire.RoleAcceptor, ours.Challenge, theirs.Challenge, theirs.Proof)
+	verified := len(theirs.Challenge) > 0 && keys.verify(wire.RoleAcceptor, ours.Challenge, theirs.Challenge, theirs.Proof)
 	if verified {
-		proof = wire.Prove(secret, wire.RoleDialler, ours.Challenge, theirs.Challenge)
+		proof = wire.Prove(keys.primary, wire.RoleDialler, ours.Challenge, theirs.Challenge)
 	}
 	// Without a proof of ours, the acceptor learns it failed, and nothing else.
 	err := p.appendControl(wire.KindAuth, &wire.Auth{Proof: proof})
@@ -47,11 +48,13 @@ func (p *peer) proveToAcceptor(ours, theirs *wire.Hello) error {
 	return err
 }
 
-// checkDialler queues the acceptor's hello and, with a secret, proves it and
-// checks the dialler's answer. It returns RejectAuth for a dialler that cannot
-// prove it knows the secret.
+// checkDialler queues the acceptor's hello and, with a secret, proves it
+// with our primary secret and checks the dialler's answer against every
+// secret we accept. It returns RejectAuth for a dialler that cannot prove it
+// knows one.
 func (p *peer) checkDialler(ours, theirs *wire.Hello) (wire.RejectCode, error) {
-	secret := p.n.cfg.secret
+	keys := p.n.keyring()
+	secret := keys.primary
 	if secret == nil || len(theirs.Challenge) == 0 {
 		// Without a secret on both sides there is nothing to prove, unless
 		// one side requires it.
@@ -72,7 +75,7 @@ func (p *peer) checkDialler(ours, theirs *wire.Hello) (wire.RejectCode, error) {
 	if err := p.readExpected(wire.KindAuth, &a); err != nil {
 		return 0, truncated(err)
 	}
-	if !wire.Verify(secret, wire.RoleDialler, theirs.Challenge, ours.Challenge, a.Proof) {
+	if !keys.verify(wire.RoleDialler, theirs.Challenge, ours.Challenge, a.Proof) {
 		return wire.RejectAuth, nil
 	}
 	return 0, nil

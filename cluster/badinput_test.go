@@ -118,8 +118,10 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 			func(*rawPeer) []byte { return []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n") },
 			[]string{"WARN", "bad handshake", "not a peerweave peer"}},
 		{"another protocol version", false,
-			func(*rawPeer) []byte { return []byte("pwv\x09\x03gob") },
-			[]string{"WARN", "bad handshake", "protocol 9"}},
+			func(p *rawPeer) []byte {
+				return wire.Preamble{Version: 9, MinVersion: 9, Codec: p.codecName}.Append(nil)
+			},
+			[]string{"WARN", "bad handshake", "protocol 9", "no protocol version in common"}},
 		{"garbage hello", false,
 			func(p *rawPeer) []byte {
 				b := append(wire.AppendPreamble(nil, p.codecName), header(9, wire.KindHello)...)

@@ -194,7 +194,8 @@
 //	)
 //
 // Every node of a cluster must use the same codec: nodes compare codec names
-// and protocol versions when they connect and refuse a mismatch with
+// and protocol versions when they connect and refuse another codec, or a
+// peer with no version in common (see Rolling upgrades), with
 // [ErrIncompatible]. Packages transport/transporttest and codec/codectest
 // check a transport or a codec of your own.
 //
@@ -207,6 +208,45 @@
 // encrypt. For that, use a transport with TLS, such as
 // tcp.New(tcp.WithTLS(cfg)). The README's Security section says what each
 // protects against.
+//
+// # Rolling upgrades
+//
+// Nodes of different releases work together in one cluster, so that a
+// cluster upgrades one node at a time. When two nodes connect, each says
+// which wire protocol versions it speaks, and the connection speaks the
+// highest version both do; what a release adds to the protocol goes only
+// over connections that speak it. The promise: each release speaks the
+// highest version of the release before it, so a node works with the nodes
+// of the release before its own and after it. Upgrade one release at a
+// time, restarting each node in turn; connections between upgraded nodes
+// then speak the new version, and the others the old one. Two nodes that
+// share no version refuse each other: [Node.Add] fails with
+// [ErrIncompatible], and both log a warning that names the versions each
+// speaks.
+//
+// This release speaks protocol version 3, the first that negotiates. The
+// releases before it speak version 2 only and refuse any other, so moving a
+// cluster from one of those to this one takes a restart of every node, not a
+// rolling upgrade.
+//
+// # Secret rotation
+//
+// [WithSecrets] gives a node a keyring: a primary secret that it proves
+// itself with, and other secrets that it accepts from peers besides it.
+// [Node.SetSecrets] replaces the keyring of a running node. It affects the
+// handshakes that follow: remotes already connected stay, whatever secret
+// they proved. To move a cluster from secret old to secret next with no
+// refusal, run three rounds, each on every node in turn, and start a round
+// only when the one before has reached every node:
+//
+//	n.SetSecrets(old, next) // 1: prove with old, accept next too
+//	n.SetSecrets(next, old) // 2: prove with next, accept old too
+//	n.SetSecrets(next)      // 3: retire old
+//
+// A node that starts or restarts meanwhile takes the keyring of the round
+// under way, with WithSecrets. A node created without a secret cannot be
+// given one at runtime, nor a node with one left without: nodes with and
+// without a secret refuse each other, so SetSecrets refuses both.
 //
 // # Errors
 //

@@ -19,8 +19,9 @@ var (
 	// network timeout (see SetNetworkTimeout).
 	ErrTimeout = errors.New("cluster: timeout")
 
-	// ErrIncompatible is returned by Add when the remote speaks another
-	// protocol version or codec, or is not a peerweave node at all.
+	// ErrIncompatible is returned by Add when the remote speaks no protocol
+	// version that this node speaks, or another codec, or is not a
+	// peerweave node at all.
 	ErrIncompatible = errors.New("cluster: incompatible peer")
 
 	// ErrAuth is returned by Add when the remote and this node do not share

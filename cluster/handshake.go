@@ -157,8 +157,8 @@ func (p *peer) flushHandshake() error {
 	return nil
 }
 
-// readPreamble reads the other side's preamble and checks that it speaks our
-// protocol version and codec.
+// readPreamble reads the other side's preamble, checks that it speaks a
+// protocol version of ours and our codec, and sets the version to speak.
 func (p *peer) readPreamble() error {
 	pre, err := wire.ReadPreamble(p.br)
 	if errors.Is(err, wire.ErrBadMagic) {
@@ -167,11 +167,7 @@ func (p *peer) readPreamble() error {
 	if err != nil {
 		return err
 	}
-	if pre.Version != wire.Version || pre.Codec != p.n.cfg.codec.Name() {
-		return protocolError{fmt.Errorf("%w: peer speaks protocol %d with codec %q, this node protocol %d with codec %q",
-			ErrIncompatible, pre.Version, pre.Codec, wire.Version, p.n.cfg.codec.Name())}
-	}
-	return nil
+	return p.negotiate(pre)
 }
 
 // readHello reads the other side's hello and sets the peer's identity from it.

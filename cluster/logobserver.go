@@ -21,8 +21,13 @@ func (l logObserver) Observe(e Event) {
 	case EventRemoved:
 		l.removed(e)
 	case EventHandshakeFailed:
-		if !e.Dialled {
+		switch {
+		case !e.Dialled:
 			l.refused(e)
+		case errors.Is(e.Err, ErrIncompatible):
+			// The caller of Add hears why; a redial or a peer list's dial
+			// would say it only at debug level.
+			l.log.Warn("cannot connect: incompatible peer", "remote", e.Addr.String(), "err", detail(e.Err))
 		}
 	case EventAcceptFailed:
 		l.log.Warn("accept failed", "err", e.Err, "retry_in", e.Wait)

@@ -42,6 +42,7 @@ type Node struct {
 	self     netip.AddrPort // listen address
 	nonce    []byte         // random, identifies this node instance in hellos
 	preamble []byte
+	keys     atomic.Pointer[keyring] // the secrets; SetSecrets replaces them
 
 	healthy   atomic.Int64 // time.Duration
 	timeout   atomic.Int64 // time.Duration
@@ -111,6 +112,8 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		healthy:       DefaultHealthyInterval,
 		timeout:       DefaultNetworkTimeout,
 		reconnect:     DefaultReconnectInterval,
+		minVersion:    wire.MinVersion,
+		maxVersion:    wire.Version,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -136,7 +139,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		ln:              ln,
 		self:            self,
 		nonce:           make([]byte, 16),
-		preamble:        wire.AppendPreamble(nil, cfg.codec.Name()),
+		preamble:        cfg.speaks().Append(nil),
 		retuneHealth:    make(chan struct{}, 1),
 		retuneReconnect: make(chan struct{}, 1),
 		nonces:          make(map[string]*peer),
@@ -150,6 +153,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		grantAt:         grantAt(cfg.window),
 	}
 	rand.Read(n.nonce)
+	n.keys.Store(newKeyring(cfg.secret, cfg.accepted))
 	n.log = cfg.logger
 	if n.log == nil {
 		n.level = new(slog.LevelVar)
@@ -198,7 +202,7 @@ func (c *config) check() error {
 	case c.healthy <= 0 || c.timeout <= 0 || c.reconnect <= 0:
 		return fmt.Errorf("cluster: intervals must be positive (healthy %v, timeout %v, reconnect %v)", c.healthy, c.timeout, c.reconnect)
 	}
-	return nil
+	return checkSecrets(c.secret, c.accepted)
 }
 
 // Done returns a channel that is closed when Close begins, so that work

@@ -40,6 +40,11 @@ type config struct {
 	removed       func(Remote)
 	changed       func([]Remote)
 
+	// Rolling upgrades and secret rotation (the upgrade task).
+	minVersion, maxVersion uint8      // the protocol versions the node speaks; other than wire.MinVersion and wire.Version only in tests
+	extension              *extension // what a later release adds to the protocol; set only by tests
+	accepted               [][]byte   // secrets accepted besides secret (WithSecrets)
+
 	// Events (observe.go).
 	observers []Observer
 }
@@ -119,5 +124,5 @@ func WithReceiveWindow(n int) Option { return func(c *config) { c.window = n } }
 // bytes. It authenticates peers but does not encrypt traffic: for that, use
 // a transport with TLS.
 func WithSecret(secret []byte) Option {
-	return func(c *config) { c.secret = bytes.Clone(secret) }
+	return func(c *config) { c.secret, c.accepted = bytes.Clone(secret), nil }
 }

@@ -60,6 +60,9 @@ type peer struct {
 	key   netip.AddrPort
 	nonce []byte
 	join  bool // the dialler joined on its own behalf
+	// version is the protocol version the connection speaks: what a
+	// version added goes only on connections of that version or later.
+	version uint8
 	// helloSent is set once a dialler has written its whole hello, which
 	// the acceptor may take: from then on, giving up means a goodbye.
 	helloSent bool

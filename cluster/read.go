@@ -91,6 +91,12 @@ func (p *peer) read() error {
 			close(p.acked)
 			return errGoodbye
 		default:
+			if p.extended(k) {
+				if err := p.readExtension(size); err != nil {
+					return err
+				}
+				continue
+			}
 			return protocolError{fmt.Errorf("unexpected %s frame", k)}
 		}
 	}
@@ -112,7 +118,7 @@ func (p *peer) readHeader() (wire.Kind, int, error) {
 		}
 		return 0, 0, err
 	}
-	k, size, err := wire.ParseHeader(h, p.limit())
+	k, size, err := wire.ParseHeaderUpTo(h, p.limit(), p.lastKind())
 	if err != nil {
 		return 0, 0, protocolError{err}
 	}

@@ -47,12 +47,16 @@ func FuzzParseHeader(f *testing.F) {
 	})
 }
 
-// FuzzReadPreamble checks that ReadPreamble accepts exactly what
-// AppendPreamble writes (with any version byte), and reads not one byte past
-// it, so that the frames behind it are intact.
+// FuzzReadPreamble checks that ReadPreamble accepts exactly what Append
+// writes (with any versions and codec), and reads not one byte past it, so
+// that the frames behind it are intact.
 func FuzzReadPreamble(f *testing.F) {
 	f.Add(AppendPreamble(nil, "gob"))
 	f.Add(append(AppendPreamble(nil, "msgpack"), 0, 0, 0, 1, byte(KindPing)))
+	f.Add(Preamble{Version: 4, MinVersion: 3, Codec: "gob"}.Append(nil))
+	f.Add([]byte("pwv\x02\x03gob"))
+	f.Add([]byte("pwv\x03\x03gob"))
+	f.Add([]byte("pwv\x04\x03gob\x05"))
 	f.Add([]byte("pwv\x02\x00"))
 	f.Add([]byte("pwv\x01\x41" + string(make([]byte, 65))))
 	f.Add([]byte("pwv\x01\x05go"))
@@ -68,8 +72,8 @@ func FuzzReadPreamble(f *testing.F) {
 			return
 		}
 		require.LessOrEqual(t, len(p.Codec), MaxCodecName)
-		want := AppendPreamble(nil, p.Codec)
-		want[len(magic)] = p.Version
+		require.LessOrEqual(t, p.MinVersion, p.Version)
+		want := p.Append(nil)
 		require.True(t, bytes.HasPrefix(data, want), "accepted %q, which is not a preamble", data)
 		assert.Equal(t, len(data)-len(want), r.Len(), "read past the preamble")
 	})

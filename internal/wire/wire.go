@@ -1,4 +1,4 @@
-// Package wire defines the peerweave wire protocol, version 2.
+// Package wire defines the peerweave wire protocol, version 3.
 //
 // A connection starts with a handshake and then carries frames in both
 // directions until one side says goodbye or the connection breaks.
@@ -13,11 +13,47 @@
 // Neither side sends its peer list or accepts data before the verdict. The
 // preamble is
 //
-//	"pwv" version:uint8 len:uint8 codec-name[len]
+//	"pwv" version:uint8 len:uint8 codec-name[len] min-version:uint8
 //
-// and is the only part of the protocol that does not depend on the codec, so
-// that two nodes built with different codecs or protocol versions can tell each
-// other so before they try to decode anything.
+// where version is the highest protocol version the sender speaks and
+// min-version the lowest, and is the only part of the protocol that does not
+// depend on the codec, so that two nodes built with different codecs or
+// protocol versions can tell each other so before they try to decode
+// anything.
+//
+// # Versions
+//
+// Each side reads the other's preamble and takes the highest version both
+// ranges hold, so both pick the same without another round trip, and the
+// connection speaks that version from the frame after the preamble on. The
+// negotiated version gates what a side may send: a frame kind or a control
+// message field that a version added goes only on connections of that
+// version or later, and a receiver drops a connection that carries a frame
+// of a kind its version does not have. A side that finds no version in common, or another
+// codec, closes the connection; an acceptor first writes its own preamble,
+// so that the dialler can tell why. The dialler's hello goes out before it
+// has read the acceptor's preamble, so it must stay what every version its
+// range holds can decode: a later version carries what it adds in frames
+// or in fields sent once the version is known, never in the dialler's hello
+// (codec/msgpack refuses a field it does not know).
+//
+// Versions 2 and before had a preamble without min-version and spoke one
+// version each, refusing every other: a preamble whose version is below 3
+// has that layout and speaks that version only, and every preamble from
+// version 3 on has the layout above, whatever version a later release
+// speaks. So a node of version 2 reads a version 3 preamble as another
+// version and refuses it with that reason, and a node of version 3 refuses
+// a version 2 one the same way: those two do not interoperate.
+//
+// The promise from version 3 on: each release speaks the highest version of
+// the release before it (its MinVersion is at most that release's Version),
+// so a cluster upgrades one node at a time, one release at a time. Pairs of
+// upgraded nodes speak the new version, mixed pairs the old one.
+//
+// Frame kinds 18 and 19 are reserved for the tests of package cluster,
+// which make nodes of a later release, speaking version 4 and a frame of
+// kind 18 on connections of that version, to show that releases
+// interoperate; no release sends them.
 //
 // # Frames
 //
@@ -68,9 +104,17 @@ import (
 	"github.com/peerweave/peerweave/codec"
 )
 
-// Version is the protocol version this package speaks. Version 2 added
-// fragments and flow control.
-const Version = 2
+// Version is the highest protocol version this package speaks. Version 2
+// added fragments and flow control; version 3, version negotiation.
+const Version = 3
+
+// MinVersion is the lowest protocol version this package speaks: nodes
+// whose ranges share no version refuse each other.
+const MinVersion = 3
+
+// rangedVersion is the first version whose preamble carries a range: a
+// preamble of a lower version speaks that version only.
+const rangedVersion = 3
 
 // magic opens every preamble.
 const magic = "pwv"
@@ -176,23 +220,51 @@ const (
 // the other side does not speak peerweave at all.
 var ErrBadMagic = errors.New("wire: not a peerweave peer")
 
-// Preamble is what a connection opens with.
+// Preamble is what a connection opens with: the range of protocol versions
+// the sender speaks, and its codec.
 type Preamble struct {
+	// Version is the highest version the sender speaks.
 	Version uint8
 	Codec   string
+	// MinVersion is the lowest version the sender speaks. A preamble of a
+	// version below 3 has no room for it: it equals Version.
+	MinVersion uint8
 }
 
-// AppendPreamble appends the preamble for codec to b.
-func AppendPreamble(b []byte, codec string) []byte {
-	if len(codec) > MaxCodecName {
+// Append appends the preamble to b. It panics on a codec name longer than
+// MaxCodecName, on MinVersion above Version, and on a version below 3 with
+// MinVersion apart from it, which the layout cannot carry.
+func (p Preamble) Append(b []byte) []byte {
+	switch {
+	case len(p.Codec) > MaxCodecName:
 		panic("wire: codec name longer than MaxCodecName")
+	case p.MinVersion > p.Version:
+		panic("wire: preamble with MinVersion above Version")
+	case p.Version < rangedVersion && p.MinVersion != p.Version:
+		panic("wire: a preamble below version 3 speaks one version")
 	}
 	b = append(b, magic...)
-	b = append(b, Version, byte(len(codec)))
-	return append(b, codec...)
+	b = append(b, p.Version, byte(len(p.Codec)))
+	b = append(b, p.Codec...)
+	if p.Version >= rangedVersion {
+		b = append(b, p.MinVersion)
+	}
+	return b
 }
 
-// ReadPreamble reads a preamble from r.
+// Common returns the highest version that p and q both speak, and false if
+// they share none.
+func (p Preamble) Common(q Preamble) (uint8, bool) {
+	v := min(p.Version, q.Version)
+	return v, v >= max(p.MinVersion, q.MinVersion)
+}
+
+// AppendPreamble appends the preamble of this package, for codec, to b.
+func AppendPreamble(b []byte, codec string) []byte {
+	return Preamble{Version: Version, MinVersion: MinVersion, Codec: codec}.Append(b)
+}
+
+// ReadPreamble reads a preamble from r, and not a byte past it.
 func ReadPreamble(r io.Reader) (Preamble, error) {
 	var head [len(magic) + 2]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
@@ -201,15 +273,27 @@ func ReadPreamble(r io.Reader) (Preamble, error) {
 	if string(head[:len(magic)]) != magic {
 		return Preamble{}, ErrBadMagic
 	}
+	v := head[len(magic)]
 	n := int(head[len(magic)+1])
 	if n > MaxCodecName {
 		return Preamble{}, fmt.Errorf("wire: codec name of %d bytes: %w", n, ErrBadMagic)
 	}
-	name := make([]byte, n)
-	if _, err := io.ReadFull(r, name); err != nil {
+	rest := n
+	if v >= rangedVersion {
+		rest++
+	}
+	b := make([]byte, rest)
+	if _, err := io.ReadFull(r, b); err != nil {
 		return Preamble{}, fmt.Errorf("wire: read preamble: %w", err)
 	}
-	return Preamble{Version: head[len(magic)], Codec: string(name)}, nil
+	p := Preamble{Version: v, Codec: string(b[:n]), MinVersion: v}
+	if v >= rangedVersion {
+		p.MinVersion = b[n]
+	}
+	if p.MinVersion > p.Version {
+		return Preamble{}, fmt.Errorf("wire: preamble of versions %d to %d: %w", p.MinVersion, p.Version, ErrBadMagic)
+	}
+	return p, nil
 }
 
 // PutHeader writes a frame header for a body of n bytes into h.
@@ -227,12 +311,19 @@ func AppendHeader(b []byte, k Kind, n int) []byte {
 // rejects a zero length, an unknown kind, a body on a kind that has none, and
 // a body longer than max bytes, before anything is allocated for it.
 func ParseHeader(h []byte, max int) (Kind, int, error) {
+	return ParseHeaderUpTo(h, max, KindLast)
+}
+
+// ParseHeaderUpTo is ParseHeader for a reader whose kinds end at last
+// rather than KindLast: a node of a later release, as the tests of package
+// cluster make, knows kinds past it on connections of its later version.
+func ParseHeaderUpTo(h []byte, max int, last Kind) (Kind, int, error) {
 	length := binary.BigEndian.Uint32(h)
 	if length == 0 {
 		return 0, 0, errors.New("wire: frame of length 0")
 	}
 	k := Kind(h[4])
-	if k < KindData || k > KindLast {
+	if k < KindData || k > last {
 		return 0, 0, fmt.Errorf("wire: unknown frame %s", k)
 	}
 	n := int64(length) - 1

@@ -1,0 +1,104 @@
+package cluster
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// keyring is the secrets of a node: one it proves itself with, and every
+// one it admits a peer for knowing. It is never changed, only replaced
+// whole, so that a handshake reads one consistent keyring.
+type keyring struct {
+	primary  []byte   // nil: the node has no secret
+	accepted [][]byte // primary first, then the others
+}
+
+func newKeyring(primary []byte, accepted [][]byte) *keyring {
+	k := &keyring{primary: bytes.Clone(primary)}
+	if primary == nil {
+		return k
+	}
+	k.accepted = append(k.accepted, k.primary)
+	for _, s := range accepted {
+		k.accepted = append(k.accepted, bytes.Clone(s))
+	}
+	return k
+}
+
+// checkSecrets refuses a keyring with an empty secret, or with accepted
+// secrets but no primary one.
+func checkSecrets(primary []byte, accepted [][]byte) error {
+	if primary == nil && len(accepted) == 0 {
+		return nil
+	}
+	if len(primary) == 0 {
+		return errors.New("cluster: empty primary secret")
+	}
+	for i, s := range accepted {
+		if len(s) == 0 {
+			return fmt.Errorf("cluster: accepted secret %d is empty", i)
+		}
+	}
+	return nil
+}
+
+// verify reports whether proof is what wire.Prove returns for any accepted
+// secret. It tries every one, each in constant time, so that the time it
+// takes does not tell which one matched, or how far the list was searched.
+func (k *keyring) verify(role string, dialler, acceptor, proof []byte) bool {
+	ok := false
+	for _, s := range k.accepted {
+		if wire.Verify(s, role, dialler, acceptor, proof) {
+			ok = true
+		}
+	}
+	return ok
+}
+
+// WithSecrets is WithSecret with a keyring: the node proves itself with
+// primary, and admits peers that prove they know primary or any of
+// accepted. Node.SetSecrets changes the keyring of a running node, which is
+// how a cluster moves to a new secret without a restart: see the package
+// documentation. WithSecret(s) is WithSecrets(s), and the last of the two
+// options given wins.
+func WithSecrets(primary []byte, accepted ...[]byte) Option {
+	return func(c *config) {
+		c.secret = bytes.Clone(primary)
+		c.accepted = make([][]byte, len(accepted))
+		for i, s := range accepted {
+			c.accepted[i] = bytes.Clone(s)
+		}
+	}
+}
+
+// SetSecrets replaces the node's keyring, as WithSecrets sets it: from now
+// on the node proves itself with primary and admits peers that prove they
+// know primary or any of accepted. It changes new handshakes only: the
+// remotes already connected stay, whatever secret they proved. Rotating a
+// cluster's secret takes three rounds of SetSecrets over all nodes; the
+// package documentation has the steps.
+//
+// A node created without a secret cannot be given one, nor can a node with
+// one be left without: a node that requires a secret and one that does not
+// refuse each other, so that would split the cluster. SetSecrets refuses
+// both, and an empty secret, with an error and changes nothing.
+func (n *Node) SetSecrets(primary []byte, accepted ...[]byte) error {
+	if err := checkSecrets(primary, accepted); err != nil {
+		return err
+	}
+	had := n.keyring().primary != nil
+	switch {
+	case !had && primary != nil:
+		return errors.New("cluster: set secrets: the node was created without a secret, so its peers have none")
+	case had && primary == nil:
+		return errors.New("cluster: set secrets: a node created with a secret keeps one")
+	}
+	n.keys.Store(newKeyring(primary, accepted))
+	return nil
+}
+
+// keyring returns the node's current keyring.
+func (n *Node) keyring() *keyring { return n.keys.Load() }

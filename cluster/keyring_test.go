@@ -1,0 +1,103 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerweave/peerweave/cluster"
+)
+
+// TestSecretRotationWithoutDowntime rotates a running cluster of four from
+// one secret to another, one node at a time, in the three rounds the
+// package documentation gives. After every step a fresh node with the
+// keyring of that step joins the cluster, dialled by a node that has yet to
+// take the step (or has, in the last step of a round) and dialling the
+// others, and leaves again: new handshakes succeed at every step, in both
+// directions, and no member refuses or loses another. Once the old secret
+// is retired, a node that knows only it is refused, while the connections
+// made with it stay.
+func TestSecretRotationWithoutDowntime(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		old := []byte("the old secret, 32 bytes or more.")
+		next := []byte("the new secret, 32 bytes or more.")
+		recs := make([]*recorder, 4)
+		members := make([]*cluster.Node, 4)
+		for i := range members {
+			recs[i] = newRecorder()
+			members[i] = h.node(append(recs[i].Options(), cluster.WithSecret(old))...)
+		}
+		mesh(t, members...)
+
+		rounds := []struct {
+			name     string
+			primary  []byte
+			accepted [][]byte
+		}{
+			{"accept the new secret", old, [][]byte{next}},
+			{"prove with the new secret", next, [][]byte{old}},
+			{"retire the old secret", next, nil},
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		for _, round := range rounds {
+			for i, m := range members {
+				step := fmt.Sprintf("%s, step %d", round.name, i+1)
+				require.NoError(t, m.SetSecrets(round.primary, round.accepted...), step)
+
+				fresh := h.node(cluster.WithSecrets(round.primary, round.accepted...))
+				require.NoError(t, members[(i+1)%len(members)].Add(fresh.String()), step)
+				require.NoError(t, fresh.WaitMesh(ctx), step)
+				waitRemotes(t, fresh, members...)
+				fresh.Close()
+				// No refusal of any kind, and no remote lost.
+				assert.Empty(t, h.Logs.Find("WARN"), step)
+			}
+		}
+
+		stranger := h.node(cluster.WithSecret(old))
+		assert.ErrorIs(t, stranger.Add(members[0].String()), cluster.ErrAuth)
+		h.Logs.Wait(t, waitFor, "WARN", "authentication failed", "node="+members[0].String())
+		assert.ErrorIs(t, members[1].Add(stranger.String()), cluster.ErrAuth)
+		h.Logs.Wait(t, waitFor, "WARN", "authentication failed", "node="+stranger.String())
+
+		waitMesh(t, members...)
+		for i, m := range members {
+			for _, o := range others(m, members) {
+				assert.Equal(t, []string{"+" + o.String()}, recs[i].History(o.String()), "%s about %s", m, o)
+			}
+		}
+		assert.Empty(t, stranger.Remotes())
+	})
+}
+
+func TestSecretsAreCheckedAndKeepTheirMode(t *testing.T) {
+	h := newHarness(t, memStack())
+	for name, opt := range map[string]cluster.Option{
+		"no primary":             cluster.WithSecrets(nil, []byte("accepted")),
+		"empty primary":          cluster.WithSecrets([]byte{}, []byte("accepted")),
+		"empty accepted secret":  cluster.WithSecrets([]byte("primary"), []byte{}),
+		"empty secret, as ever":  cluster.WithSecret([]byte{}),
+		"empty secret after one": cluster.WithSecrets([]byte("primary"), []byte("b"), nil),
+	} {
+		_, err := cluster.NewNode("127.0.0.1:0", h.Options(opt)...)
+		assert.Error(t, err, name)
+	}
+
+	open := h.node()
+	assert.Error(t, open.SetSecrets([]byte("secret")), "a node without a secret gets none")
+	closed := h.node(cluster.WithSecret([]byte("secret")))
+	assert.Error(t, closed.SetSecrets(nil), "a node with a secret keeps one")
+	assert.Error(t, closed.SetSecrets([]byte("secret"), []byte{}))
+
+	// The refused changes changed nothing, and the last of WithSecret and
+	// WithSecrets wins.
+	a := h.node(cluster.WithSecrets([]byte("old"), []byte("secret")), cluster.WithSecret([]byte("other")))
+	assert.ErrorIs(t, closed.Add(a.String()), cluster.ErrAuth)
+	b := h.node(cluster.WithSecret([]byte("other")), cluster.WithSecrets([]byte("secret")))
+	assert.NoError(t, closed.Add(b.String()))
+	assert.NoError(t, open.Add(h.node().String()))
+}
