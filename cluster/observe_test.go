@@ -66,6 +66,7 @@ func TestEveryFaultHasItsRemovalCause(t *testing.T) {
 			a, b, evA, evB := pair(t, false, nil, slow)
 			h.faults.Blackhole(a.String(), b.String())
 			assertCause(t, cluster.ErrSilence, evA.WaitRemoved(t, b), "acceptor")
+			assert.Equal(t, cluster.Removals{Silence: 1}, a.Stats().Removals)
 			// b's writes stall and it hears nothing, not even that a hung
 			// up, which waits behind what a sent before: whichever it
 			// notices first.
@@ -87,6 +88,7 @@ func TestEveryFaultHasItsRemovalCause(t *testing.T) {
 			h.faults.Cut(a.String(), b.String())
 			require.NoError(t, a.Send(remote(b), []byte("stuck")))
 			assertCause(t, cluster.ErrWriteStalled, evA.WaitRemoved(t, b), "the writer")
+			assert.Equal(t, cluster.Removals{WriteStalled: 1}, a.Stats().Removals)
 			assertCause(t, cluster.ErrConnLost, evB.WaitRemoved(t, a), "the side that was hung up on")
 		})
 		t.Run("delay over the timeout", func(t *testing.T) {
@@ -150,6 +152,8 @@ func TestBadInputAndReplacementHaveTheirCauses(t *testing.T) {
 		dialRaw(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()), true)
 		first.waitHangUp(t)
 		assertCause(t, cluster.ErrReplaced, ev.WaitRemoved(t, raw), "replaced")
+		assert.Equal(t, cluster.Removals{Replaced: 1}, a.Stats().Removals)
+		assert.Equal(t, uint64(2), a.Stats().Handshakes.Admitted)
 
 		ev = newEvents()
 		b := h.node(ev.Option())

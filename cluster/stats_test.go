@@ -125,6 +125,9 @@ func TestStatsCountWhatHappened(t *testing.T) {
 		assert.Equal(t, uint64(back), st.MessagesReceived)
 		st = b.Stats()
 		assert.Equal(t, uint64(n+1+2), st.MessagesReceived)
+		assert.Equal(t, uint64(n*size+big+2*len("again")), st.BytesReceived)
+		assert.Equal(t, uint64(back), st.MessagesSent)
+		assert.Equal(t, uint64(back*10), st.BytesSent)
 		assert.Equal(t, 0, st.InboxDepth)
 		// The deliverer counts a message out once it is in Inbox.
 		require.Eventually(t, func() bool { return b.Stats().InboxWaiting == 0 }, waitFor, tick)
