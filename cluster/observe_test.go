@@ -168,8 +168,8 @@ func TestBadInputAndReplacementHaveTheirCauses(t *testing.T) {
 // An observer hears of a connection's whole life, on both sides, in order.
 func TestObserverHearsAConnectionsLife(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
-		evA, evB := newEvents(), newEvents()
-		a, b := h.node(evA.Option()), h.node(evB.Option())
+		evA, evB, also := newEvents(), newEvents(), newEvents()
+		a, b := h.node(evA.Option()), h.node(evB.Option(), also.Option())
 		mesh(t, a, b) // b dials a
 
 		dial := evB.Wait(t, "dial", is(cluster.EventDial, a))
@@ -200,6 +200,7 @@ func TestObserverHearsAConnectionsLife(t *testing.T) {
 			}
 		}
 		assert.Equal(t, []string{"dial", "added", "peer list", "removed", "goodbye"}, order)
+		assert.Equal(t, evB.String(), also.String(), "every observer hears every event")
 	})
 }
 
