@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"net"
 
 	"github.com/peerweave/peerweave/internal/wire"
 )
@@ -20,7 +21,8 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		n.mu.Unlock()
 		return code
 	}
-	if old := n.remotes.get(p.key); old != nil {
+	old := n.remotes.get(p.key)
+	if old != nil {
 		// Same address, new nonce: the remote restarted before we noticed.
 		n.removeLocked(old)
 		n.wg.Go(old.shutdown)
@@ -40,7 +42,7 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	if acceptor {
 		p.appendControl(wire.KindWelcome, nil)
 	}
-	n.queuePeerList(p)
+	listErr := n.queuePeerList(p)
 	p.queueTagsLocked()
 	p.credit = wire.InitialWindow
 	p.in.credit.Store(int64(n.cfg.window))
@@ -48,9 +50,15 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		p.appendRaw(wire.KindWindow, windowBody(n.cfg.window-wire.InitialWindow))
 	}
 	p.mu.Unlock()
-	n.log.Debug("remote added", "remote", p.key.String(), "dialled", !acceptor)
+	if old != nil {
+		n.emit(Event{Kind: EventRemoved, Addr: old.key, Err: ErrReplaced})
+	}
+	n.added(p, !acceptor)
 	if moved.IsValid() {
-		n.log.Info("remote moved: no longer redialling its old address", "name", p.name, "remote", p.key.String(), "old", moved.String())
+		n.emit(Event{Kind: EventMoved, Addr: p.key, From: net.TCPAddrFromAddrPort(moved), Name: p.name})
+	}
+	if listErr != nil {
+		n.emit(Event{Kind: EventPeerList, Addr: p.key, Err: listErr})
 	}
 	n.learnSelf(p)
 	n.wg.Go(p.writeLoop)

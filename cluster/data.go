@@ -54,6 +54,7 @@ func (p *peer) readData(k wire.Kind, size int) error {
 		if err != nil {
 			return err
 		}
+		p.st.received(size)
 		p.deliver(m, size)
 		return nil
 	}
@@ -80,6 +81,7 @@ func (p *peer) readData(k wire.Kind, size int) error {
 	}
 	m := newMessage(p.key, 0)
 	m.Payload, in.part, in.total = in.part, nil, 0
+	p.st.received(len(m.Payload))
 	p.deliver(m, charge)
 	return nil
 }

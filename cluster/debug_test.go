@@ -3,6 +3,8 @@ package cluster_test
 import (
 	"bytes"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"regexp"
 	"testing"
@@ -12,6 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
+	"github.com/peerweave/peerweave/transport/fault"
+	"github.com/peerweave/peerweave/transport/tcp"
 )
 
 // TestSetDebugLogsToStderr swaps os.Stderr, so it does not run in parallel.
@@ -95,4 +100,45 @@ func TestNewNodeRejectsBadOptions(t *testing.T) {
 		_, err := cluster.NewNode("127.0.0.1:0", opt)
 		assert.Error(t, err, name)
 	}
+}
+
+// TestDefaultLoggerWarnsOfWhatUsersMustKnow: the default logger, on stderr,
+// writes the warnings it always wrote, now that it hears of them as events.
+// It swaps os.Stderr, so it does not run in parallel.
+func TestDefaultLoggerWarnsOfWhatUsersMustKnow(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	stderr := os.Stderr
+	os.Stderr = w
+	faults := fault.NewNetwork()
+	ev := newEvents()
+	a, errA := cluster.NewNode("127.0.0.1:0", append(clustertest.Fast(), cluster.WithTransport(faults.Wrap(tcp.New())), ev.Option())...)
+	os.Stderr = stderr
+	require.NoError(t, errA)
+	b, err := cluster.NewNode("127.0.0.1:0", append(clustertest.Fast(), cluster.WithLogger(slog.New(slog.DiscardHandler)))...)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(&out, r)
+		close(copied)
+	}()
+
+	require.NoError(t, a.Add(b.String()))
+	faults.Break(a.String(), b.String())
+	ev.WaitRemoved(t, b)
+	garbage, err := net.Dial("tcp", a.String())
+	require.NoError(t, err)
+	garbage.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
+	ev.Wait(t, "a bad handshake", caused(is(cluster.EventHandshakeFailed, nil), cluster.ErrProtocol))
+	garbage.Close()
+	a.Close()
+	b.Close()
+	w.Close()
+	<-copied
+	logs := out.String()
+	t.Log(logs)
+	assert.Regexp(t, `level=WARN msg="remote lost" node=`+regexp.QuoteMeta(a.String()+" remote="+b.String())+` err=\S.* discarded=0`, logs)
+	assert.Regexp(t, `level=WARN msg="dropping connection: bad handshake" node=`+regexp.QuoteMeta(a.String())+` from=127.0.0.1:\d+ err=`, logs)
+	assert.NotContains(t, logs, "level=DEBUG")
 }

@@ -292,4 +292,37 @@
 // [Node.SetDebug](true). [WithLogger] sends every record to a logger of your
 // own, whose handler decides what is written; WithDebug and SetDebug then do
 // nothing. Every record carries the node's address as "node".
+//
+// # Events and statistics
+//
+// Everything that happens inside a node is an [Event]: a connection accepted
+// or dialled, a handshake that failed and why, a remote added or removed and
+// why, a goodbye, the answer to a health check with its round trip, a Send
+// that found its queue full, messages discarded, a peer list received, a
+// redial. The node's logging is one [Observer] of them; [WithObserver] adds
+// others, called on the goroutine that did the work, with no lock held:
+//
+//	n, err := cluster.NewNode(addr, cluster.WithObserver(cluster.ObserverFunc(func(e cluster.Event) {
+//		if e.Kind == cluster.EventRemoved && errors.Is(e.Err, cluster.ErrSilence) {
+//			log.Printf("%s went silent", e.Addr)
+//		}
+//	})))
+//
+// The cause of a removal is one of [ErrSilence] (nothing heard, not even the
+// answer to a health check), [ErrWriteStalled] (a write made no progress for
+// the network timeout; both match [ErrTimeout]), [ErrConnLost] (closed or
+// reset), [ErrProtocol] (bad input), [ErrLocalLeave], [ErrRemoteLeave] and
+// [ErrReplaced] (the remote restarted). No event is about one message, so an
+// observer costs nothing per message.
+//
+// [Node.Stats] returns the node's statistics: remotes connected and
+// redialled, Inbox depth, bytes queued, messages and payload bytes each way,
+// messages dropped, redials, handshakes by outcome and removals by cause.
+// [Node.RemoteStats] and [Node.AllRemoteStats] return each remote's: when it
+// connected, the round trip of its health checks (last and smoothed),
+// messages and bytes each way on its connection, what is queued for it, and
+// since it was first lost, messages dropped, redials and the last error.
+// They are counted where the work is done, by the goroutine that does it,
+// without a lock on the way of a message. Package metrics/promcluster exports
+// them as Prometheus metrics.
 package cluster

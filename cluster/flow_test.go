@@ -21,7 +21,8 @@ func TestPeerThatOverdrawsItsWindowIsDropped(t *testing.T) {
 		const size = wire.InitialWindow
 		// Nobody reads a's Inbox, which holds one message: past it, the
 		// window of 64 KiB is all the peer may send.
-		a := h.node(cluster.WithMaxMessageSize(size), cluster.WithInboxSize(1), cluster.WithReceiveWindow(size))
+		ev := newEvents()
+		a := h.node(ev.Option(), cluster.WithMaxMessageSize(size), cluster.WithInboxSize(1), cluster.WithReceiveWindow(size))
 		b := h.node()
 		mesh(t, a, b)
 		p := dialRaw(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()), true)
@@ -32,7 +33,9 @@ func TestPeerThatOverdrawsItsWindowIsDropped(t *testing.T) {
 		}
 		p.conn.Write(frames) // the node may hang up before it has read them all
 		p.waitHangUp(t)
-		h.Logs.Wait(t, waitFor, "WARN", "bad input", "flow control")
+		err := ev.WaitRemoved(t, rawNode("127.0.0.1:1"))
+		assertCause(t, cluster.ErrProtocol, err, "a")
+		assert.ErrorContains(t, err, "flow control")
 		assert.Equal(t, names(b), remoteNames(a))
 	})
 }

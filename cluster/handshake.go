@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/peerweave/peerweave/internal/addr"
@@ -18,19 +16,25 @@ import (
 // connect dials the node at k and registers it as a remote. join says the
 // node dials on its own behalf (Add, reconnect) rather than because a peer
 // list named k.
-func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
+func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, n.networkTimeout(), ErrTimeout)
 	defer cancel()
 	defer afterFunc(n.ctx, cancel)()
 	conn, err := n.cfg.transport.Dial(ctx, k.String())
 	if err != nil {
-		return fmt.Errorf("dial: %w", cause(ctx, err))
+		err = fmt.Errorf("dial: %w", cause(ctx, err))
+		n.emit(Event{Kind: EventDial, Addr: k, Err: err})
+		return err
 	}
+	n.emit(Event{Kind: EventDial, Addr: k})
 	p := n.newPeer(conn)
 	admitted := false
 	defer func() {
 		if !admitted {
 			conn.Close()
+			if err != nil {
+				n.emit(Event{Kind: EventHandshakeFailed, Addr: k, Dialled: true, Err: handshakeCause(err), Name: p.name, Label: p.label})
+			}
 		}
 	}()
 	stop := n.interrupt(ctx, p)
@@ -59,16 +63,14 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 	case wire.RejectAuth:
 		return fmt.Errorf("%w: the peer refused our proof of the shared secret", ErrAuth)
 	case wire.RejectLabel, wire.RejectName:
-		n.identityRefusal(verdict.Code, p, true, n.id.name)
-		return fmt.Errorf("%w: %s", identityError(verdict.Code), verdict.Reason)
+		return fmt.Errorf("%w: refused by the peer: %s", identityError(verdict.Code), verdict.Reason)
 	default:
 		return fmt.Errorf("%w: %s", ErrRejected, verdict.Reason)
 	}
 	if p.label != n.cfg.label {
 		// The acceptor should have refused us.
 		p.goodbye()
-		n.identityRefusal(wire.RejectLabel, p, false, "")
-		return identityError(wire.RejectLabel)
+		return fmt.Errorf("%w: the peer's label is %q, this node's %q", identityError(wire.RejectLabel), p.label, n.cfg.label)
 	}
 	if code := n.admit(p, false); code != 0 {
 		// The acceptor took the connection; we cannot.
@@ -77,8 +79,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 			return nil
 		}
 		if err := identityError(code); err != nil {
-			n.identityRefusal(code, p, false, p.name)
-			return err
+			return fmt.Errorf("%w: the peer's name %q", err, p.name)
 		}
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
 	}
@@ -137,9 +138,6 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	}
 	p.helloSent = true
 	if err := p.readPreamble(); err != nil {
-		if errors.Is(err, ErrIncompatible) {
-			n.log.Warn("cannot connect: incompatible peer", "remote", k.String(), "err", err)
-		}
 		return wire.Reject{}, err
 	}
 	theirs, err := p.readHello()
@@ -268,12 +266,13 @@ func (p *peer) readVerdict() (wire.Reject, error) {
 
 // serve runs the acceptor's side of a connection: handshake, then reading.
 func (n *Node) serve(conn net.Conn) {
+	n.emit(Event{Kind: EventAccepted, From: conn.RemoteAddr()})
 	p := n.newPeer(conn)
 	stop := n.interrupt(n.ctx, p)
 	err := p.acceptHandshake()
 	stop()
 	if err != nil {
-		n.logRefusal(conn, err)
+		n.emit(Event{Kind: EventHandshakeFailed, Addr: p.key, From: conn.RemoteAddr(), Err: handshakeCause(err), Name: p.name, Label: p.label})
 		conn.Close()
 		return
 	}
@@ -312,7 +311,6 @@ func (p *peer) acceptHandshake() error {
 	if code == 0 {
 		return nil
 	}
-	n.identityRefusal(code, p, false, p.name)
 	if err := p.appendControl(wire.KindReject, &wire.Reject{Code: code, Reason: rejectReason(code)}); err != nil {
 		return err
 	}
@@ -343,28 +341,4 @@ func rejectReason(c wire.RejectCode) string {
 		return "name in use by another live node"
 	}
 	return fmt.Sprintf("code %d", c)
-}
-
-// logRefusal logs why an incoming connection was not taken: quietly for the
-// routine (a peer that hung up or went silent, a duplicate), loudly for the
-// rest (input that breaks the protocol, failed authentication, a TLS
-// handshake that failed).
-func (n *Node) logRefusal(conn net.Conn, err error) {
-	from := conn.RemoteAddr().String()
-	var pe protocolError
-	var r refusal
-	switch {
-	case errors.As(err, &pe):
-		n.log.Warn("dropping connection: bad handshake", "from", from, "err", err)
-	case errors.As(err, &r) && r.code == wire.RejectAuth:
-		n.log.Warn("dropping connection: authentication failed", "from", from)
-	case errors.As(err, &r):
-		n.log.Debug("connection refused", "from", from, "err", err)
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		n.log.Debug("connection dropped in handshake: timeout", "from", from, "err", err)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		n.log.Debug("connection dropped in handshake", "from", from, "err", err)
-	default:
-		n.log.Warn("dropping connection: handshake failed", "from", from, "err", err)
-	}
 }

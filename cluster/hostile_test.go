@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/internal/wire"
 )
@@ -18,7 +19,8 @@ import (
 
 func TestHalfAFrameThenSilenceIsDroppedAfterTheSilenceLimit(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
-		a, b := h.node(), h.node()
+		ev := newEvents()
+		a, b := h.node(ev.Option()), h.node()
 		mesh(t, a, b)
 		const timeout = 300 * time.Millisecond
 		a.SetNetworkTimeout(timeout)
@@ -33,7 +35,7 @@ func TestHalfAFrameThenSilenceIsDroppedAfterTheSilenceLimit(t *testing.T) {
 		elapsed := time.Since(start)
 		assert.GreaterOrEqual(t, elapsed, clustertest.Healthy+timeout, "dropped before the silence limit")
 		assert.Less(t, elapsed, clustertest.Healthy+timeout+margin)
-		h.Logs.Wait(t, waitFor, "WARN", "remote lost", "127.0.0.1:1", "timeout")
+		assertCause(t, cluster.ErrSilence, ev.WaitRemoved(t, rawNode("127.0.0.1:1")), "a")
 
 		// b was not disturbed.
 		require.NoError(t, b.Send(remote(a), []byte("still here")))

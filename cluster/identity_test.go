@@ -154,7 +154,7 @@ func TestTwoLiveNodesWithOneNameAreRefused(t *testing.T) {
 		require.ErrorIs(t, err, cluster.ErrNameConflict)
 		assert.ErrorIs(t, err, cluster.ErrRejected)
 		h.Logs.Wait(t, waitFor, "WARN", "node="+a.String(), "refusing a node: another live node has the name", "name=x")
-		h.Logs.Wait(t, waitFor, "WARN", "node="+twin.String(), "refused by a node: another live node has the name")
+		h.Logs.Wait(t, waitFor, "WARN", "node="+twin.String(), "cannot connect: another live node has the name")
 
 		// One that takes the name of the node it joins is refused too.
 		self := h.node(cluster.WithName(a.Name()))
@@ -184,7 +184,7 @@ func TestLabelledClustersNeverMerge(t *testing.T) {
 		assert.ErrorIs(t, err, cluster.ErrRejected)
 		require.ErrorIs(t, y2.Add(x2.String()), cluster.ErrLabelMismatch)
 		for _, pair := range [][2]*cluster.Node{{x1, y1}, {y2, x2}} {
-			h.Logs.Wait(t, waitFor, "WARN", "node="+pair[0].String(), "refused by a node of another cluster")
+			h.Logs.Wait(t, waitFor, "WARN", "node="+pair[0].String(), "cannot connect: a node of another cluster")
 			h.Logs.Wait(t, waitFor, "WARN", "node="+pair[1].String(), "refusing a node of another cluster")
 		}
 		// A node without a label is of another cluster too.
@@ -396,5 +396,5 @@ func TestDiallerDropsAnAcceptorOfAnotherLabelThatWelcomesIt(t *testing.T) {
 		t.Fatal("the hand-made acceptor heard nothing after its welcome")
 	}
 	assert.Empty(t, a.Remotes())
-	h.Logs.Wait(t, waitFor, "WARN", "refusing a node of another cluster", "remote_label=y")
+	h.Logs.Wait(t, waitFor, "WARN", "cannot connect: a node of another cluster", "remote_label=y")
 }

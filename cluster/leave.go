@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"net/netip"
 	"time"
 
@@ -13,6 +14,9 @@ import (
 // (markLeft), so neither redials it, and a stale peer list does not bring it
 // back; Add does. Two nodes that say goodbye at once take each other's Bye
 // for the acknowledgement.
+
+// errNoAck is why a goodbye went unacknowledged.
+var errNoAck = errors.New("no acknowledgement of the goodbye")
 
 // maxLeft bounds how many graceful leavers a node remembers.
 const maxLeft = 4096
@@ -48,7 +52,7 @@ func (n *Node) CloseRemote(r Remote) {
 // network timeout. The messages queued for p go out first, for at most half
 // of it; the goodbye then overtakes what is left, which is discarded.
 func (n *Node) leave(p *peer) {
-	n.retire(p, "remote closed")
+	n.retire(p, ErrLocalLeave)
 	p.mu.Lock()
 	if p.getState().leaving() {
 		p.mu.Unlock()
@@ -66,15 +70,18 @@ func (n *Node) leave(p *peer) {
 	p.mu.Unlock()
 	p.signal()
 	if discarded > 0 {
-		n.log.Warn("closing remote before its queued messages could go out", "remote", p.key.String(), "discarded", discarded)
+		n.emit(Event{Kind: EventDiscarded, Addr: p.key, Err: ErrLocalLeave, Count: discarded})
 	}
 	t.Reset(timeout - time.Since(start))
+	var err error
 	select {
 	case <-p.acked:
 	case <-p.done:
+		err = because(ErrConnLost, errNoAck)
 	case <-t.C:
-		n.log.Debug("remote did not acknowledge goodbye", "remote", p.key.String())
+		err = because(ErrTimeout, errNoAck)
 	}
+	n.emit(Event{Kind: EventGoodbye, Addr: p.key, Err: err})
 	p.shutdown()
 }
 
@@ -118,7 +125,7 @@ func (p *peer) discard() int {
 // network timeout is discarded (see expired). It reports whether the goodbye was an
 // acknowledgement of ours instead: both sides said goodbye at once.
 func (n *Node) farewell(p *peer) (crossed bool) {
-	n.retire(p, "remote left")
+	n.retire(p, ErrRemoteLeave)
 	p.mu.Lock()
 	if p.getState() == saidBye {
 		p.mu.Unlock()
@@ -140,14 +147,16 @@ func (p *peer) goodbye() {
 	p.conn.Write(wire.AppendHeader(nil, wire.KindBye, 0))
 }
 
-// retire removes p's remote as one that left gracefully: never redialled.
-func (n *Node) retire(p *peer, event string) {
+// retire removes p's remote as one that left gracefully, for cause: never
+// redialled.
+func (n *Node) retire(p *peer, cause error) {
 	n.mu.Lock()
-	if n.removeLocked(p) {
-		n.log.Debug(event, "remote", p.key.String())
-	}
+	removed := n.removeLocked(p)
 	n.markLeft(p.key, p.nonce)
 	n.mu.Unlock()
+	if removed {
+		n.emit(Event{Kind: EventRemoved, Addr: p.key, Err: cause})
+	}
 }
 
 // markLeft remembers that k, the instance with nonce if known, left
@@ -176,7 +185,7 @@ func (n *Node) expired(p *peer) {
 	discarded := p.discard()
 	p.mu.Unlock()
 	if discarded > 0 {
-		n.log.Warn("remote left before its queued messages could go out", "remote", p.key.String(), "discarded", discarded)
+		n.emit(Event{Kind: EventDiscarded, Addr: p.key, Err: ErrRemoteLeave, Count: discarded})
 	}
 	p.shutdown()
 }

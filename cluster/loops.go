@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net"
 	"time"
-
-	"github.com/peerweave/peerweave/internal/wire"
 )
 
 // acceptLoop accepts connections until the listener closes.
@@ -20,7 +18,7 @@ func (n *Node) acceptLoop() {
 			}
 			// Out of file descriptors, say: back off as net/http does.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			n.log.Warn("accept failed", "err", err, "retry_in", backoff)
+			n.emit(Event{Kind: EventAcceptFailed, Err: err, Wait: backoff})
 			select {
 			case <-time.After(backoff):
 			case <-n.ctx.Done():
@@ -39,7 +37,7 @@ func (n *Node) acceptLoop() {
 func (n *Node) healthLoop() {
 	defer n.wg.Done()
 	n.every(&n.healthy, n.retuneHealth, func() {
-		n.remotes.each(func(p *peer) { p.probe(wire.KindPing) })
+		n.remotes.each(func(p *peer) { p.ping() })
 	})
 }
 
@@ -55,9 +53,7 @@ func (n *Node) reconnectLoop() {
 				continue
 			}
 			n.wg.Go(func() {
-				if err := n.join(n.ctx, k, true); err != nil {
-					n.log.Debug("reconnect failed", "remote", k.String(), "err", err)
-				}
+				n.emit(Event{Kind: EventReconnect, Addr: k, Err: n.join(n.ctx, k, true)})
 			})
 		}
 	})

@@ -79,24 +79,6 @@ func (n *Node) forgetNameLocked(name string, k netip.AddrPort) {
 	delete(n.id.names, name)
 }
 
-// identityRefusal logs, as a warning, a refusal for a node's identity: a
-// label of another cluster, or a name in use. p is the connection; refused
-// says that its remote refused us, rather than we it, and name is the name
-// in use.
-func (n *Node) identityRefusal(code wire.RejectCode, p *peer, refused bool, name string) {
-	verb := "refusing"
-	if refused {
-		verb = "refused by"
-	}
-	remote := p.conn.RemoteAddr().String()
-	switch code {
-	case wire.RejectLabel:
-		n.log.Warn(verb+" a node of another cluster", "remote", remote, "label", n.cfg.label, "remote_label", p.label)
-	case wire.RejectName:
-		n.log.Warn(verb+" a node: another live node has the name", "remote", remote, "name", name)
-	}
-}
-
 // identityError is the error of Add for a refusal of code, or nil for
 // another code.
 func identityError(code wire.RejectCode) error {

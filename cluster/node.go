@@ -81,6 +81,12 @@ type Node struct {
 	shutDown  chan struct{} // closed when Close has done all but wait for callbacks
 
 	id identity // name, advertised address and tags (identity.go)
+
+	// Events and statistics (observe.go, stats.go): set by NewNode, then
+	// safe for concurrent use.
+	logs     logObserver
+	observer Observer // the WithObserver observers, or nil
+	stats    nodeStats
 }
 
 // New creates a new Node that can be used immediately. In order to
@@ -160,6 +166,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		n.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: n.level}))
 	}
 	n.log = n.log.With("node", self.String())
+	n.logs, n.observer = logObserver{n.log}, newObserver(cfg.observers)
 	n.healthy.Store(int64(cfg.healthy))
 	n.timeout.Store(int64(cfg.timeout))
 	n.reconnect.Store(int64(cfg.reconnect))

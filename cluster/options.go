@@ -52,6 +52,9 @@ type config struct {
 	tags        map[string]string
 	maxTags     int
 	tagsChanged func(Remote, map[string]string)
+
+	// Events (observe.go).
+	observers []Observer
 }
 
 // WithTransport makes the node use t instead of TCP.

@@ -99,6 +99,8 @@ type peer struct {
 	acked chan struct{} // closed when the remote acknowledges our goodbye
 	done  chan struct{} // closed by shutdown
 	once  sync.Once
+
+	st peerStats // stats.go
 }
 
 func (n *Node) newPeer(conn net.Conn) *peer {
@@ -237,7 +239,7 @@ var errLeft = fmt.Errorf("remote left: %w", ErrUnknownRemote)
 func (p *peer) take() (ctrl, data []byte, last bool) {
 	ctrl = p.ctrl
 	p.ctrl, p.spare = p.spare[:0], nil
-	start := p.taken
+	start, queued := p.taken, p.queued
 	for p.taken < len(p.data) {
 		size := int(binary.BigEndian.Uint32(p.data[p.taken:])) - 1
 		kind := wire.Kind(p.data[p.taken+4])
@@ -263,7 +265,9 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 		}
 		p.credit -= payload
 		p.taken += frame
+		p.st.bytesOut += uint64(payload)
 	}
+	p.st.msgsOut += uint64(queued - p.queued)
 	if p.taken > start && p.drained != nil {
 		close(p.drained)
 		p.drained = nil
@@ -294,6 +298,7 @@ func (p *peer) written(ctrl []byte) {
 // makes no progress for the network timeout is dropped, however much there
 // is to send.
 func (p *peer) writeLoop() {
+	defer p.exit()
 	for {
 		select {
 		case <-p.wake:
@@ -310,7 +315,7 @@ func (p *peer) writeLoop() {
 			idle := len(ctrl) == 0 && len(data) == 0
 			if !idle {
 				if err := p.write(ctrl, data); err != nil {
-					p.n.drop(p, fmt.Errorf("write: %w", err))
+					p.n.drop(p, writeError{err})
 					return
 				}
 			}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -12,20 +13,22 @@ import (
 // address skipped for want of room comes back in the next list.
 const maxListDials = 256
 
+// errListDials is why an address from a peer list was not dialled.
+var errListDials = errors.New("too many peer-list dials in flight")
+
 // queuePeerList queues the list of every other remote for p, which has just
 // been registered. Both sides of every connection send theirs, which is
 // enough for a full mesh: of two nodes that share a neighbour, the one it
-// registers second gets a list naming the first. p.mu must be held.
-func (n *Node) queuePeerList(p *peer) {
+// registers second gets a list naming the first. p.mu must be held. It
+// fails only if the codec cannot encode the list.
+func (n *Node) queuePeerList(p *peer) error {
 	var addrs []string
 	n.remotes.each(func(q *peer) {
 		if q != p {
 			addrs = append(addrs, q.key.String())
 		}
 	})
-	if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs}); err != nil {
-		n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
-	}
+	return p.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs})
 }
 
 // learn takes p's peer list: it dials every address the node does not know.
@@ -40,6 +43,12 @@ func (n *Node) learn(p *peer, addrs []string) error {
 			unknown = append(unknown, k)
 		}
 	}
+	var skipped []netip.AddrPort
+	defer func() {
+		for _, k := range skipped {
+			n.emit(Event{Kind: EventPeerListDial, Addr: k, Err: errListDials})
+		}
+	}()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.ctx.Err() != nil {
@@ -58,14 +67,12 @@ func (n *Node) learn(p *peer, addrs []string) error {
 			continue
 		}
 		if n.listDials >= maxListDials {
-			n.log.Debug("too many peer-list dials in flight; skipping", "remote", k.String())
+			skipped = append(skipped, k)
 			continue
 		}
 		n.listDials++
 		n.wg.Go(func() {
-			if err := n.join(n.ctx, k, false); err != nil {
-				n.log.Debug("cannot reach remote from peer list", "remote", k.String(), "err", err)
-			}
+			n.emit(Event{Kind: EventPeerListDial, Addr: k, Err: n.join(n.ctx, k, false)})
 			n.mu.Lock()
 			n.listDials--
 			n.notifyLocked()

@@ -43,6 +43,7 @@ func (p *peer) limit(k wire.Kind) int {
 
 // readLoop handles frames until the connection ends, then tells the node.
 func (p *peer) readLoop() {
+	defer p.exit()
 	if err := p.read(); err != errGoodbye {
 		p.n.drop(p, err)
 	}
@@ -70,6 +71,7 @@ func (p *peer) read() error {
 			p.probe(wire.KindPong)
 		case wire.KindPong:
 			// The read itself pushed the silence deadline out.
+			p.pong()
 		case wire.KindPeers:
 			var m wire.Peers
 			if err := p.readControl(size, &m); err != nil {
@@ -78,6 +80,7 @@ func (p *peer) read() error {
 			if err := p.n.learn(p, m.Addrs); err != nil {
 				return protocolError{fmt.Errorf("peer list: %w", err)}
 			}
+			p.n.emit(Event{Kind: EventPeerList, Addr: p.key, Count: len(m.Addrs)})
 		case wire.KindTags:
 			if err := p.readTags(size); err != nil {
 				return err

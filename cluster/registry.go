@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"errors"
 	"net/netip"
 	"slices"
 	"sync"
@@ -96,10 +95,5 @@ func (n *Node) drop(p *peer, err error) {
 	if !removed {
 		return
 	}
-	var pe protocolError
-	if errors.As(err, &pe) {
-		n.log.Warn("dropping remote: bad input", "remote", p.key.String(), "err", err, "discarded", discarded)
-	} else {
-		n.log.Warn("remote lost", "remote", p.key.String(), "err", err, "discarded", discarded)
-	}
+	n.emit(Event{Kind: EventRemoved, Addr: p.key, Err: lostCause(err), Count: discarded})
 }

@@ -53,12 +53,12 @@ func (n *Node) SendContext(ctx context.Context, to Remote, data []byte) error {
 // logged at debug level; the affected remotes are removed as Send describes.
 func (n *Node) Broadcast(data []byte) {
 	if len(data) > n.cfg.maxMessage {
-		n.log.Debug("broadcast", "bytes", len(data), "err", ErrMessageTooLarge)
+		n.emit(Event{Kind: EventBroadcastFailed, Bytes: len(data), Err: ErrMessageTooLarge})
 		return
 	}
 	n.remotes.each(func(p *peer) {
 		if err := p.sendWithin(context.Background(), data); err != nil {
-			n.log.Debug("broadcast", "remote", p.key.String(), "err", err)
+			n.emit(Event{Kind: EventBroadcastFailed, Addr: p.key, Bytes: len(data), Err: err})
 		}
 	})
 }
@@ -69,6 +69,9 @@ func (p *peer) sendWithin(ctx context.Context, data []byte) error {
 	w := sendWait{ctx: ctx, timeout: p.n.networkTimeout()}
 	err := p.send(data, &w)
 	w.stop()
+	if w.timer != nil {
+		p.n.emit(Event{Kind: EventQueueFull, Addr: p.key, Bytes: len(data), Wait: time.Since(w.since), Err: err})
+	}
 	return err
 }
 
@@ -78,12 +81,13 @@ type sendWait struct {
 	ctx     context.Context
 	timeout time.Duration
 	timer   *time.Timer
+	since   time.Time // when the timer started
 }
 
 // until waits for ready, and fails if gone closes, ctx ends or time runs out.
 func (w *sendWait) until(ready, gone <-chan struct{}) error {
 	if w.timer == nil {
-		w.timer = time.NewTimer(w.timeout)
+		w.timer, w.since = time.NewTimer(w.timeout), time.Now()
 	}
 	select {
 	case <-ready:

@@ -5,6 +5,9 @@
 //   - one-way throughput between two nodes, next to two raw TCP loops that
 //     write the same frames with the same payload for the same time, one
 //     flushing only when it runs out of work, one flushing every frame;
+//   - the same throughput with both nodes observed, by an observer of their
+//     events and their Prometheus metrics gathered every millisecond, next
+//     to two nodes nobody observes;
 //   - round-trip latency (p50, p99) next to a raw TCP ping-pong;
 //   - convergence: how long N nodes that each Add one seed (all at once, or
 //     one after another with -join sequential) take until every node knows
@@ -56,7 +59,7 @@ import (
 )
 
 // sections are the -only choices, in the order they run.
-var sections = []string{"throughput", "latency", "convergence", "failure", "slowlink", "inbox"}
+var sections = []string{"throughput", "observed", "latency", "convergence", "failure", "slowlink", "inbox"}
 
 type config struct {
 	transportName, codecName string
@@ -216,6 +219,8 @@ func run(cfg config) []row {
 		switch s {
 		case "throughput":
 			rows = append(rows, throughput(cfg)...)
+		case "observed":
+			rows = append(rows, observed(cfg)...)
 		case "latency":
 			rows = append(rows, latency(cfg)...)
 		case "convergence":

@@ -65,15 +65,17 @@ func TestRunFillsTheTable(t *testing.T) {
 	var out bytes.Buffer
 	printTable(&out, rows)
 	t.Log("\n" + out.String())
-	// Two throughput rows, p50 and p99, two convergence rows, memory, two
-	// kinds of failure, four of the slow link, one of the unread inbox.
-	require.Len(t, rows, 14)
+	// Two throughput rows, one observed, p50 and p99, two convergence rows,
+	// memory, two kinds of failure, four of the slow link, one of the
+	// unread inbox.
+	require.Len(t, rows, 15)
 	for _, r := range rows {
 		assert.False(t, r.failed, "%s: %s", r.what, r.measured)
 	}
-	assert.Contains(t, rows[6].what, "4-node mesh")
-	assert.Contains(t, rows[9].what, "Slow link")
-	assert.Contains(t, rows[13].what, "Unread inbox")
+	assert.Contains(t, rows[2].what, "observed")
+	assert.Contains(t, rows[7].what, "4-node mesh")
+	assert.Contains(t, rows[10].what, "Slow link")
+	assert.Contains(t, rows[14].what, "Unread inbox")
 	assert.Equal(t, len(rows)+2, strings.Count(out.String(), "\n"), "a header, a rule and one line per row")
 }
 

@@ -15,12 +15,12 @@ type nodePair struct {
 	once sync.Once
 }
 
-// newNodePair starts two nodes, each with a transport from transport, and
-// connects them. The nodes log warnings to stderr, where they belong in a
-// benchmark's output.
-func newNodePair(transport func() cluster.Transport, codec cluster.Codec) (*nodePair, error) {
+// newNodePair starts two nodes, each with a transport from transport and
+// opts, and connects them. The nodes log warnings to stderr, where they
+// belong in a benchmark's output.
+func newNodePair(transport func() cluster.Transport, codec cluster.Codec, opts ...cluster.Option) (*nodePair, error) {
 	start := func() (*cluster.Node, error) {
-		return cluster.NewNode("127.0.0.1:0", cluster.WithTransport(transport()), cluster.WithCodec(codec))
+		return cluster.NewNode("127.0.0.1:0", append([]cluster.Option{cluster.WithTransport(transport()), cluster.WithCodec(codec)}, opts...)...)
 	}
 	a, err := start()
 	if err != nil {
@@ -59,9 +59,9 @@ type nodeStream struct {
 // NodeStream returns a Stream between two nodes on the given transport and
 // codec: Send is the sender's Send, and the receiver's Inbox is read and
 // counted. transport is called once per node; transports it returns must
-// reach each other.
-func NodeStream(transport func() cluster.Transport, codec cluster.Codec) (Stream, error) {
-	p, err := newNodePair(transport, codec)
+// reach each other. Both nodes get opts.
+func NodeStream(transport func() cluster.Transport, codec cluster.Codec, opts ...cluster.Option) (Stream, error) {
+	p, err := newNodePair(transport, codec, opts...)
 	if err != nil {
 		return nil, err
 	}
