@@ -142,6 +142,7 @@ func (p *peer) goodbye() {
 
 // retire removes p's remote as one that left gracefully: never redialled.
 func (n *Node) retire(p *peer, event string) {
+	p.endConversations(ErrRemoteLeft)
 	n.mu.Lock()
 	if n.removeLocked(p) {
 		n.log.Debug(event, "remote", p.key.String())

@@ -78,6 +78,8 @@ type Node struct {
 	events    events
 	closeOnce sync.Once
 	shutDown  chan struct{} // closed when Close has done all but wait for callbacks
+
+	conv conversations // requests this node made and answers (request.go)
 }
 
 // New creates a new Node that can be used immediately. In order to
@@ -144,6 +146,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		grantAt:         grantAt(cfg.window),
 	}
 	rand.Read(n.nonce)
+	n.conv.init(&cfg)
 	n.log = cfg.logger
 	if n.log == nil {
 		n.level = new(slog.LevelVar)

@@ -39,6 +39,10 @@ type config struct {
 	added         func(Remote)
 	removed       func(Remote)
 	changed       func([]Remote)
+
+	// Requests (request.go).
+	handler     RequestHandler
+	concurrency int
 }
 
 // WithTransport makes the node use t instead of TCP.

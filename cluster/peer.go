@@ -88,6 +88,8 @@ type peer struct {
 	acked chan struct{} // closed when the remote acknowledges our goodbye
 	done  chan struct{} // closed by shutdown
 	once  sync.Once
+
+	conv peerConv // requests and replies (request.go)
 }
 
 func (n *Node) newPeer(conn net.Conn) *peer {
@@ -185,7 +187,7 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 		return errLeft
 	}
 	wasEmpty := p.queuedBytes() == 0
-	p.data = appendData(p.data, data)
+	p.data = appendData(append(p.data, wait.tag...), data)
 	p.queued++
 	p.mu.Unlock()
 	if wasEmpty {

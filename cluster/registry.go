@@ -61,6 +61,7 @@ func (n *Node) removeLocked(p *peer) bool {
 		return false
 	}
 	n.remotes.m.Delete(p.key)
+	p.endConversations(ErrRemoteLost)
 	delete(n.nonces, string(p.nonce))
 	if !p.listed {
 		n.unlisted--

@@ -78,6 +78,7 @@ type sendWait struct {
 	ctx     context.Context
 	timeout time.Duration
 	timer   *time.Timer
+	tag     []byte // a Request or Reply frame queued with the payload, just before it (request.go)
 }
 
 // until waits for ready, and fails if gone closes, ctx ends or time runs out.

@@ -1,0 +1,166 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerweave/peerweave/cluster"
+)
+
+// echo answers every request with "re: " and its payload.
+func echo(_ context.Context, req *cluster.Message) ([]byte, error) {
+	return append([]byte("re: "), req.Payload...), nil
+}
+
+// testContext is a context for one exchange of a test: long enough never to
+// be what ends a healthy one.
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestRequestGetsTheHandlersReplyOnEveryStack(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a, b := h.node(), h.node(cluster.WithRequestHandler(echo))
+		mesh(t, a, b)
+		ctx := testContext(t)
+
+		got, err := a.Request(ctx, remote(b), []byte("ping"))
+		require.NoError(t, err)
+		assert.Equal(t, "re: ping", string(got))
+
+		// A payload that crosses in fragments, both ways.
+		big := bytes.Repeat([]byte("x"), 300<<10)
+		got, err = a.Request(ctx, remote(b), big)
+		require.NoError(t, err)
+		assert.Equal(t, append([]byte("re: "), big...), got)
+
+		// Neither reached the application's Inbox.
+		require.NoError(t, a.Send(remote(b), []byte("after")))
+		assert.Equal(t, "after", string(receive(t, b).Payload))
+	})
+}
+
+func TestRequestErrorsAreDistinct(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		fail := func(_ context.Context, req *cluster.Message) ([]byte, error) {
+			return nil, fmt.Errorf("no such key %q", req.Payload)
+		}
+		a, b, c := h.node(), h.node(cluster.WithRequestHandler(fail)), h.node()
+		mesh(t, a, b, c)
+		ctx := testContext(t)
+
+		_, err := a.Request(ctx, remote(b), []byte("k"))
+		var re *cluster.RemoteError
+		require.ErrorAs(t, err, &re)
+		assert.Equal(t, `no such key "k"`, re.Text)
+		assert.True(t, re.Remote.Equal(remote(b)), "remote error from %s", re.Remote)
+
+		// c has no handler: it says so at once, whatever the context.
+		_, err = a.Request(context.Background(), remote(c), []byte("k"))
+		assert.ErrorIs(t, err, cluster.ErrNoHandler)
+
+		_, err = a.Request(ctx, cluster.Remote{IP: []byte{127, 0, 0, 1}, Port: 1}, nil)
+		assert.ErrorIs(t, err, cluster.ErrUnknownRemote)
+
+		done, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err = a.Request(done, remote(b), []byte("k"))
+		assert.ErrorIs(t, err, context.Canceled)
+
+		a.Close()
+		_, err = a.Request(ctx, remote(b), []byte("k"))
+		assert.ErrorIs(t, err, cluster.ErrClosed)
+	})
+}
+
+func TestRequestKeepsOrderWithMessages(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		// b's handler looks in its Inbox for the message sent before
+		// the request: it must be there already.
+		var b *cluster.Node
+		inbox := make(chan string, 1)
+		handler := func(_ context.Context, req *cluster.Message) ([]byte, error) {
+			select {
+			case m := <-b.Inbox:
+				inbox <- string(m.Payload)
+			default:
+				inbox <- ""
+			}
+			return req.Payload, nil
+		}
+		a := h.node()
+		b = h.node(cluster.WithRequestHandler(handler))
+		mesh(t, a, b)
+		ctx := testContext(t)
+		for i := range 20 {
+			msg := fmt.Sprintf("message %d", i)
+			require.NoError(t, a.Send(remote(b), []byte(msg)))
+			_, err := a.Request(ctx, remote(b), []byte("request"))
+			require.NoError(t, err)
+			assert.Equal(t, msg, <-inbox, "the request overtook the message")
+		}
+	})
+}
+
+func TestQueryOverTenNodesEndsWithTheLastAnswer(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		a := h.node()
+		ns := h.nodes(10, cluster.WithRequestHandler(echo))
+		mesh(t, append(ns, a)...)
+
+		// A context that would outlast the test: only the answers can
+		// end the query.
+		ctx, cancel := context.WithTimeout(context.Background(), 24*60*60*1e9)
+		defer cancel()
+		answers := a.Query(ctx, []byte("who")).Wait()
+		require.NoError(t, ctx.Err(), "the query waited for its context")
+		require.Len(t, answers, 10)
+		var from []string
+		for _, ans := range answers {
+			require.NoError(t, ans.Err)
+			assert.Equal(t, "re: who", string(ans.Payload))
+			from = append(from, ans.From.String())
+		}
+		assert.ElementsMatch(t, names(ns...), from)
+	})
+}
+
+func TestQuerySaysWhichRemoteAnsweredWhat(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		fail := func(context.Context, *cluster.Message) ([]byte, error) { return nil, errors.New("nope") }
+		a, ok, bad, none := h.node(), h.node(cluster.WithRequestHandler(echo)), h.node(cluster.WithRequestHandler(fail)), h.node()
+		mesh(t, a, ok, bad, none)
+		unknown := cluster.Remote{IP: []byte{127, 0, 0, 1}, Port: 1}
+
+		got := map[string]string{}
+		for ans := range a.Query(testContext(t), []byte("x"), remote(ok), remote(bad), remote(none), unknown).Answers() {
+			var re *cluster.RemoteError
+			switch {
+			case ans.Err == nil:
+				got[ans.From.String()] = "ok " + string(ans.Payload)
+			case errors.As(ans.Err, &re):
+				got[ans.From.String()] = "remote " + re.Text
+			case errors.Is(ans.Err, cluster.ErrNoHandler):
+				got[ans.From.String()] = "no handler"
+			case errors.Is(ans.Err, cluster.ErrUnknownRemote):
+				got[ans.From.String()] = "unknown"
+			default:
+				got[ans.From.String()] = "unexpected " + ans.Err.Error()
+			}
+		}
+		assert.Equal(t, map[string]string{
+			ok.String():      "ok re: x",
+			bad.String():     "remote nope",
+			none.String():    "no handler",
+			unknown.String(): "unknown",
+		}, got)
+	})
+}
