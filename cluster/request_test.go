@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -162,5 +163,38 @@ func TestQuerySaysWhichRemoteAnsweredWhat(t *testing.T) {
 			none.String():    "no handler",
 			unknown.String(): "unknown",
 		}, got)
+	})
+}
+
+func TestRequestWaitsBehindMessagesThatWaitForInbox(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		// b's Inbox holds one message, and its application reads none
+		// until the request is on its way: the messages sent before the
+		// request wait in b, and so does the request.
+		const sent = 5
+		var read atomic.Int32
+		handled := make(chan int32, 1)
+		a := h.node()
+		b := h.node(cluster.WithInboxSize(1), cluster.WithRequestHandler(func(_ context.Context, req *cluster.Message) ([]byte, error) {
+			handled <- read.Load()
+			return req.Payload, nil
+		}))
+		mesh(t, a, b)
+		for i := range sent {
+			require.NoError(t, a.Send(remote(b), []byte(fmt.Sprint(i))))
+		}
+		answer := eventually(t, waitFor, func() error {
+			_, err := a.Request(testContext(t), remote(b), []byte("q"))
+			return err
+		})
+		// read counts the messages the application takes or is about to.
+		for i := range sent {
+			read.Add(1)
+			assert.Equal(t, fmt.Sprint(i), string(receive(t, b).Payload))
+		}
+		require.NoError(t, answer())
+		// The handler ran once the last message was in Inbox, which holds
+		// one: the application had taken all the others.
+		assert.GreaterOrEqual(t, <-handled, int32(sent-1))
 	})
 }
