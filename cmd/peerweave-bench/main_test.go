@@ -66,14 +66,19 @@ func TestRunFillsTheTable(t *testing.T) {
 	printTable(&out, rows)
 	t.Log("\n" + out.String())
 	// Two throughput rows, p50 and p99, two convergence rows, memory, two
-	// kinds of failure, four of the slow link, one of the unread inbox.
-	require.Len(t, rows, 14)
+	// kinds of failure, four of the slow link, one of the unread inbox,
+	// and of requests p50, p99, queries and a row per codec.
+	require.Len(t, rows, 19)
 	for _, r := range rows {
 		assert.False(t, r.failed, "%s: %s", r.what, r.measured)
 	}
 	assert.Contains(t, rows[6].what, "4-node mesh")
 	assert.Contains(t, rows[9].what, "Slow link")
 	assert.Contains(t, rows[13].what, "Unread inbox")
+	assert.Contains(t, rows[14].what, "Request round trip")
+	assert.Contains(t, rows[16].what, "Queries")
+	assert.Contains(t, rows[17].what, "+gob")
+	assert.Contains(t, rows[18].what, "+msgpack")
 	assert.Equal(t, len(rows)+2, strings.Count(out.String(), "\n"), "a header, a rule and one line per row")
 }
 
