@@ -63,6 +63,10 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 			q.answer(Answer{From: from, Err: fmt.Errorf("cluster: query of %d bytes: %w", len(payload), ErrMessageTooLarge)})
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			q.answer(Answer{From: from, Err: fmt.Errorf("cluster: query of %s: %w", from, err)})
+			continue
+		}
 		cl := &call{p: p, q: q}
 		id := n.conv.open(cl)
 		q.mu.Lock()

@@ -197,6 +197,9 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("cluster: request to %s: %w", to, err) // nobody would wait for the answer
+	}
 	cl := &call{p: p, done: make(chan result, 1)}
 	id := n.conv.open(cl)
 	life := p.convContext()

@@ -198,3 +198,34 @@ func TestRequestWaitsBehindMessagesThatWaitForInbox(t *testing.T) {
 		assert.GreaterOrEqual(t, <-handled, int32(sent-1))
 	})
 }
+
+func TestALateReplyIsDiscarded(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		started, release := make(chan struct{}, 1), make(chan struct{})
+		late := func(_ context.Context, req *cluster.Message) ([]byte, error) {
+			if string(req.Payload) == "slow" {
+				started <- struct{}{}
+				<-release
+			}
+			return req.Payload, nil
+		}
+		a, b := h.node(), h.node(cluster.WithRequestHandler(late))
+		mesh(t, a, b)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		wait := eventually(t, waitFor, func() error {
+			_, err := a.Request(ctx, remote(b), []byte("slow"))
+			return err
+		})
+		<-started
+		cancel()
+		assert.ErrorIs(t, wait(), context.Canceled)
+		close(release) // b answers now; a discards the reply
+
+		got, err := a.Request(testContext(t), remote(b), []byte("fast"))
+		require.NoError(t, err)
+		assert.Equal(t, "fast", string(got))
+		require.NoError(t, b.Send(remote(a), []byte("message")))
+		assert.Equal(t, "message", string(receive(t, a).Payload), "the late reply reached Inbox")
+	})
+}

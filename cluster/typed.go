@@ -96,7 +96,10 @@ func RequestValue[Resp any](ctx context.Context, n *Node, to Remote, req any) (R
 // caller gets as a *RemoteError.
 func HandleValue[Req, Resp any](h func(ctx context.Context, from Remote, req Req) (Resp, error)) RequestHandler {
 	return func(ctx context.Context, m *Message) ([]byte, error) {
-		n := ctx.Value(nodeKey{}).(*Node)
+		n, ok := ctx.Value(nodeKey{}).(*Node)
+		if !ok {
+			return nil, errors.New("cluster: a HandleValue handler called with a context that is not a node's")
+		}
 		req, err := Decode[Req](n, m.Payload)
 		if err != nil {
 			return nil, err
