@@ -52,7 +52,9 @@ func (e *RemoteError) Error() string {
 // count against the remote's window as messages do. req.From is the
 // requester; req.Payload is the handler's to keep. ctx ends when the
 // requester is removed or this node closes: then nobody waits for the
-// answer. Close waits for every handler to return, so a handler that waits
+// answer. It does not end when the requester gives up on its own context,
+// which the requester does not announce: the reply is then discarded on
+// arrival. Close waits for every handler to return, so a handler that waits
 // must give up when ctx ends.
 type RequestHandler func(ctx context.Context, req *Message) ([]byte, error)
 
