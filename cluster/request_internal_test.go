@@ -97,3 +97,60 @@ func liveHeap() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
 }
+
+// TestAbandonedQueriesLeaveNothingBehind abandons 1,000 queries of a remote
+// that never answers, and of one that does: no call stays in the map and no
+// goroutine stays behind.
+func TestAbandonedQueriesLeaveNothingBehind(t *testing.T) {
+	const queries = 1000
+	nw := mem.NewNetwork()
+	never := func(ctx context.Context, _ *Message) ([]byte, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	echo := func(_ context.Context, m *Message) ([]byte, error) { return m.Payload, nil }
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, err := NewNode("127.0.0.1:0", WithTransport(nw))
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := NewNode("127.0.0.1:0", WithTransport(nw), WithRequestHandler(never), WithRequestConcurrency(1))
+	require.NoError(t, err)
+	defer b.Close()
+	c, err := NewNode("127.0.0.1:0", WithTransport(nw), WithRequestHandler(echo))
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, a.AddContext(ctx, b.String()))
+	require.NoError(t, a.AddContext(ctx, c.String()))
+	for _, n := range []*Node{a, b, c} {
+		require.NoError(t, n.Wait(ctx, func(rs []Remote) bool { return len(rs) == 2 }))
+	}
+	// b's one handler is taken for good by a first query.
+	first, stop := context.WithCancel(ctx)
+	q := a.Query(first, []byte("q"), Remote(*b.Addr()))
+	require.Eventually(t, func() bool { return b.conv.pending() == 0 && len(b.conv.slots) == 1 }, 10*time.Second, time.Millisecond)
+	stop()
+	q.Wait()
+	goroutines := runtime.NumGoroutine()
+
+	abandon, giveUp := context.WithCancel(ctx)
+	qs := make([]*Query, queries)
+	for i := range qs {
+		qs[i] = a.Query(abandon, []byte("q"), Remote(*b.Addr()), Remote(*c.Addr()))
+	}
+	for _, q := range qs {
+		require.NoError(t, (<-q.Answers()).Err, "c answers")
+	}
+	assert.Equal(t, queries, a.conv.pending(), "b's calls")
+	giveUp()
+	for _, q := range qs {
+		rest := q.Wait()
+		require.Len(t, rest, 1)
+		assert.ErrorIs(t, rest[0].Err, context.Canceled)
+	}
+	assert.Zero(t, a.conv.pending(), "calls left in the map")
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), goroutines, "goroutines left behind")
+}
