@@ -183,11 +183,11 @@
 // into a value, [RequestValue] makes a typed request and [HandleValue]
 // makes a typed RequestHandler. A value the codec cannot encode fails with
 // [ErrEncode], a payload that does not decode into the type asked for with
-// [ErrDecode], and a codec without values with [ErrNoValues]. Each value is
-// encoded on its own, so it decodes whatever came before it: a gob value is
-// a gob stream of its own, its types' definitions included (codec/gob pools
-// its encoders and decoders, so that they are compiled once per type);
-// msgpack sends no type information.
+// [ErrDecode], and a codec without values with [ErrNoValues]. Each value
+// decodes on its own, whatever came before it: a gob value is a gob stream
+// of its own, its types' definitions included (codec/gob pools its encoders
+// and decoders, so that they are compiled once per type); msgpack sends no
+// type information.
 //
 // # Callbacks
 //
