@@ -112,7 +112,8 @@ func TestRequestKeepsOrderWithMessages(t *testing.T) {
 }
 
 func TestQueryOverTenNodesEndsWithTheLastAnswer(t *testing.T) {
-	forEachStack(t, func(t *testing.T, h *harness) {
+	// Eleven nodes a stack: one stack per transport, the codecs in turn.
+	forEachTransport(t, func(t *testing.T, h *harness) {
 		a := h.node()
 		ns := h.nodes(10, cluster.WithRequestHandler(echo))
 		mesh(t, append(ns, a)...)
