@@ -204,3 +204,36 @@ func TestRequestsCrossShapedAndDelayedLinks(t *testing.T) {
 		assert.Equal(t, "re: later", string(got))
 	})
 }
+
+func TestRequestsWaitingForAHandlerHoldTheSenderToTheWindow(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, h *harness) {
+		// b runs one handler, which never returns: the requests after it
+		// wait in b, within the window it grants a, and then in a's send
+		// queue, until a Request can no longer queue.
+		const window, size, most = 64 << 10, 16 << 10, 200
+		s := newStuck()
+		a := h.node(cluster.WithSendQueueSize(window))
+		b := h.node(cluster.WithRequestHandler(s.handle), cluster.WithRequestConcurrency(1), cluster.WithReceiveWindow(window))
+		mesh(t, a, b)
+		ctx, cancel := context.WithCancel(context.Background())
+		errs := make(chan error, most)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		payload := make([]byte, size)
+		for range most {
+			wg.Go(func() {
+				_, err := a.Request(ctx, remote(b), payload)
+				errs <- err
+			})
+		}
+		select {
+		case err := <-errs:
+			require.ErrorIs(t, err, cluster.ErrTimeout, "the first request to fail")
+		case <-time.After(detection):
+			t.Fatalf("%d requests of %d bytes queued past a window of %d and a queue of %d", most, size, window, window)
+		}
+		waitRemotes(t, a, b)
+		waitRemotes(t, b, a)
+	})
+}
