@@ -53,6 +53,10 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 		}
 	}
 	q := &Query{answers: make(chan Answer, len(ps)+len(unknown)), left: len(ps) + len(unknown)}
+	if q.left == 0 {
+		close(q.answers) // nobody to ask
+		return q
+	}
 	for _, a := range unknown {
 		q.answer(a)
 	}

@@ -230,3 +230,10 @@ func TestALateReplyIsDiscarded(t *testing.T) {
 		assert.Equal(t, "message", string(receive(t, a).Payload), "the late reply reached Inbox")
 	})
 }
+
+func TestAQueryOfNobodyIsOverAtOnce(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		alone := h.node()
+		assert.Empty(t, alone.Query(context.Background(), []byte("anyone?")).Wait())
+	})
+}
