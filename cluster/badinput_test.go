@@ -174,6 +174,9 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 				return append(append(b, header(1+wire.RequestSize, wire.KindRequest)...), make([]byte, wire.RequestSize)...)
 			},
 			[]string{"WARN", "bad input", "request frame inside a fragmented payload"}},
+		{"cancel of the wrong size", true,
+			func(*rawPeer) []byte { return append(header(4, wire.KindCancel), 0, 0, 7) },
+			[]string{"WARN", "bad input", "cancel frame of 3 bytes"}},
 		{"truncated frame", true,
 			func(p *rawPeer) []byte {
 				b := append(header(101, wire.KindData), make([]byte, 10)...)

@@ -164,7 +164,8 @@
 // order), and never appear in Inbox. The node runs each handler on a
 // goroutine of its own, at most [DefaultRequestConcurrency] at once
 // ([WithRequestConcurrency]); the handler's context ends when the requester
-// is removed or the node closes, and Close waits for the handlers. A Request
+// gives up on the request, is removed, or the node closes, and Close waits
+// for the handlers. A Request
 // fails, each way matchable with errors.Is or errors.As, with the context's
 // error when ctx ends (the node forgets the request at once and discards a
 // late reply), a [*RemoteError] when the handler returned an error,

@@ -241,7 +241,7 @@ func dataFrames(stream []byte) (certain, possible [][]byte) {
 		case k == wire.KindRequest && size == wire.RequestSize && total == 0 && !tagged,
 			k == wire.KindReply && size == wire.ReplySize && body[wire.RequestSize] <= wire.ReplyNoHandler && total == 0 && !tagged:
 			tagged = true
-		case k == wire.KindPing, k == wire.KindPong:
+		case k == wire.KindPing, k == wire.KindPong, k == wire.KindCancel && size == wire.RequestSize:
 		case k == wire.KindPeers, k == wire.KindWindow:
 			sure = false
 		default:

@@ -92,6 +92,7 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 		for _, cl := range q.calls {
 			if n.conv.take(cl.id, cl.p) != nil {
 				q.unwatch(cl)
+				cl.p.cancel(cl.id)
 				from := remoteOf(cl.p.key)
 				q.answer(Answer{From: from, Err: fmt.Errorf("cluster: query of %s: %w", from, ctx.Err())})
 			}

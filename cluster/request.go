@@ -50,12 +50,13 @@ func (e *RemoteError) Error() string {
 // DefaultRequestConcurrency at once (see WithRequestConcurrency); requests
 // beyond that wait in the node, in order with the remote's messages, and
 // count against the remote's window as messages do. req.From is the
-// requester; req.Payload is the handler's to keep. ctx ends when the
-// requester is removed or this node closes: then nobody waits for the
-// answer. It does not end when the requester gives up on its own context,
-// which the requester does not announce: the reply is then discarded on
-// arrival. Close waits for every handler to return, so a handler that waits
-// must give up when ctx ends.
+// requester; req.Payload is the handler's to keep. ctx ends when nobody
+// waits for the answer any more: the requester is removed, this node
+// closes, or the requester gave up on the request while the handler ran
+// (its context ended, and it said so; a request that waits for a handler
+// when that word comes runs anyway, and its reply is discarded). Close
+// waits for every handler to return, so a handler that waits must give up
+// when ctx ends.
 type RequestHandler func(ctx context.Context, req *Message) ([]byte, error)
 
 // DefaultRequestConcurrency is how many request handlers a node runs at once
@@ -216,6 +217,7 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 		if n.conv.take(id, p) == nil {
 			return (<-cl.done).answer(to) // the reply came first
 		}
+		p.cancel(id)
 		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctx.Err())
 	case <-life.Done():
 		if n.conv.take(id, p) == nil {
@@ -268,6 +270,11 @@ func replyTag(id uint64, status byte) []byte {
 	return append(binary.BigEndian.AppendUint64(b, id), status)
 }
 
+// cancel tells p's remote that nobody waits for the answer to request id.
+func (p *peer) cancel(id uint64) {
+	p.control(wire.KindCancel, binary.BigEndian.AppendUint64(make([]byte, 0, wire.RequestSize), id))
+}
+
 // sendTagged queues data for p behind the tag frame, as sendWithin does.
 func (p *peer) sendTagged(ctx context.Context, tag, data []byte) error {
 	w := sendWait{ctx: ctx, timeout: p.n.networkTimeout(), tag: tag}
@@ -282,6 +289,58 @@ type peerConv struct {
 	ctx    context.Context // ends when the remote is removed, its cause saying how
 	cancel context.CancelCauseFunc
 	tag    *tag // used by the reader only: the tag of the payload it reads next
+
+	mu      sync.Mutex          // guards running
+	running map[uint64]*handler // the handlers of the remote's requests that run, by request id
+}
+
+// handler is a running handler of one request, which a Cancel ends.
+type handler struct{ cancel context.CancelFunc }
+
+// readCancel reads a Cancel frame of size bytes: the remote gave up on a
+// request, and the context of its handler ends, if it runs.
+func (p *peer) readCancel(size int) error {
+	if size != wire.RequestSize {
+		return protocolError{fmt.Errorf("cancel frame of %d bytes", size)}
+	}
+	b, err := p.br.Peek(size)
+	if err != nil {
+		return truncated(err)
+	}
+	id := binary.BigEndian.Uint64(b)
+	p.br.Discard(size)
+	c := &p.conv
+	c.mu.Lock()
+	h := c.running[id]
+	c.mu.Unlock()
+	if h != nil {
+		h.cancel()
+	}
+	return nil
+}
+
+// run registers the handler of request id, under a context of its own, and
+// returns that context and what unregisters it once the handler is done.
+func (c *peerConv) run(parent context.Context, id uint64) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	h := &handler{cancel: cancel}
+	c.mu.Lock()
+	if c.running == nil {
+		c.running = make(map[uint64]*handler)
+	}
+	c.running[id] = h
+	c.mu.Unlock()
+	return ctx, func() {
+		c.mu.Lock()
+		if c.running[id] == h {
+			delete(c.running, id)
+		}
+		if len(c.running) == 0 {
+			c.running = nil // a map does not shrink
+		}
+		c.mu.Unlock()
+		cancel()
+	}
 }
 
 // tag is what a Request or Reply frame says of the payload after it.
@@ -393,7 +452,8 @@ type nodeKey struct{}
 func (p *peer) handle(id uint64, req *Message) {
 	n := p.n
 	defer func() { <-n.conv.slots }()
-	ctx := p.convContext()
+	ctx, done := p.conv.run(p.convContext(), id)
+	defer done()
 	status, body := wire.ReplyNoHandler, []byte(nil)
 	if h := *n.conv.handler.Load(); h != nil {
 		var err error

@@ -237,3 +237,23 @@ func TestAQueryOfNobodyIsOverAtOnce(t *testing.T) {
 		assert.Empty(t, alone.Query(context.Background(), []byte("anyone?")).Wait())
 	})
 }
+
+func TestGivingUpOnARequestEndsItsHandlersContext(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		s := newStuck()
+		a, b := h.node(), h.node(cluster.WithRequestHandler(s.handle), cluster.WithRequestConcurrency(1))
+		mesh(t, a, b)
+		for range 3 { // each time in b's one handler slot, which each cancel frees
+			ctx, cancel := context.WithCancel(context.Background())
+			wait := eventually(t, waitFor, func() error {
+				_, err := a.Request(ctx, remote(b), []byte("q"))
+				return err
+			})
+			s.waitStarted(t)
+			cancel()
+			assert.ErrorIs(t, wait(), context.Canceled)
+			assert.ErrorIs(t, s.waitEnded(t), context.Canceled, "the handler's context")
+		}
+		assert.Equal(t, names(b), remoteNames(a))
+	})
+}

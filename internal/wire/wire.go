@@ -75,6 +75,12 @@
 // but no other data may. A receiver drops a peer that sends a tag inside a
 // fragmented payload, a tag after a tag, or a reply with an unknown status.
 // A tag's body counts against the window as payload bytes do.
+//
+// A requester that gives up on a request (its caller's context ended) sends
+// a Cancel frame, a control frame whose body is the request's id, and
+// discards the reply if one comes: the other side cancels the context of
+// the request's handler if it is running, and ignores a Cancel of any other
+// id, as one that overtook its request or came after its reply.
 package wire
 
 import (
@@ -121,9 +127,10 @@ const (
 	KindWindow  Kind = 13 // body: increment:uint32 of the window the receiver grants
 	KindRequest Kind = 15 // body: id:uint64; the next payload is the request's body
 	KindReply   Kind = 16 // body: id:uint64 status:uint8; the next payload is the reply's body
+	KindCancel  Kind = 17 // body: id:uint64 of a request the requester gave up on
 
 	// KindLast is the highest kind this version knows.
-	KindLast = KindReply
+	KindLast = KindCancel
 )
 
 // MaxFragment is the most payload bytes a First or More frame carries; a
@@ -134,7 +141,7 @@ const MaxFragment = 64 << 10
 const InitialWindow = 64 << 10
 
 // RequestSize and ReplySize are the sizes of a Request and a Reply frame's
-// body.
+// body; a Cancel frame's body is RequestSize bytes too.
 const (
 	RequestSize = 8
 	ReplySize   = 9
@@ -184,6 +191,8 @@ func (k Kind) String() string {
 		return "request"
 	case KindReply:
 		return "reply"
+	case KindCancel:
+		return "cancel"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
