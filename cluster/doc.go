@@ -165,10 +165,10 @@
 // goroutine of its own, at most [DefaultRequestConcurrency] at once
 // ([WithRequestConcurrency]); the handler's context ends when the requester
 // gives up on the request, is removed, or the node closes, and Close waits
-// for the handlers. A Request
-// fails, each way matchable with errors.Is or errors.As, with the context's
-// error when ctx ends (the node forgets the request at once and discards a
-// late reply), a [*RemoteError] when the handler returned an error,
+// for the handlers. A Request fails, each way matchable with errors.Is or
+// errors.As, with the context's error when ctx ends (the node forgets the
+// request at once, tells the remote, and discards a late reply), a
+// [*RemoteError] when the handler returned an error,
 // [ErrNoHandler] at once when the remote has no handler, [ErrRemoteLeft]
 // when the remote left gracefully, [ErrRemoteLost] when it was removed
 // ungracefully, [ErrUnknownRemote] and [ErrClosed].
