@@ -189,7 +189,8 @@ func (r result) answer(remote Remote) ([]byte, error) {
 // messages sent to the remote before and after it, and the remote's handler
 // gets it after those sent before it are in its Inbox. Request fails with
 // the context's error when ctx ends first: the node then forgets the
-// request, and a reply that comes later is discarded. It fails with a
+// request and tells the remote, whose handler's context ends, and a reply
+// that comes later is discarded. It fails with a
 // *RemoteError when the handler returned an error, ErrNoHandler when the
 // remote has none, ErrRemoteLeft or ErrRemoteLost when the remote is removed
 // before it answers, ErrUnknownRemote for a remote the node is not
