@@ -169,6 +169,27 @@ func TestBadInputDropsTheConnectionAndSparesEveryoneElse(t *testing.T) {
 				return p.frame(nil, wire.KindPeers, &wire.Peers{Addrs: []string{"no-such-host"}})
 			},
 			[]string{"WARN", "bad input", "bad address"}},
+		{"request tag without its payload", true,
+			func(*rawPeer) []byte {
+				tag := append(header(1+wire.RequestSize, wire.KindRequest), make([]byte, wire.RequestSize)...)
+				return append(tag, tag...)
+			},
+			[]string{"WARN", "bad input", "request frame after a request frame"}},
+		{"reply tag of an unknown status", true,
+			func(*rawPeer) []byte {
+				return append(header(1+wire.ReplySize, wire.KindReply), "\x00\x00\x00\x00\x00\x00\x00\x01\x07"...)
+			},
+			[]string{"WARN", "bad input", "reply of status 7"}},
+		{"request tag inside a fragmented payload", true,
+			func(*rawPeer) []byte {
+				b := append(header(1+wire.WindowSize+wire.MaxFragment, wire.KindFirst), 0, 2, 0, 0)
+				b = append(b, make([]byte, wire.MaxFragment)...)
+				return append(append(b, header(1+wire.RequestSize, wire.KindRequest)...), make([]byte, wire.RequestSize)...)
+			},
+			[]string{"WARN", "bad input", "request frame inside a fragmented payload"}},
+		{"cancel of the wrong size", true,
+			func(*rawPeer) []byte { return append(header(4, wire.KindCancel), 0, 0, 7) },
+			[]string{"WARN", "bad input", "cancel frame of 3 bytes"}},
 		{"truncated frame", true,
 			func(p *rawPeer) []byte {
 				b := append(header(101, wire.KindData), make([]byte, 10)...)

@@ -146,6 +146,50 @@
 // node's memory for messages not yet in Inbox is at most the window plus one
 // payload of the maximum message size for each remote.
 //
+// # Requests, queries and typed values
+//
+// [Node.Request] sends a request to one remote and waits, under a context,
+// for its answer; the remote's [RequestHandler], set with
+// [WithRequestHandler] or [Node.SetRequestHandler], answers it with a reply
+// or an error:
+//
+//	n, _ := cluster.NewNode(addr, cluster.WithRequestHandler(
+//		func(ctx context.Context, req *cluster.Message) ([]byte, error) {
+//			return lookup(req.Payload)
+//		}))
+//	reply, err := other.Request(ctx, cluster.Remote(*n.Addr()), []byte("key"))
+//
+// Requests and replies travel in the data stream of the connection, in order
+// with ordinary messages (a Send and then a Request reach the remote in that
+// order), and never appear in Inbox. The node runs each handler on a
+// goroutine of its own, at most [DefaultRequestConcurrency] at once
+// ([WithRequestConcurrency]); the handler's context ends when the requester
+// gives up on the request, is removed, or the node closes, and Close waits
+// for the handlers. A Request fails, each way matchable with errors.Is or
+// errors.As, with the context's error when ctx ends (the node forgets the
+// request at once, tells the remote, and discards a late reply), a
+// [*RemoteError] when the handler returned an error,
+// [ErrNoHandler] at once when the remote has no handler, [ErrRemoteLeft]
+// when the remote left gracefully, [ErrRemoteLost] when it was removed
+// ungracefully, [ErrUnknownRemote] and [ErrClosed].
+//
+// [Node.Query] asks every remote, or the ones given, at once. Each gives one
+// [Answer] on [Query.Answers] as it comes, with its reply or its error, and
+// the query ends as soon as the last has answered, left or failed, or its
+// context ends; [Query.Wait] collects the answers.
+//
+// Typed values travel in the node's codec, gob by default or msgpack with
+// codec/msgpack, when the codec implements codec.Values: [SendValue] sends
+// one, [Decode] turns a payload (from Inbox, a request or an Answer) back
+// into a value, [RequestValue] makes a typed request and [HandleValue]
+// makes a typed RequestHandler. A value the codec cannot encode fails with
+// [ErrEncode], a payload that does not decode into the type asked for with
+// [ErrDecode], and a codec without values with [ErrNoValues]. Each value
+// decodes on its own, whatever came before it: a gob value is a gob stream
+// of its own, its types' definitions included (codec/gob pools its encoders
+// and decoders, so that they are compiled once per type); msgpack sends no
+// type information.
+//
 // # Callbacks
 //
 // [Node.RemoteAdded], [Node.RemoteRemoved] and [Node.RemoteChanged] report

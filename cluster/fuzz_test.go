@@ -51,7 +51,8 @@ func FuzzHandshake(f *testing.F) {
 // FuzzFrames feeds a node arbitrary frames from a peer that completed a
 // valid handshake. The node must not panic, must keep serving a good peer,
 // and must deliver exactly the well-formed data frames up to the first frame
-// that ends the connection.
+// that ends the connection, but for those that a Request or Reply frame
+// tags: requests and replies never reach Inbox.
 func FuzzFrames(f *testing.F) {
 	f.Fuzz(func(t *testing.T, frames []byte) {
 		got := fuzzNode(t, frames, true)
@@ -200,14 +201,20 @@ func collect(n *cluster.Node) func() []*cluster.Message {
 // dataFrames returns the payloads of the data frames of a stream of frames
 // that a node surely delivers (before any frame but data, ping or pong), and
 // those it may deliver (also past peer lists, windows and tags, which it may
-// or may not find valid), up to the first frame that ends the connection. A payload
-// in fragments counts once its last fragment is in.
+// or may not find valid), up to the first frame that ends the connection. A
+// payload in fragments counts once its last fragment is in; a payload that a
+// request or reply tags does not count.
 func dataFrames(stream []byte) (certain, possible [][]byte) {
 	sure := true
 	var part []byte // a fragmented payload under way
 	total := 0
 	sent := 0 // payload bytes: past the initial window, the node may find them too many
+	tagged := false
 	add := func(payload []byte) {
+		if tagged {
+			tagged = false
+			return
+		}
 		possible = append(possible, payload)
 		if sure {
 			certain = append(certain, payload)
@@ -220,7 +227,7 @@ func dataFrames(stream []byte) (certain, possible [][]byte) {
 		}
 		body := stream[wire.HeaderSize : wire.HeaderSize+size]
 		stream = stream[wire.HeaderSize+size:]
-		if k == wire.KindData || k == wire.KindFirst || k == wire.KindMore {
+		if k == wire.KindData || k == wire.KindFirst || k == wire.KindMore || k == wire.KindRequest || k == wire.KindReply {
 			if sent += size; sent > wire.InitialWindow {
 				sure = false
 			}
@@ -239,7 +246,10 @@ func dataFrames(stream []byte) (certain, possible [][]byte) {
 				add(part)
 				part, total = nil, 0
 			}
-		case k == wire.KindPing, k == wire.KindPong:
+		case k == wire.KindRequest && size == wire.RequestSize && total == 0 && !tagged,
+			k == wire.KindReply && size == wire.ReplySize && body[wire.RequestSize] <= wire.ReplyNoHandler && total == 0 && !tagged:
+			tagged = true
+		case k == wire.KindPing, k == wire.KindPong, k == wire.KindCancel && size == wire.RequestSize:
 		case k == wire.KindPeers, k == wire.KindWindow, k == wire.KindTags:
 			sure = false
 		default:

@@ -57,6 +57,7 @@ type inbound struct {
 type parkedMessage struct {
 	m      *Message
 	charge int
+	tag    *tag // non-nil: m is a request's or a reply's body, which never goes into Inbox (request.go)
 }
 
 // deliver puts m on the Inbox, or, if the Inbox is full or older messages of
@@ -65,7 +66,8 @@ type parkedMessage struct {
 // to wait is discarded.
 func (p *peer) deliver(m *Message, charge int) {
 	in := &p.in
-	if in.parked.Load() == 0 && p.n.offer(m) {
+	charge, t := p.conv.takeTag(charge)
+	if in.parked.Load() == 0 && p.pass(m, t) {
 		p.release(charge)
 		return
 	}
@@ -74,13 +76,22 @@ func (p *peer) deliver(m *Message, charge int) {
 		return
 	}
 	in.mu.Lock()
-	in.pending = append(in.pending, parkedMessage{m, charge})
+	in.pending = append(in.pending, parkedMessage{m, charge, t})
 	in.parked.Add(1)
 	first := len(in.pending) == 1
 	in.mu.Unlock()
 	if first {
 		p.n.backlog.add(p)
 	}
+}
+
+// pass hands m to where it goes now, if it can: the Inbox, or for a tagged
+// payload, the request handler or the caller that waits for the reply.
+func (p *peer) pass(m *Message, t *tag) bool {
+	if t != nil {
+		return p.tryServe(m, t)
+	}
+	return p.n.offer(m)
 }
 
 // offer puts m on the Inbox if there is room for it now.
@@ -164,10 +175,16 @@ func (n *Node) deliverLoop() {
 		in.mu.Lock()
 		first := in.pending[0]
 		in.mu.Unlock()
-		select {
-		case n.Inbox <- first.m:
-		case <-n.ctx.Done():
-			return
+		if first.tag != nil {
+			if !p.serve(first.m, first.tag) {
+				return
+			}
+		} else {
+			select {
+			case n.Inbox <- first.m:
+			case <-n.ctx.Done():
+				return
+			}
 		}
 		// A message leaves pending only once it is in Inbox, so that the
 		// reader, which delivers directly only when pending is empty,
@@ -175,7 +192,7 @@ func (n *Node) deliverLoop() {
 		in.mu.Lock()
 		released := first.charge
 		in.pop()
-		for moved := 1; moved < maxTurn && len(in.pending) > 0 && n.offer(in.pending[0].m); moved++ {
+		for moved := 1; moved < maxTurn && len(in.pending) > 0 && p.pass(in.pending[0].m, in.pending[0].tag); moved++ {
 			released += in.pending[0].charge
 			in.pop()
 		}

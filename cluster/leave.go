@@ -150,6 +150,7 @@ func (p *peer) goodbye() {
 // retire removes p's remote as one that left gracefully, for cause: never
 // redialled.
 func (n *Node) retire(p *peer, cause error) {
+	p.endConversations(ErrRemoteLeft)
 	n.mu.Lock()
 	removed := n.removeLocked(p)
 	n.markLeft(p.key, p.nonce)

@@ -87,6 +87,8 @@ type Node struct {
 	logs     logObserver
 	observer Observer // the WithObserver observers, or nil
 	stats    nodeStats
+
+	conv conversations // requests this node made and answers (request.go)
 }
 
 // New creates a new Node that can be used immediately. In order to
@@ -156,6 +158,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 	}
 	rand.Read(n.nonce)
 	n.keys.Store(newKeyring(cfg.secret, cfg.accepted))
+	n.conv.init(&cfg)
 	n.log = cfg.logger
 	if n.log == nil {
 		n.level = new(slog.LevelVar)

@@ -55,6 +55,10 @@ type config struct {
 
 	// Events (observe.go).
 	observers []Observer
+
+	// Requests (request.go).
+	handler     RequestHandler
+	concurrency int
 }
 
 // WithTransport makes the node use t instead of TCP.

@@ -100,7 +100,8 @@ type peer struct {
 	done  chan struct{} // closed by shutdown
 	once  sync.Once
 
-	st peerStats // stats.go
+	st   peerStats // stats.go
+	conv peerConv  // requests and replies (request.go)
 }
 
 func (n *Node) newPeer(conn net.Conn) *peer {
@@ -198,7 +199,7 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 		return errLeft
 	}
 	wasEmpty := p.queuedBytes() == 0
-	p.data = appendData(p.data, data)
+	p.data = appendData(append(p.data, wait.tag...), data)
 	p.queued++
 	p.mu.Unlock()
 	if wasEmpty {

@@ -67,6 +67,14 @@ func (p *peer) read() error {
 			if err := p.readWindow(size); err != nil {
 				return err
 			}
+		case wire.KindRequest, wire.KindReply:
+			if err := p.readTag(k, size); err != nil {
+				return err
+			}
+		case wire.KindCancel:
+			if err := p.readCancel(size); err != nil {
+				return err
+			}
 		case wire.KindPing:
 			p.probe(wire.KindPong)
 		case wire.KindPong:

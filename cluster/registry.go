@@ -60,6 +60,7 @@ func (n *Node) removeLocked(p *peer) bool {
 		return false
 	}
 	n.remotes.m.Delete(p.key)
+	p.endConversations(ErrRemoteLost)
 	delete(n.nonces, string(p.nonce))
 	n.forgetNameLocked(p.name, p.key)
 	if !p.listed {

@@ -82,6 +82,7 @@ type sendWait struct {
 	timeout time.Duration
 	timer   *time.Timer
 	since   time.Time // when the timer started
+	tag     []byte    // a Request or Reply frame queued with the payload, just before it (request.go)
 }
 
 // until waits for ready, and fails if gone closes, ctx ends or time runs out.

@@ -23,7 +23,12 @@
 //     fragment's time on the link, with nobody removed;
 //   - an unread inbox: a sender Sends as fast as it may while the receiver
 //     reads nothing for -inbox-timeouts network timeouts, then everything;
-//     every message Send accepted arrives, in order, and nobody is removed.
+//     every message Send accepted arrives, in order, and nobody is removed;
+//   - requests: the round trip of a Request (p50, p99) next to the raw TCP
+//     ping-pong, queries per second over 10 nodes next to asking the same
+//     nine remotes one Request at a time, and the throughput of typed
+//     values (SendValue and Decode) in gob and in msgpack next to Sends of
+//     their bodies as bytes.
 //
 // Convergence and failure detection are repeated (-converge-rounds,
 // -fail-rounds) on fresh clusters, as their times vary from run to run.
@@ -59,7 +64,7 @@ import (
 )
 
 // sections are the -only choices, in the order they run.
-var sections = []string{"throughput", "observed", "latency", "convergence", "failure", "slowlink", "inbox"}
+var sections = []string{"throughput", "observed", "latency", "convergence", "failure", "slowlink", "inbox", "requests"}
 
 type config struct {
 	transportName, codecName string
@@ -231,6 +236,8 @@ func run(cfg config) []row {
 			rows = append(rows, slowLink(cfg)...)
 		case "inbox":
 			rows = append(rows, unreadInbox(cfg)...)
+		case "requests":
+			rows = append(rows, requests(cfg)...)
 		}
 	}
 	return rows

@@ -67,8 +67,8 @@ func TestRunFillsTheTable(t *testing.T) {
 	t.Log("\n" + out.String())
 	// Two throughput rows, one observed, p50 and p99, two convergence rows,
 	// memory, two kinds of failure, four of the slow link, one of the
-	// unread inbox.
-	require.Len(t, rows, 15)
+	// unread inbox, and of requests p50, p99, queries and a row per codec.
+	require.Len(t, rows, 20)
 	for _, r := range rows {
 		assert.False(t, r.failed, "%s: %s", r.what, r.measured)
 	}
@@ -76,6 +76,10 @@ func TestRunFillsTheTable(t *testing.T) {
 	assert.Contains(t, rows[7].what, "4-node mesh")
 	assert.Contains(t, rows[10].what, "Slow link")
 	assert.Contains(t, rows[14].what, "Unread inbox")
+	assert.Contains(t, rows[15].what, "Request round trip")
+	assert.Contains(t, rows[17].what, "Queries")
+	assert.Contains(t, rows[18].what, "+gob")
+	assert.Contains(t, rows[19].what, "+msgpack")
 	assert.Equal(t, len(rows)+2, strings.Count(out.String(), "\n"), "a header, a rule and one line per row")
 }
 

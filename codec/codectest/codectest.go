@@ -67,4 +67,5 @@ var checks = []check{
 	{"Garbage", (*suite).checkGarbage},
 	{"OtherType", (*suite).checkOtherType},
 	{"HugeClaims", (*suite).checkClaims},
+	{"Values", (*suite).checkValues},
 }

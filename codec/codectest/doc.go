@@ -40,6 +40,12 @@
 //   - HugeClaims: a tiny frame that claims a huge length (2^32 elements or
 //     bytes, in every place that a message holds a length) costs no more
 //     than a tiny frame.
+//   - Values, for a codec that implements codec.Values: values of several
+//     kinds (a struct with nested fields, a string, an integer, a slice, a
+//     map) come back as they were, each encoding on its own, and do not
+//     alias it; a func and a channel cannot be encoded; an encoding does
+//     not decode into a type it does not fit; a truncated encoding, or one
+//     with a byte after it, fails to decode.
 //
 // Every Decode the suite makes must also return rather than panic, within
 // ten seconds (or the test binary crashes, naming the frame), and, but in

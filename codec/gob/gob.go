@@ -6,6 +6,9 @@
 // before it reads the message, so a 4 KiB hello could cost 10 MiB. The
 // decoder therefore refuses a frame whose gob messages claim more bytes than
 // it holds (see check) before encoding/gob sees it.
+//
+// Codec also implements codec.Values, for the typed values of package
+// cluster: each value is a gob stream of its own (see values.go).
 package gob
 
 import (

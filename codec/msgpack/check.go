@@ -20,8 +20,13 @@ var errShort = errors.New("msgpack: frame ends inside the message")
 // more elements than there are bytes left, as each takes at least one. So
 // what msgpack allocates to decode a frame that passes is bounded by its
 // size, and nothing it does recurses deeper than maxDepth.
-func check(frame []byte) error {
-	var due [maxDepth + 1]int // values still due at each depth
+func check(frame []byte) error { return checkNested(frame, maxDepth) }
+
+// checkNested is check with arrays and maps nested at most limit deep, no
+// more than maxValueDepth.
+func checkNested(frame []byte, limit int) error {
+	var stack [maxValueDepth + 1]int
+	due := stack[:limit+1] // values still due at each depth
 	due[0] = 1
 	depth, i := 0, 0
 	for {
@@ -51,8 +56,8 @@ func check(frame []byte) error {
 		if elems > left {
 			return fmt.Errorf("msgpack: %d elements in the %d bytes left", elems, left)
 		}
-		if depth == maxDepth {
-			return fmt.Errorf("msgpack: arrays or maps nested deeper than %d", maxDepth)
+		if depth == limit {
+			return fmt.Errorf("msgpack: arrays or maps nested deeper than %d", limit)
 		}
 		depth++
 		due[depth] = int(elems)

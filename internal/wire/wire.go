@@ -118,6 +118,32 @@
 // tags limit (16 KiB by default); a peer that sends more, in its Hello or in
 // a Tags frame, is dropped. A Hello may therefore be larger than other
 // handshake frames.
+//
+// # Requests and replies
+//
+// A Request frame, whose body is a request id as a big-endian uint64, tags
+// the next payload in the data stream (a Data frame, or a First frame and
+// its More frames) as the body of a request: the receiving node hands it to
+// its request handler instead of to its application's inbox, and answers it
+// with a Reply frame, whose body is the same id and a status byte, tagging
+// the next payload as the answer. Status ReplyOK: the payload is the answer;
+// ReplyError: the payload is the text of the error the handler returned;
+// ReplyNoHandler: the node has no request handler (the payload is empty).
+// Ids are the requester's: it picks each one once. A reply to an id the
+// requester does not wait for (it gave up) is discarded.
+//
+// Request and Reply frames travel in the data stream, in order with the
+// payloads around them, so that requests and replies keep their order with
+// ordinary messages; control frames may come between a tag and its payload,
+// but no other data may. A receiver drops a peer that sends a tag inside a
+// fragmented payload, a tag after a tag, or a reply with an unknown status.
+// A tag's body counts against the window as payload bytes do.
+//
+// A requester that gives up on a request (its caller's context ended) sends
+// a Cancel frame, a control frame whose body is the request's id, and
+// discards the reply if one comes: the other side cancels the context of
+// the request's handler if it is running, and ignores a Cancel of any other
+// id, as one that overtook its request or came after its reply.
 package wire
 
 import (
@@ -172,9 +198,12 @@ const (
 	KindMore    Kind = 12 // body: the next fragment of the payload a First frame began
 	KindWindow  Kind = 13 // body: increment:uint32 of the window the receiver grants
 	KindTags    Kind = 14 // body: codec-encoded TagsUpdate
+	KindRequest Kind = 15 // body: id:uint64; the next payload is the request's body
+	KindReply   Kind = 16 // body: id:uint64 status:uint8; the next payload is the reply's body
+	KindCancel  Kind = 17 // body: id:uint64 of a request the requester gave up on
 
 	// KindLast is the highest kind this version knows.
-	KindLast = KindTags
+	KindLast = KindCancel
 )
 
 // MaxFragment is the most payload bytes a First or More frame carries; a
@@ -183,6 +212,20 @@ const MaxFragment = 64 << 10
 
 // InitialWindow is the window each side of a connection starts with.
 const InitialWindow = 64 << 10
+
+// RequestSize and ReplySize are the sizes of a Request and a Reply frame's
+// body; a Cancel frame's body is RequestSize bytes too.
+const (
+	RequestSize = 8
+	ReplySize   = 9
+)
+
+// Reply statuses, the last byte of a Reply frame's body.
+const (
+	ReplyOK        byte = 0 // the payload is the answer
+	ReplyError     byte = 1 // the payload is the text of the handler's error
+	ReplyNoHandler byte = 2 // the node answers no requests
+)
 
 // WindowSize is the size of a Window frame's body and of a First frame's
 // length field.
@@ -219,6 +262,12 @@ func (k Kind) String() string {
 		return "window"
 	case KindTags:
 		return "tags"
+	case KindRequest:
+		return "request"
+	case KindReply:
+		return "reply"
+	case KindCancel:
+		return "cancel"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
