@@ -58,6 +58,11 @@ func (n *Node) waitUntil(ctx context.Context, done func() bool) error {
 			return ErrClosed
 		}
 		if done() {
+			// Close may have begun since we looked, and emptied the node
+			// that done found ready: a closed node is never ready.
+			if n.ctx.Err() != nil {
+				return ErrClosed
+			}
 			return nil
 		}
 		select {
