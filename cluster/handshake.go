@@ -22,6 +22,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, n.networkTimeout(), ErrTimeout)
 	defer cancel()
 	defer afterFunc(n.ctx, cancel)()
+	n.work.dials.Add(1)
 	conn, err := n.cfg.transport.Dial(ctx, k.String())
 	if err != nil {
 		return fmt.Errorf("dial: %w", cause(ctx, err))
@@ -55,6 +56,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		n.markSelf(k, p.key)
 		return nil
 	case wire.RejectDuplicate:
+		n.work.tieLosses.Add(1)
 		return n.awaitRemote(ctx, p.key)
 	case wire.RejectAuth:
 		return fmt.Errorf("%w: the peer refused our proof of the shared secret", ErrAuth)
@@ -65,6 +67,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) error {
 		// The acceptor took the connection; we cannot.
 		p.goodbye()
 		if code == wire.RejectDuplicate {
+			n.work.tieLosses.Add(1)
 			return nil
 		}
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
@@ -130,6 +133,7 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	if err != nil {
 		return wire.Reject{}, err
 	}
+	p.join = join // on both ends, whether the dialler joined
 	if p.key != k {
 		n.aliasDialing(k, p.key)
 	}

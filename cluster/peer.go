@@ -59,7 +59,7 @@ type peer struct {
 	// Set by the handshake, then immutable.
 	key   netip.AddrPort
 	nonce []byte
-	join  bool // the dialler joined on its own behalf
+	join  bool // the dialler joined on its own behalf: a join connection (peerlist.go)
 	// helloSent is set once a dialler has written its whole hello, which
 	// the acceptor may take: from then on, giving up means a goodbye.
 	helloSent bool
@@ -82,6 +82,7 @@ type peer struct {
 	rest    int           // payload bytes of the fragmented message being taken, after the frames taken
 	drained chan struct{} // closed when the writer takes data, if non-nil
 	expire  *time.Timer   // set by farewell: the writer gives up on the acknowledgement of a goodbye when it fires
+	fwd     []string      // addresses of new list remotes to tell a join remote of (peerlist.go)
 
 	spare []byte        // used by the writer only: the ctrl buffer it last wrote
 	wake  chan struct{} // capacity 1: there may be something to write
@@ -224,6 +225,7 @@ var errLeft = fmt.Errorf("remote left: %w", ErrUnknownRemote)
 // says that they end with the acknowledgement of the remote's goodbye, and
 // the connection with them. p.mu must be held.
 func (p *peer) take() (ctrl, data []byte, last bool) {
+	p.appendForwards()
 	ctrl = p.ctrl
 	p.ctrl, p.spare = p.spare[:0], nil
 	start := p.taken

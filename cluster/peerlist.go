@@ -8,15 +8,49 @@ import (
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
-// maxListDials bounds the dials to peer-list addresses in flight at once; an
-// address skipped for want of room comes back in the next list.
-const maxListDials = 256
+// How peer lists make a full mesh, at a cost linear in the cluster's size
+// for each node that joins.
+//
+// A connection is a join connection if its dialler made it on its own
+// behalf (Add, a redial: wire.Hello.Join), and a list connection if it
+// dialled an address from a peer list. Both ends know which. Then:
+//
+//   - when a node registers a join connection, it sends the remote the list
+//     of all its other remotes (queuePeerList);
+//   - when it registers a list connection, it sends the new remote's address
+//     to each of its join remotes (forward), and nothing to the new remote.
+//
+// Every node that dials or is dialled from a list was named by a node that
+// knew both ends, so list connections need no list of their own. What this
+// keeps is the rule that makes a mesh: if U is a remote of A, and A and B
+// share a join connection, U and B are told of each other, whichever
+// registered first at A (the full list to B names U; the forward to B names
+// U). A node that joins a cluster through B thus meets every remote of B, and
+// then every join remote of those, and so on across every Add that made the
+// cluster. In a crowd that joins one seed at once, the seed sends each joiner
+// the remotes registered before it, each pair of nodes dials once, and a node
+// sends entries of the order of the cluster's size, not of its square as when
+// every connection carried a full list each way.
 
-// queuePeerList queues the list of every other remote for p, which has just
-// been registered. Both sides of every connection send theirs, which is
-// enough for a full mesh: of two nodes that share a neighbour, the one it
-// registers second gets a list naming the first. p.mu must be held.
+// maxListDials bounds the dials to peer-list addresses a node has in flight at
+// once, so that a crowd joining at once does not make every node dial every
+// other at the same moment: the rest wait in the node's queue, and the
+// network timeout of a dial starts only when it is dialled.
+const maxListDials = 32
+
+// maxListQueue bounds the addresses waiting for a peer-list dial; past it, an
+// address is skipped with a debug log. Only an admitted peer sends lists, and
+// a cluster of honest nodes never comes near it.
+const maxListQueue = 1 << 16
+
+// queuePeerList queues, for p, which has just been registered, the list of
+// every other remote if p is a join connection, and sends p's address to the
+// node's join remotes if it is a list connection. p.mu must be held.
 func (n *Node) queuePeerList(p *peer) {
+	if !p.join {
+		n.forward(p)
+		return
+	}
 	var addrs []string
 	n.remotes.each(func(q *peer) {
 		if q != p {
@@ -25,10 +59,47 @@ func (n *Node) queuePeerList(p *peer) {
 	})
 	if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs}); err != nil {
 		n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
+		return
 	}
+	n.work.entries.Add(int64(len(addrs)))
 }
 
-// learn takes p's peer list: it dials every address the node does not know.
+// forward tells every join remote but p of p, a new list remote. The
+// addresses gather in each remote's fwd until its writer sends them as one
+// peer list, so that a burst of registrations costs a frame per write, not
+// per address.
+func (n *Node) forward(p *peer) {
+	a := p.key.String()
+	n.joined.each(func(q *peer) {
+		if q == p {
+			return
+		}
+		q.mu.Lock()
+		q.fwd = append(q.fwd, a)
+		q.mu.Unlock()
+		q.signal()
+	})
+}
+
+// appendForwards queues the addresses gathered in p.fwd as one peer list.
+// p.mu must be held.
+func (p *peer) appendForwards() {
+	if len(p.fwd) == 0 {
+		return
+	}
+	if !p.getState().leaving() {
+		if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: p.fwd}); err != nil {
+			p.n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
+		} else {
+			p.n.work.entries.Add(int64(len(p.fwd)))
+		}
+	}
+	clear(p.fwd)
+	p.fwd = p.fwd[:0]
+}
+
+// learn takes p's peer list: it queues a dial to every address the node does
+// not know.
 func (n *Node) learn(p *peer, addrs []string) error {
 	var unknown []netip.AddrPort
 	for _, a := range addrs {
@@ -52,25 +123,44 @@ func (n *Node) learn(p *peer, addrs []string) error {
 	}
 	for _, k := range unknown {
 		_, gone := n.left[k]
-		// A dial to k under way (an Add, a redial) is joined rather than
-		// skipped, so that WaitMesh waits for it.
-		if gone || n.isSelf(k) || n.remotes.get(k) != nil {
+		_, queued := n.listQueued[k]
+		// A dial to k under way (an Add, a redial) is queued too, and
+		// joined rather than skipped, so that WaitMesh waits for it.
+		if gone || queued || n.isSelf(k) || n.remotes.get(k) != nil {
 			continue
 		}
-		if n.listDials >= maxListDials {
-			n.log.Debug("too many peer-list dials in flight; skipping", "remote", k.String())
+		if len(n.listQueue) >= maxListQueue {
+			n.log.Debug("too many peer-list dials waiting; skipping", "remote", k.String())
 			continue
 		}
-		n.listDials++
-		n.wg.Go(func() {
-			if err := n.join(n.ctx, k, false); err != nil {
-				n.log.Debug("cannot reach remote from peer list", "remote", k.String(), "err", err)
-			}
-			n.mu.Lock()
-			n.listDials--
-			n.notifyLocked()
-			n.mu.Unlock()
-		})
+		n.listQueue = append(n.listQueue, k)
+		n.listQueued[k] = struct{}{}
+		if n.listDials < maxListDials {
+			n.listDials++
+			n.wg.Go(n.listDialer)
+		}
 	}
 	return nil
+}
+
+// listDialer dials queued peer-list addresses, one at a time, until the queue
+// is empty or the node closes.
+func (n *Node) listDialer() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for len(n.listQueue) > 0 && n.ctx.Err() == nil {
+		k := n.listQueue[0]
+		n.listQueue = n.listQueue[1:]
+		n.mu.Unlock()
+		if err := n.join(n.ctx, k, false); err != nil {
+			n.log.Debug("cannot reach remote from peer list", "remote", k.String(), "err", err)
+		}
+		n.mu.Lock()
+		delete(n.listQueued, k)
+	}
+	if len(n.listQueue) == 0 {
+		n.listQueue = nil // let go of the array a burst of lists grew
+	}
+	n.listDials--
+	n.notifyLocked()
 }

@@ -61,6 +61,7 @@ func (n *Node) removeLocked(p *peer) bool {
 		return false
 	}
 	n.remotes.m.Delete(p.key)
+	n.joined.m.CompareAndDelete(p.key, p)
 	delete(n.nonces, string(p.nonce))
 	if !p.listed {
 		n.unlisted--
