@@ -78,10 +78,10 @@ type Node struct {
 	// listDials counts the goroutines dialling peer-list addresses, at
 	// most maxListDials; listQueue holds the addresses they have yet to
 	// dial, oldest first, and listQueued the addresses queued or being
-	// dialled by them (see peerlist.go).
+	// dialled by them, with the attempt (see peerlist.go).
 	listDials  int
 	listQueue  []netip.AddrPort
-	listQueued map[netip.AddrPort]struct{}
+	listQueued map[netip.AddrPort]int
 	// unlisted counts the remotes whose peer list has not arrived yet.
 	unlisted int
 
@@ -149,7 +149,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		retry:           make(map[netip.AddrPort]struct{}),
 		left:            make(map[netip.AddrPort]departure),
 		selves:          make(map[netip.AddrPort]struct{}),
-		listQueued:      make(map[netip.AddrPort]struct{}),
+		listQueued:      make(map[netip.AddrPort]int),
 		changed:         make(chan struct{}),
 		shutDown:        make(chan struct{}),
 		backlog:         backlog{wake: make(chan struct{}, 1)},

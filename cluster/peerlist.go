@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -36,7 +37,13 @@ import (
 // once, so that a crowd joining at once does not make every node dial every
 // other at the same moment: the rest wait in the node's queue, and the
 // network timeout of a dial starts only when it is dialled.
-const maxListDials = 32
+const maxListDials = 8
+
+// maxListAttempts is how often a peer-list address whose dial timed out is
+// dialled before the node gives up on it: a pair of nodes is introduced once,
+// so a dial lost to a moment of overload would otherwise leave a hole in the
+// mesh. An address that refuses, or rejects the node, is not dialled again.
+const maxListAttempts = 3
 
 // maxListQueue bounds the addresses waiting for a peer-list dial; past it, an
 // address is skipped with a debug log. Only an admitted peer sends lists, and
@@ -133,14 +140,20 @@ func (n *Node) learn(p *peer, addrs []string) error {
 			n.log.Debug("too many peer-list dials waiting; skipping", "remote", k.String())
 			continue
 		}
-		n.listQueue = append(n.listQueue, k)
-		n.listQueued[k] = struct{}{}
-		if n.listDials < maxListDials {
-			n.listDials++
-			n.wg.Go(n.listDialer)
-		}
+		n.queueListDial(k, 1)
 	}
 	return nil
+}
+
+// queueListDial queues the attempth dial of k, starting a dialer if there is
+// room for one. n.mu must be held.
+func (n *Node) queueListDial(k netip.AddrPort, attempt int) {
+	n.listQueue = append(n.listQueue, k)
+	n.listQueued[k] = attempt
+	if n.listDials < maxListDials {
+		n.listDials++
+		n.wg.Go(n.listDialer)
+	}
 }
 
 // listDialer dials queued peer-list addresses, one at a time, until the queue
@@ -152,11 +165,19 @@ func (n *Node) listDialer() {
 		k := n.listQueue[0]
 		n.listQueue = n.listQueue[1:]
 		n.mu.Unlock()
-		if err := n.join(n.ctx, k, false); err != nil {
-			n.log.Debug("cannot reach remote from peer list", "remote", k.String(), "err", err)
-		}
+		err := n.join(n.ctx, k, false)
 		n.mu.Lock()
+		attempt := n.listQueued[k]
 		delete(n.listQueued, k)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, ErrTimeout) && attempt < maxListAttempts && n.ctx.Err() == nil {
+			n.log.Debug("peer-list dial timed out; dialling again later", "remote", k.String(), "err", err, "attempt", attempt)
+			n.queueListDial(k, attempt+1)
+			continue
+		}
+		n.log.Debug("cannot reach remote from peer list", "remote", k.String(), "err", err)
 	}
 	if len(n.listQueue) == 0 {
 		n.listQueue = nil // let go of the array a burst of lists grew
