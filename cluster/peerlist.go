@@ -3,7 +3,9 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
+	"slices"
 
 	"github.com/peerweave/peerweave/internal/addr"
 	"github.com/peerweave/peerweave/internal/wire"
@@ -31,7 +33,10 @@ import (
 // cluster. In a crowd that joins one seed at once, the seed sends each joiner
 // the remotes registered before it, each pair of nodes dials once, and a node
 // sends entries of the order of the cluster's size, not of its square as when
-// every connection carried a full list each way.
+// every connection carried a full list each way. Since each pair is
+// introduced by one node, a node also gossips its list to one random remote
+// every healthy interval, which heals what a node that crashed or left
+// mid-introduction left undone.
 
 // maxListDials bounds the dials to peer-list addresses a node has in flight at
 // once, so that a crowd joining at once does not make every node dial every
@@ -94,15 +99,44 @@ func (p *peer) appendForwards() {
 	if len(p.fwd) == 0 {
 		return
 	}
-	if !p.getState().leaving() {
-		if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: p.fwd}); err != nil {
-			p.n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
-		} else {
-			p.n.work.entries.Add(int64(len(p.fwd)))
-		}
+	if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: p.fwd}); err != nil {
+		p.n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
+	} else {
+		p.n.work.entries.Add(int64(len(p.fwd)))
 	}
 	clear(p.fwd)
 	p.fwd = p.fwd[:0]
+}
+
+// gossip sends the list of every remote to one remote picked at random, once
+// every healthy interval. A pair of nodes is introduced by one node, which may
+// crash or leave before it does; any of the nodes that know both ends heals
+// such a hole when it picks one of them, so it lasts an interval or two, for a
+// list per node per interval.
+func (n *Node) gossip() {
+	var to *peer
+	var addrs []string
+	seen := 0
+	n.remotes.each(func(q *peer) {
+		seen++
+		if rand.IntN(seen) == 0 { // each remote is picked with chance 1/seen
+			to = q
+		}
+		addrs = append(addrs, q.key.String())
+	})
+	if to == nil || len(addrs) < 2 {
+		return
+	}
+	addrs = slices.DeleteFunc(addrs, func(a string) bool { return a == to.key.String() })
+	to.mu.Lock()
+	err := to.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs})
+	to.mu.Unlock()
+	if err != nil {
+		n.log.Error("cannot encode peer list", "remote", to.key.String(), "err", err)
+		return
+	}
+	n.work.entries.Add(int64(len(addrs)))
+	to.signal()
 }
 
 // learn takes p's peer list: it queues a dial to every address the node does

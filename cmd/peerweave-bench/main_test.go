@@ -42,6 +42,7 @@ func TestFlagsAreChecked(t *testing.T) {
 		{"-payload", "-1"},
 		{"-duration", "0s"},
 		{"-fail-n", "1"},
+		{"-scale-n", "1"},
 		{"-rounds", "0"},
 		{"-converge-rounds", "0"},
 		{"-slow-bandwidth", "0"},
@@ -58,22 +59,27 @@ func TestFlagsAreChecked(t *testing.T) {
 }
 
 func TestRunFillsTheTable(t *testing.T) {
-	cfg, err := parseFlags([]string{"-transport", "mem", "-n", "3,4", "-converge-rounds", "2", "-duration", "50ms", "-rounds", "2",
+	cfg, err := parseFlags([]string{"-transport", "mem", "-n", "3,4", "-scale-n", "5", "-converge-rounds", "2", "-duration", "50ms", "-rounds", "2",
 		"-fail-n", "3", "-fail-rounds", "1", "-healthy", "50ms", "-timeout", "100ms", "-slow-payload", "256KiB", "-inbox-timeouts", "2"})
 	require.NoError(t, err)
 	rows := run(cfg)
 	var out bytes.Buffer
 	printTable(&out, rows)
 	t.Log("\n" + out.String())
-	// Two throughput rows, p50 and p99, two convergence rows, memory, two
-	// kinds of failure, four of the slow link, one of the unread inbox.
-	require.Len(t, rows, 14)
+	// Two throughput rows, p50 and p99, two convergence rows each with its
+	// join work, memory, the scale section's three, two kinds of failure,
+	// four of the slow link, one of the unread inbox.
+	require.Len(t, rows, 19)
 	for _, r := range rows {
 		assert.False(t, r.failed, "%s: %s", r.what, r.measured)
 	}
-	assert.Contains(t, rows[6].what, "4-node mesh")
-	assert.Contains(t, rows[9].what, "Slow link")
-	assert.Contains(t, rows[13].what, "Unread inbox")
+	assert.Contains(t, rows[5].what, "Join work per node, 3 nodes")
+	assert.Contains(t, rows[5].measured, "peer-list entries sent")
+	assert.Contains(t, rows[4].baseline, "raw mesh")
+	assert.Contains(t, rows[8].what, "4-node mesh")
+	assert.Contains(t, rows[9].what, "Convergence, 5 nodes, mem+gob")
+	assert.Contains(t, rows[14].what, "Slow link")
+	assert.Contains(t, rows[18].what, "Unread inbox")
 	assert.Equal(t, len(rows)+2, strings.Count(out.String(), "\n"), "a header, a rule and one line per row")
 }
 
