@@ -49,6 +49,9 @@ func (p *peer) readData(k wire.Kind, size int) error {
 	if in.credit.Add(-int64(payload)) < 0 {
 		return protocolError{fmt.Errorf("flow control: %d payload bytes past the window", -in.credit.Load())}
 	}
+	if k == wire.KindData && p.n.cfg.handler != nil {
+		return p.readHandled(size)
+	}
 	if k == wire.KindData {
 		m, err := p.readMessage(size)
 		if err != nil {
@@ -76,6 +79,12 @@ func (p *peer) readData(k wire.Kind, size int) error {
 	in.mu.Unlock()
 	p.release(early)
 	if !done {
+		return nil
+	}
+	if p.n.cfg.handler != nil {
+		part := in.part
+		in.part, in.total = nil, 0
+		p.handle(part, charge)
 		return nil
 	}
 	m := newMessage(p.key, 0)

@@ -39,6 +39,9 @@ type config struct {
 	added         func(Remote)
 	removed       func(Remote)
 	changed       func([]Remote)
+
+	// The delivery path of handler.go: nil for Inbox.
+	handler func(from Remote, payload []byte)
 }
 
 // WithTransport makes the node use t instead of TCP.

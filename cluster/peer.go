@@ -70,6 +70,7 @@ type peer struct {
 	listed bool          // its peer list arrived; guarded by n.mu
 
 	scratch []byte // used by the reader only
+	from    Remote // the remote as the message handler sees it; reader only
 
 	in inbound // the reader's side of flow control, and messages waiting for Inbox
 
