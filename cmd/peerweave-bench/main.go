@@ -4,7 +4,9 @@
 //
 //   - one-way throughput between two nodes, next to two raw TCP loops that
 //     write the same frames with the same payload for the same time, one
-//     flushing only when it runs out of work, one flushing every frame;
+//     flushing only when it runs out of work, one flushing every frame; and
+//     the same through a message handler (cluster.WithMessageHandler)
+//     instead of Inbox;
 //   - round-trip latency (p50, p99) next to a raw TCP ping-pong;
 //   - convergence: how long N nodes that each Add one seed (all at once, or
 //     one after another with -join sequential) take until every node knows

@@ -66,20 +66,21 @@ func TestRunFillsTheTable(t *testing.T) {
 	var out bytes.Buffer
 	printTable(&out, rows)
 	t.Log("\n" + out.String())
-	// Two throughput rows, p50 and p99, two convergence rows each with its
+	// Three throughput rows, p50 and p99, two convergence rows each with its
 	// join work, memory, the scale section's three, two kinds of failure,
 	// four of the slow link, one of the unread inbox.
-	require.Len(t, rows, 19)
+	require.Len(t, rows, 20)
 	for _, r := range rows {
 		assert.False(t, r.failed, "%s: %s", r.what, r.measured)
 	}
-	assert.Contains(t, rows[5].what, "Join work per node, 3 nodes")
-	assert.Contains(t, rows[5].measured, "peer-list entries sent")
-	assert.Contains(t, rows[4].baseline, "raw mesh")
-	assert.Contains(t, rows[8].what, "4-node mesh")
-	assert.Contains(t, rows[9].what, "Convergence, 5 nodes, mem+gob")
-	assert.Contains(t, rows[14].what, "Slow link")
-	assert.Contains(t, rows[18].what, "Unread inbox")
+	assert.Contains(t, rows[2].what, "through a message handler")
+	assert.Contains(t, rows[6].what, "Join work per node, 3 nodes")
+	assert.Contains(t, rows[6].measured, "peer-list entries sent")
+	assert.Contains(t, rows[5].baseline, "raw mesh")
+	assert.Contains(t, rows[9].what, "4-node mesh")
+	assert.Contains(t, rows[10].what, "Convergence, 5 nodes, mem+gob")
+	assert.Contains(t, rows[15].what, "Slow link")
+	assert.Contains(t, rows[19].what, "Unread inbox")
 	assert.Equal(t, len(rows)+2, strings.Count(out.String(), "\n"), "a header, a rule and one line per row")
 }
 

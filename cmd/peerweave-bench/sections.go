@@ -11,15 +11,17 @@ import (
 // stackName names the stack under test, as the cluster tests do.
 func (c config) stackName() string { return c.transportName + "+" + c.codecName }
 
-// throughput measures one-way throughput between two nodes and both raw TCP
-// baselines, with the same payload for the same time, in interleaved rounds
-// so that a change in the machine's load hits all three alike.
+// throughput measures one-way throughput between two nodes, through Inbox and
+// through a message handler, and both raw TCP baselines, with the same
+// payload for the same time, in interleaved rounds so that a change in the
+// machine's load hits all four alike.
 func throughput(cfg config) []row {
 	what := fmt.Sprintf("One-way throughput, %s, %s", cfg.stackName(), bench.SizeName(cfg.payload))
 	opens := []func() (bench.Stream, error){
 		func() (bench.Stream, error) { return bench.NodeStream(cfg.transport.network(), cfg.codec) },
 		func() (bench.Stream, error) { return bench.RawStream(false) },
 		func() (bench.Stream, error) { return bench.RawStream(true) },
+		func() (bench.Stream, error) { return bench.NodeHandlerStream(cfg.transport.network(), cfg.codec) },
 	}
 	payload := make([]byte, cfg.payload)
 	streams, closeAll, err := openAll(opens, func(s bench.Stream) error { return bench.Count(s, payload, bench.Warmup) })
@@ -48,6 +50,13 @@ func throughput(cfg config) []row {
 			ratio:    fmtRatio(node.MsgsPerSec() / raw.MsgsPerSec()),
 		})
 	}
+	handled, raw := rates[3], rates[1]
+	rows = append(rows, row{
+		what:     what + ", through a message handler instead of Inbox",
+		measured: fmtRate(handled),
+		baseline: "raw TCP, flushed when out of work: " + fmtRate(raw),
+		ratio:    fmtRatio(handled.MsgsPerSec() / raw.MsgsPerSec()),
+	})
 	return rows
 }
 

@@ -15,18 +15,18 @@ type nodePair struct {
 	once sync.Once
 }
 
-// newNodePair starts two nodes, each with a transport from transport, and
-// connects them. The nodes log warnings to stderr, where they belong in a
-// benchmark's output.
-func newNodePair(transport func() cluster.Transport, codec cluster.Codec) (*nodePair, error) {
-	start := func() (*cluster.Node, error) {
-		return cluster.NewNode("127.0.0.1:0", cluster.WithTransport(transport()), cluster.WithCodec(codec))
+// newNodePair starts two nodes, each with a transport from transport, b with
+// bOpts too, and connects them. The nodes log warnings to stderr, where they
+// belong in a benchmark's output.
+func newNodePair(transport func() cluster.Transport, codec cluster.Codec, bOpts ...cluster.Option) (*nodePair, error) {
+	start := func(opts ...cluster.Option) (*cluster.Node, error) {
+		return cluster.NewNode("127.0.0.1:0", append([]cluster.Option{cluster.WithTransport(transport()), cluster.WithCodec(codec)}, opts...)...)
 	}
 	a, err := start()
 	if err != nil {
 		return nil, err
 	}
-	b, err := start()
+	b, err := start(bOpts...)
 	if err != nil {
 		a.Close()
 		return nil, err
