@@ -53,7 +53,6 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	}
 	p.mu.Unlock()
 	n.log.Debug("remote added", "remote", p.key.String(), "dialled", !acceptor)
-	n.wg.Go(p.writeLoop)
 	if !acceptor {
 		n.wg.Go(p.readLoop)
 	}
