@@ -86,15 +86,16 @@ type peer struct {
 	fwd     []string      // addresses of new list remotes to tell a join remote of (peerlist.go)
 
 	spare []byte        // used by the writer only: the ctrl buffer it last wrote
+	wake  chan struct{} // capacity 1: there may be something to write
+	acked chan struct{} // closed when the remote acknowledges our goodbye
+	done  chan struct{} // closed by shutdown
+	once  sync.Once
+
 	// writing says that a writer goroutine runs; stopped that the reader
 	// has ended, so none may start. Both are guarded by mu; writers counts
 	// the writer for the reader to wait for.
 	writing, stopped bool
 	writers          sync.WaitGroup
-	wake             chan struct{} // capacity 1: there may be something to write
-	acked chan struct{} // closed when the remote acknowledges our goodbye
-	done  chan struct{} // closed by shutdown
-	once  sync.Once
 }
 
 func (n *Node) newPeer(conn net.Conn) *peer {
