@@ -237,7 +237,9 @@
 // at once; the rest wait, and a dial's network timeout starts when it is
 // dialled. Every healthy interval a node also sends its list to one remote
 // picked at random, which heals, within an interval or two, a pair that a
-// node crashing or leaving mid-introduction left apart.
+// node crashing or leaving mid-introduction left apart. A connection's
+// writer goroutine runs only while there is something to write, so an idle
+// remote costs one goroutine, its reader.
 //
 // [WithMessageHandler] is a delivery path for the last factor of
 // throughput: messages go to a function on the connection's reader instead

@@ -41,7 +41,7 @@ func (s peerState) leaving() bool { return s >= saidBye }
 
 // peer is one connection to a remote: its handshake, a reader goroutine that
 // handles frames (read.go), and a writer goroutine that drains the send
-// queues.
+// queues while there is something in them (writeLoop).
 //
 // There are two queues, both of whole frames appended under mu. Control
 // frames go out first; data frames (a payload in one Data frame, or in

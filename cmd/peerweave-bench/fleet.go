@@ -114,10 +114,10 @@ func (f *fleet) close() {
 	wg.Wait()
 }
 
-// usage is the process's live heap and goroutines.
+// usage is the process's live heap, goroutine stacks and goroutines.
 type usage struct {
-	heap       int64
-	goroutines int
+	heap, stacks int64
+	goroutines   int
 }
 
 // measureUsage waits for the number of goroutines to settle, collects
@@ -136,5 +136,5 @@ func measureUsage() usage {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return usage{heap: int64(ms.HeapAlloc), goroutines: runtime.NumGoroutine()}
+	return usage{heap: int64(ms.HeapAlloc), stacks: int64(ms.StackInuse), goroutines: runtime.NumGoroutine()}
 }

@@ -20,7 +20,8 @@
 //     died, black-holed (only the health checks can tell) or with its
 //     connections reset, next to the bound of healthy interval plus network
 //     timeout;
-//   - heap and goroutines per connected remote, from the largest mesh;
+//   - heap, goroutine stacks and goroutines per connected remote, from the
+//     largest mesh, next to the goal of 8 KiB and one goroutine;
 //   - a slow link (-slow-bandwidth, -slow-latency, both ways): the rate of
 //     one large payload (-slow-payload) next to the link's bandwidth, and the
 //     one-way latency of small messages the other way during it next to one

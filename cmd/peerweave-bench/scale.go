@@ -87,9 +87,10 @@ func (r convergeResult) costRow(cfg config, size int) row {
 	return row{
 		what: fmt.Sprintf("Memory per connected remote, %s, %d-node mesh (%s remotes)",
 			cfg.stackName(), size, group(int64(size*(size-1)))),
-		measured: fmt.Sprintf("%s heap, %.1f goroutines", fmtBytes(r.cost.heap), r.cost.goroutines),
-		baseline: "—",
-		ratio:    "—",
+		measured: fmt.Sprintf("%s heap + %s goroutine stacks = %s, %.1f goroutines", fmtBytes(r.cost.heap),
+			fmtBytes(r.cost.stacks), fmtBytes(r.cost.heap+r.cost.stacks), r.cost.goroutines),
+		baseline: "goal: 8.0 KiB, 1 goroutine",
+		ratio:    fmtRatio((r.cost.heap + r.cost.stacks) / (8 << 10)),
 	}
 }
 

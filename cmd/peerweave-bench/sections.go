@@ -162,8 +162,8 @@ func convergenceName(cfg config, size, rounds int) string {
 
 // remoteCost is what one connected remote costs a node.
 type remoteCost struct {
-	heap       float64 // bytes
-	goroutines float64
+	heap, stacks float64 // bytes
+	goroutines   float64
 }
 
 // converge starts size nodes, meshes them and returns how long that took,
@@ -184,6 +184,7 @@ func converge(cfg config, t transport, size int) (time.Duration, remoteCost, wor
 	remotes := float64(size * (size - 1))
 	return took, remoteCost{
 		heap:       float64(after.heap-before.heap) / remotes,
+		stacks:     float64(after.stacks-before.stacks) / remotes,
 		goroutines: float64(after.goroutines-before.goroutines) / remotes,
 	}, w, nil
 }
