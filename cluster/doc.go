@@ -233,7 +233,7 @@
 // once, so a crowd of N nodes that join one seed at once costs each node
 // about N/2 dials and of the order of N peer-list entries (the seed sends
 // about N²/2, each joiner the remotes registered before it), where a list per
-// connection cost each node N²/2. A node dials at most 8 peer-list addresses
+// connection cost each node N²/2. A node dials at most 4 peer-list addresses
 // at once; the rest wait, and a dial's network timeout starts when it is
 // dialled. Every healthy interval a node also sends its list to one remote
 // picked at random, which heals, within an interval or two, a pair that a

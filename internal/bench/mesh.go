@@ -19,7 +19,7 @@ const HelloSize = 100
 // MeshDials is how many dials each node of a raw mesh has in flight at once,
 // as many as a node dials peer-list addresses at once, so that the baseline
 // opens connections the way a node may.
-const MeshDials = 8
+const MeshDials = 4
 
 // RawMesh measures the physical cost of a full mesh of size nodes: size
 // listeners on transports from newTransport, every pair dialled once (the
