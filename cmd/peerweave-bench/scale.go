@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 
@@ -48,6 +49,7 @@ func convergeRounds(cfg config, t transport, size, rounds int) (convergeResult, 
 		if err != nil {
 			return r, err
 		}
+		runtime.GC() // so that the fleet does not pay for the raw mesh's garbage
 		took, cost, w, err := converge(cfg, t, size)
 		if err != nil {
 			return r, err
