@@ -34,7 +34,13 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	n.unretryLocked(p.key)
 	moved := n.claimNameLocked(p)
 	delete(n.left, p.key)
-	n.unlisted++
+	if p.join {
+		// Only a join connection sends a list (peerlist.go).
+		n.joined.m.Store(p.key, p)
+		n.unlisted++
+	} else {
+		p.listed = true
+	}
 	n.notifyLocked()
 	n.events.push(event{added: true, key: p.key})
 	n.mu.Unlock()
@@ -61,7 +67,6 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		n.emit(Event{Kind: EventPeerList, Addr: p.key, Err: listErr})
 	}
 	n.learnSelf(p)
-	n.wg.Go(p.writeLoop)
 	if !acceptor {
 		n.wg.Go(p.readLoop)
 	}
@@ -70,8 +75,10 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 }
 
 // verdictLocked returns why p cannot be admitted, or 0 if it can. Of two
-// connections that two nodes dial to each other at once, the one dialled by
-// the node with the lower nonce wins on both sides. n.mu must be held.
+// connections that two nodes dial to each other at once, a join connection
+// wins over a list connection (so that the remote that asked for the whole
+// list gets it), and of two alike the one dialled by the node with the lower
+// nonce, on both sides. n.mu must be held.
 func (n *Node) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
 	if n.ctx.Err() != nil {
 		return wire.RejectClosing
@@ -83,11 +90,20 @@ func (n *Node) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
 	if n.nonces[string(p.nonce)] != nil {
 		return wire.RejectDuplicate
 	}
-	if d := n.dialing[p.key]; acceptor && d != nil && bytes.Compare(n.nonce, p.nonce) < 0 {
+	if d := n.dialing[p.key]; acceptor && d != nil && wins(d.join, p.join, n.nonce, p.nonce) {
 		return wire.RejectDuplicate
 	}
 	if l, gone := n.left[p.key]; acceptor && gone && !p.join && l.nonce == string(p.nonce) {
 		return wire.RejectGone
 	}
 	return n.nameVerdictLocked(p)
+}
+
+// wins reports whether our dial, a join dial if ours is set, wins over the
+// remote's dial to us, a join dial if theirs is set. Both ends decide alike.
+func wins(ours, theirs bool, our, their []byte) bool {
+	if ours != theirs {
+		return ours
+	}
+	return bytes.Compare(our, their) < 0
 }

@@ -121,9 +121,12 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 			for _, n := range ns {
 				n.Broadcast([]byte("busy"))
 			}
-			// Each node runs a reader and a writer per remote.
-			assert.GreaterOrEqual(t, goroutinesIn("cluster.(*peer).readLoop"), 5*4)
-			assert.GreaterOrEqual(t, goroutinesIn("cluster.(*peer).writeLoop"), 5*4)
+			// Each node runs a reader per remote, started just after the
+			// remote is registered, and a writer while there is
+			// something to write.
+			assert.Eventually(t, func() bool {
+				return goroutinesIn("cluster.(*peer).readLoop") >= 5*4
+			}, waitFor, tick, "a reader per remote")
 			for _, n := range ns {
 				n.Close()
 			}

@@ -49,6 +49,12 @@ func (p *peer) readData(k wire.Kind, size int) error {
 	if in.credit.Add(-int64(payload)) < 0 {
 		return protocolError{fmt.Errorf("flow control: %d payload bytes past the window", -in.credit.Load())}
 	}
+	// A tagged payload is a request's or a reply's (request.go), never the
+	// message handler's.
+	handled := p.n.cfg.messageHandler != nil && p.conv.tag == nil
+	if k == wire.KindData && handled {
+		return p.readHandled(size)
+	}
 	if k == wire.KindData {
 		m, err := p.readMessage(size)
 		if err != nil {
@@ -77,6 +83,12 @@ func (p *peer) readData(k wire.Kind, size int) error {
 	in.mu.Unlock()
 	p.release(early)
 	if !done {
+		return nil
+	}
+	if handled {
+		part := in.part
+		in.part, in.total = nil, 0
+		p.toHandler(part, charge)
 		return nil
 	}
 	m := newMessage(p.key, 0)

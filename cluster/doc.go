@@ -51,15 +51,18 @@
 // # Joining
 //
 // [Node.Add] connects to the node at an address and returns once it is a
-// remote. When two nodes connect, each sends the other the list of its other
+// remote. The two nodes then send each other the list of their other
 // remotes, and each dials the addresses it did not know. Adding one peer of a
 // cluster thus connects a node to all of it, and adding a peer of another
 // cluster merges the two. Add does not wait for those further connections;
-// [Node.WaitMesh] does. An address from a peer list that cannot be reached is
-// not dialled again until another peer list names it.
+// [Node.WaitMesh] does. An address from a peer list whose dial times out is
+// dialled twice more; one that refuses is not dialled again until another
+// peer list names it. See Scale for what the lists cost.
 //
-// Two nodes that dial each other at the same moment keep one connection: the
-// one dialled by the node with the lower random nonce, on both sides. Adding
+// Two nodes that dial each other at the same moment keep one connection: a
+// dial of Add or a redial wins over a dial to an address from a peer list,
+// and of two alike, the one dialled by the node with the lower random nonce,
+// on both sides. Adding
 // an address that is already a remote, or the node's own, returns nil and
 // changes nothing. Add waits at most the network timeout; [Node.AddContext]
 // also stops when its context ends.
@@ -69,8 +72,8 @@
 // Connections are made and lost on the node's own goroutines, so code that
 // needs a remote waits for it instead of polling [Node.Remotes].
 // [Node.WaitMesh] returns once the node has joined every node it has heard
-// of: each remote has sent its peer list, and each address in those lists is
-// a remote or failed to connect. After b.Add(a.String()), b.WaitMesh returns
+// of: each remote it joined or that joined it has sent its peer list, and
+// each address in those lists is a remote or failed to connect. After b.Add(a.String()), b.WaitMesh returns
 // once b is connected to every remote of a that it can reach. [Node.Wait] returns once a condition
 // on the remotes holds; it checks the condition at once and again after every
 // change of membership:
@@ -328,6 +331,28 @@
 //
 // The methods that take a context, and Wait and WaitMesh, fail with an error
 // that wraps the context's cause when it ends.
+//
+// # Scale
+//
+// A connection made by Add or a redial (a join connection) carries each
+// end's full peer list; one dialled from a peer list (a list connection)
+// carries none: the node that registers it tells its join remotes of the new
+// remote instead. Each pair of nodes is thus introduced once and dialled
+// once, so a crowd of N nodes that join one seed at once costs each node
+// about N/2 dials and of the order of N peer-list entries (the seed sends
+// about N²/2, each joiner the remotes registered before it), where a list per
+// connection cost each node N²/2. A node dials at most 4 peer-list addresses
+// at once; the rest wait, and a dial's network timeout starts when it is
+// dialled. Every healthy interval a node also sends its list to one remote
+// picked at random, which heals, within an interval or two, a pair that a
+// node crashing or leaving mid-introduction left apart. A connection's
+// writer goroutine runs only while there is something to write, so an idle
+// remote costs one goroutine, its reader.
+//
+// [WithMessageHandler] is a delivery path for the last factor of
+// throughput: messages go to a function on the connection's reader instead
+// of Inbox, with no allocation per message, the payload valid only during
+// the call; a slow handler pauses its remote through the receive window.
 //
 // # Logging
 //

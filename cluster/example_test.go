@@ -197,17 +197,19 @@ func ExampleNode_CloseRemote() {
 	a.CloseRemote(cluster.Remote(*b.Addr()))
 	fmt.Println("b lost", <-left)
 
-	// d joins b, meets c and a through the peer lists, and sends a a list
-	// that names b.
+	// d joins b and meets c through b's peer list; c tells a, which it
+	// joined, of d. Peer lists that name b reach a (every node sends its
+	// list to one remote each healthy interval), but do not bring b back.
 	d := start("10.0.0.4:7946")
 	defer d.Close()
 	if err := d.Add(b.String()); err != nil {
 		log.Fatal(err)
 	}
-	for _, n := range []*cluster.Node{d, a} {
-		if err := n.WaitMesh(ctx); err != nil {
-			log.Fatal(err)
-		}
+	if err := d.WaitMesh(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if err := a.Wait(ctx, func(rs []cluster.Remote) bool { return len(rs) == 2 }); err != nil {
+		log.Fatal(err)
 	}
 	fmt.Println("a knows", a.Remotes())
 	fmt.Println("b knows", b.Remotes())

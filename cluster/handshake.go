@@ -20,6 +20,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 	ctx, cancel := context.WithTimeoutCause(ctx, n.networkTimeout(), ErrTimeout)
 	defer cancel()
 	defer afterFunc(n.ctx, cancel)()
+	n.work.dials.Add(1)
 	conn, err := n.cfg.transport.Dial(ctx, k.String())
 	if err != nil {
 		err = fmt.Errorf("dial: %w", cause(ctx, err))
@@ -59,6 +60,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 		n.markSelf(k, p.key)
 		return nil
 	case wire.RejectDuplicate:
+		n.work.tieLosses.Add(1)
 		return n.awaitRemote(ctx, p.key)
 	case wire.RejectAuth:
 		return fmt.Errorf("%w: the peer refused our proof of the shared secret", ErrAuth)
@@ -76,6 +78,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 		// The acceptor took the connection; we cannot.
 		p.goodbye()
 		if code == wire.RejectDuplicate {
+			n.work.tieLosses.Add(1)
 			return nil
 		}
 		if err := identityError(code); err != nil {
@@ -144,6 +147,7 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	if err != nil {
 		return wire.Reject{}, err
 	}
+	p.join = join // on both ends, whether the dialler joined
 	if p.key != k {
 		n.aliasDialing(k, p.key)
 	}

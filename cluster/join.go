@@ -14,6 +14,7 @@ type dialing struct {
 	done  chan struct{}
 	err   error
 	alias netip.AddrPort // the address the remote gave in its hello, if another
+	join  bool           // dialled on the node's own behalf: see wins
 }
 
 // Add joins the node to another node at the remote address specified.
@@ -60,7 +61,7 @@ func (n *Node) join(ctx context.Context, k netip.AddrPort, joining bool) error {
 			return context.Cause(ctx)
 		}
 	}
-	d := &dialing{done: make(chan struct{})}
+	d := &dialing{done: make(chan struct{}), join: joining}
 	n.dialing[k] = d
 	n.mu.Unlock()
 

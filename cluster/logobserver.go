@@ -41,8 +41,8 @@ func (l logObserver) Observe(e Event) {
 		}
 	case EventPeerListDial:
 		switch {
-		case errors.Is(e.Err, errListDials):
-			l.log.Debug("too many peer-list dials in flight; skipping", "remote", e.Addr.String())
+		case errors.Is(e.Err, errListQueue):
+			l.log.Debug("too many peer-list dials waiting; skipping", "remote", e.Addr.String())
 		case e.Err != nil:
 			l.log.Debug("cannot reach remote from peer list", "remote", e.Addr.String(), "err", e.Err)
 		}

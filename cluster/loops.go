@@ -31,13 +31,15 @@ func (n *Node) acceptLoop() {
 	}
 }
 
-// healthLoop pings every remote each healthy interval. A remote that answers
+// healthLoop pings every remote each healthy interval, and sends one of them
+// its peer list (gossip). A remote that answers
 // nothing for the healthy interval plus the network timeout is dropped by its
 // reader; one that cannot be written to, by its writer.
 func (n *Node) healthLoop() {
 	defer n.wg.Done()
 	n.every(&n.healthy, n.retuneHealth, func() {
 		n.remotes.each(func(p *peer) { p.ping() })
+		n.gossip()
 	})
 }
 

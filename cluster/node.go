@@ -59,6 +59,12 @@ type Node struct {
 	// remotes is the set of connected remotes: read without a lock,
 	// changed under mu.
 	remotes registry
+	// joined is the set of remotes on join connections, which hear of
+	// every list connection the node registers (peerlist.go): read without
+	// a lock, changed under mu with remotes.
+	joined registry
+	// work counts what joining the mesh cost the node (joinwork.go).
+	work joinWork
 	// backlog holds the peers whose messages wait for room in Inbox.
 	backlog backlog
 	grantAt int // see grantAt
@@ -70,8 +76,13 @@ type Node struct {
 	left    map[netip.AddrPort]departure // left gracefully: not redialled from peer lists
 	selves  map[netip.AddrPort]struct{}  // addresses found to reach this very node
 	changed chan struct{}                // closed and replaced whenever membership or the mesh's progress changes
-	// listDials counts dials to peer-list addresses in flight.
-	listDials int
+	// listDials counts the goroutines dialling peer-list addresses, at
+	// most maxListDials; listQueue holds the addresses they have yet to
+	// dial, oldest first, and listQueued the addresses queued or being
+	// dialled by them, with the attempt (see peerlist.go).
+	listDials  int
+	listQueue  []netip.AddrPort
+	listQueued map[netip.AddrPort]int
 	// unlisted counts the remotes whose peer list has not arrived yet.
 	unlisted int
 
@@ -151,6 +162,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		retry:           make(map[netip.AddrPort]string),
 		left:            make(map[netip.AddrPort]departure),
 		selves:          make(map[netip.AddrPort]struct{}),
+		listQueued:      make(map[netip.AddrPort]int),
 		changed:         make(chan struct{}),
 		shutDown:        make(chan struct{}),
 		backlog:         backlog{wake: make(chan struct{}, 1)},

@@ -59,6 +59,9 @@ type config struct {
 	// Requests (request.go).
 	handler     RequestHandler
 	concurrency int
+
+	// The delivery path of handler.go: nil for Inbox.
+	messageHandler func(from Remote, payload []byte)
 }
 
 // WithTransport makes the node use t instead of TCP.

@@ -41,7 +41,7 @@ func (s peerState) leaving() bool { return s >= saidBye }
 
 // peer is one connection to a remote: its handshake, a reader goroutine that
 // handles frames (read.go), and a writer goroutine that drains the send
-// queues.
+// queues while there is something in them (writeLoop).
 //
 // There are two queues, both of whole frames appended under mu. Control
 // frames go out first; data frames (a payload in one Data frame, or in
@@ -59,7 +59,7 @@ type peer struct {
 	// Set by the handshake, then immutable.
 	key   netip.AddrPort
 	nonce []byte
-	join  bool // the dialler joined on its own behalf
+	join  bool // the dialler joined on its own behalf: a join connection (peerlist.go)
 	name  string
 	label string
 	// tags are the remote's tags: from its hello, then replaced by its
@@ -78,6 +78,7 @@ type peer struct {
 	listed bool          // its peer list arrived; guarded by n.mu
 
 	scratch []byte // used by the reader only
+	from    Remote // the remote as the message handler sees it; reader only
 
 	in inbound // the reader's side of flow control, and messages waiting for Inbox
 
@@ -93,6 +94,7 @@ type peer struct {
 	// sentTags is the version of this node's tags last queued for the
 	// remote, in our hello or a tags frame.
 	sentTags uint64
+	fwd      []string // addresses of new list remotes to tell a join remote of (peerlist.go)
 
 	spare []byte        // used by the writer only: the ctrl buffer it last wrote
 	wake  chan struct{} // capacity 1: there may be something to write
@@ -102,6 +104,12 @@ type peer struct {
 
 	st   peerStats // stats.go
 	conv peerConv  // requests and replies (request.go)
+
+	// writing says that a writer goroutine runs; stopped that the reader
+	// has ended, so none may start. Both are guarded by mu; writers counts
+	// the writer for the reader to wait for.
+	writing, stopped bool
+	writers          sync.WaitGroup
 }
 
 func (n *Node) newPeer(conn net.Conn) *peer {
@@ -170,11 +178,49 @@ func (p *peer) probe(k wire.Kind) { p.control(k, nil) }
 // grant opens the remote's window into this node by n bytes.
 func (p *peer) grant(n int) { p.control(wire.KindWindow, windowBody(n)) }
 
+// signal wakes the writer, and starts it if it is not running: an idle
+// connection has no writer goroutine (see writeLoop).
 func (p *peer) signal() {
+	p.mu.Lock()
+	start := !p.writing && !p.stopped
+	if start {
+		p.writing = true
+		p.writers.Add(1)
+	}
+	p.mu.Unlock()
+	if start {
+		go p.writeLoop()
+		return
+	}
 	select {
 	case p.wake <- struct{}{}:
 	default:
 	}
+}
+
+// stopWriters keeps writers from starting and waits for the one running, if
+// any: the reader calls it as it ends, so that the node, which waits for the
+// reader, waits for the writer too.
+func (p *peer) stopWriters() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.writers.Wait()
+}
+
+// idleExit ends the writer, which has just found nothing it may write, if
+// the connection is live and nothing came meanwhile; a goodbye keeps it,
+// waiting for its acknowledgement or its expiry. Data still queued waits for
+// the remote's window, whose Window frame signals. It reports whether the
+// writer is to return.
+func (p *peer) idleExit() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.getState() != live || len(p.ctrl) > 0 || len(p.fwd) > 0 || len(p.wake) > 0 {
+		return false
+	}
+	p.writing = false
+	return true
 }
 
 // queuedBytes is how much data waits for the writer. p.mu must be held.
@@ -238,6 +284,7 @@ var errLeft = fmt.Errorf("remote left: %w", ErrUnknownRemote)
 // says that they end with the acknowledgement of the remote's goodbye, and
 // the connection with them. p.mu must be held.
 func (p *peer) take() (ctrl, data []byte, last bool) {
+	p.appendForwards()
 	ctrl = p.ctrl
 	p.ctrl, p.spare = p.spare[:0], nil
 	start, queued := p.taken, p.queued
@@ -297,17 +344,24 @@ func (p *peer) written(ctrl []byte) {
 // once it has acknowledged the remote's goodbye, until that is written.
 // Each write is bounded, and so is the time it may take: a connection that
 // makes no progress for the network timeout is dropped, however much there
-// is to send.
+// is to send. A live connection's writer returns once it runs out of work,
+// and signal starts another when there is some, so that an idle remote
+// costs no goroutine.
 func (p *peer) writeLoop() {
-	defer p.exit()
-	for {
-		select {
-		case <-p.wake:
-		case <-p.expiry():
-			p.n.expired(p)
+	defer p.writers.Done()
+	for first := true; ; first = false {
+		if !first && p.idleExit() {
 			return
-		case <-p.done:
-			return
+		}
+		if !first {
+			select {
+			case <-p.wake:
+			case <-p.expiry():
+				p.n.expired(p)
+				return
+			case <-p.done:
+				return
+			}
 		}
 		for {
 			p.mu.Lock()

@@ -47,6 +47,7 @@ func (p *peer) readLoop() {
 	if err := p.read(); err != errGoodbye {
 		p.n.drop(p, err)
 	}
+	p.stopWriters()
 }
 
 // errGoodbye ends the reader after a goodbye either way.

@@ -61,6 +61,7 @@ func (n *Node) removeLocked(p *peer) bool {
 	}
 	n.remotes.m.Delete(p.key)
 	p.endConversations(ErrRemoteLost)
+	n.joined.m.CompareAndDelete(p.key, p)
 	delete(n.nonces, string(p.nonce))
 	n.forgetNameLocked(p.name, p.key)
 	if !p.listed {

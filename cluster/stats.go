@@ -319,8 +319,6 @@ func (r *Removals) cause(err error) *uint64 {
 type peerStats struct {
 	since   atomic.Int64 // Unix nanoseconds when admitted
 	dialled atomic.Bool
-	// live counts the goroutines, reader and writer, that may still count.
-	live atomic.Int32
 
 	// The health loop's and the reader's: pings is how many health checks
 	// are unanswered, and pingAt when the oldest of them went out, if it
@@ -395,7 +393,6 @@ var epoch = time.Now()
 func (n *Node) added(p *peer, dialled bool) {
 	p.st.since.Store(time.Now().UnixNano())
 	p.st.dialled.Store(dialled)
-	p.st.live.Store(2)
 	st := &n.stats
 	st.mu.Lock()
 	if st.counting == nil {
@@ -406,12 +403,10 @@ func (n *Node) added(p *peer, dialled bool) {
 	n.emit(Event{Kind: EventAdded, Addr: p.key, Dialled: dialled})
 }
 
-// exit tells the statistics that p's reader or writer has returned: once
-// both have, p's counts are final, and join the node's retired ones.
+// exit tells the statistics that p's reader has returned, after the last
+// of its writers (stopWriters): p's counts are final, and join the node's
+// retired ones.
 func (p *peer) exit() {
-	if p.st.live.Add(-1) != 0 {
-		return
-	}
 	st := &p.n.stats
 	st.mu.Lock()
 	st.retired.add(p.traffic())

@@ -24,16 +24,17 @@ func (n *Node) Wait(ctx context.Context, ready func(rs []Remote) bool) error {
 }
 
 // WaitMesh blocks until the node has joined every node it has heard of: each
-// of its remotes has sent its peer list, and every address in those lists is
-// a remote or failed to connect. After b.Add(a) returns, b.WaitMesh returns
-// once b is connected to every remote a had, so that b can send to all of
-// them.
+// remote it joined, or that joined it, has sent its peer list, and every
+// address in those lists is a remote or failed to connect. After b.Add(a)
+// returns, b.WaitMesh returns once b is connected to every remote a had, so
+// that b can send to all of them.
 //
 // It fails with the context's error if ctx ends first, and with ErrClosed once
-// the node closes. An address that failed to connect is not retried for
-// WaitMesh: see Remotes for whom the node reached. Nor does it wait for an
-// address skipped because 256 peer-list dials were under way at once; a
-// later peer list that names it brings it back.
+// the node closes. An address that failed to connect, after two more tries
+// if it timed out, is not retried for WaitMesh: see Remotes for whom the node
+// reached. Nor does it wait for an address skipped because 65,536 peer-list
+// addresses were waiting to be dialled; a later peer list that names it
+// brings it back.
 func (n *Node) WaitMesh(ctx context.Context) error {
 	err := n.waitUntil(ctx, func() bool {
 		n.mu.Lock()

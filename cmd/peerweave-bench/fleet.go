@@ -28,11 +28,10 @@ type fleet struct {
 func newFleet(size int, newTransport func() cluster.Transport, codec cluster.Codec, opts ...cluster.Option) (*fleet, error) {
 	f := &fleet{meshed: make(chan struct{})}
 	for range size {
-		n, err := cluster.NewNode("127.0.0.1:0", append([]cluster.Option{
+		n, err := cluster.NewNode("127.0.0.1:0", append(append([]cluster.Option{
 			cluster.WithTransport(newTransport()),
 			cluster.WithCodec(codec),
-			f.watch(size),
-		}, opts...)...)
+		}, f.watch(size)...), opts...)...)
 		if err != nil {
 			f.close()
 			return nil, err
@@ -42,14 +41,18 @@ func newFleet(size int, newTransport func() cluster.Transport, codec cluster.Cod
 	return f, nil
 }
 
-// watch returns the RemoteChanged callback of one of size nodes, which keeps
-// f.full up to date with whether that node knows all the others. A counter
-// fed by the callbacks, rather than a Wait per node, stops the clock only
-// when every node knows all others at once.
-func (f *fleet) watch(size int) cluster.Option {
-	full := false // used by the node's callbacks only, which run one at a time
-	return cluster.WithRemoteChanged(func(rs []cluster.Remote) {
-		if now := len(rs) == size-1; now != full {
+// watch returns the options of one of size nodes that keep f.full up to
+// date with whether that node knows all the others. A counter fed by the
+// callbacks, rather than a Wait per node, stops the clock only when every
+// node knows all others at once. It counts RemoteAdded and RemoteRemoved
+// rather than taking RemoteChanged's list, whose cost (a sorted list of every
+// remote, per change) would be the callback's, not the mesh's.
+func (f *fleet) watch(size int) []cluster.Option {
+	remotes := 0 // used by the node's callbacks only, which run one at a time
+	full := false
+	update := func(delta int) {
+		remotes += delta
+		if now := remotes == size-1; now != full {
 			full = now
 			if !full {
 				f.full.Add(-1)
@@ -60,7 +63,11 @@ func (f *fleet) watch(size int) cluster.Option {
 				})
 			}
 		}
-	})
+	}
+	return []cluster.Option{
+		cluster.WithRemoteAdded(func(cluster.Remote) { update(1) }),
+		cluster.WithRemoteRemoved(func(cluster.Remote) { update(-1) }),
+	}
 }
 
 // converge makes every node but the first Add the first, all at once if
@@ -107,10 +114,10 @@ func (f *fleet) close() {
 	wg.Wait()
 }
 
-// usage is the process's live heap and goroutines.
+// usage is the process's live heap, goroutine stacks and goroutines.
 type usage struct {
-	heap       int64
-	goroutines int
+	heap, stacks int64
+	goroutines   int
 }
 
 // measureUsage waits for the number of goroutines to settle, collects
@@ -129,5 +136,5 @@ func measureUsage() usage {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return usage{heap: int64(ms.HeapAlloc), goroutines: runtime.NumGoroutine()}
+	return usage{heap: int64(ms.HeapAlloc), stacks: int64(ms.StackInuse), goroutines: runtime.NumGoroutine()}
 }

@@ -4,19 +4,27 @@
 //
 //   - one-way throughput between two nodes, next to two raw TCP loops that
 //     write the same frames with the same payload for the same time, one
-//     flushing only when it runs out of work, one flushing every frame;
+//     flushing only when it runs out of work, one flushing every frame; and
+//     the same through a message handler (cluster.WithMessageHandler)
+//     instead of Inbox;
 //   - the same throughput with both nodes observed, by an observer of their
 //     events and their Prometheus metrics gathered every millisecond, next
 //     to two nodes nobody observes;
 //   - round-trip latency (p50, p99) next to a raw TCP ping-pong;
 //   - convergence: how long N nodes that each Add one seed (all at once, or
 //     one after another with -join sequential) take until every node knows
-//     all the others;
+//     all the others, next to a raw mesh of N listeners in which every pair
+//     is dialled once and says a 100-byte hello each way, measured in the
+//     same rounds; and the work joining cost each node: connections dialled,
+//     dials that lost a simultaneous-dial tie-break, peer-list entries sent;
+//   - scale: the same for one mesh of -scale-n nodes (500) on the in-memory
+//     transport, skipped where the machine has too little memory;
 //   - failure detection: how long until every node has removed one that
 //     died, black-holed (only the health checks can tell) or with its
 //     connections reset, next to the bound of healthy interval plus network
 //     timeout;
-//   - heap and goroutines per connected remote, from the largest mesh;
+//   - heap, goroutine stacks and goroutines per connected remote, from the
+//     largest mesh, next to the goal of 8 KiB and one goroutine;
 //   - a slow link (-slow-bandwidth, -slow-latency, both ways): the rate of
 //     one large payload (-slow-payload) next to the link's bandwidth, and the
 //     one-way latency of small messages the other way during it next to one
@@ -64,7 +72,7 @@ import (
 )
 
 // sections are the -only choices, in the order they run.
-var sections = []string{"throughput", "observed", "latency", "convergence", "failure", "slowlink", "inbox", "requests"}
+var sections = []string{"throughput", "observed", "latency", "convergence", "scale", "failure", "slowlink", "inbox", "requests"}
 
 type config struct {
 	transportName, codecName string
@@ -76,6 +84,7 @@ type config struct {
 	sizes                    []int
 	concurrent               bool
 	convergeRounds           int
+	scaleSize                int
 	failNodes, failRounds    int
 	healthy, timeout         time.Duration
 	slowBandwidth            byteSize // per second
@@ -122,6 +131,7 @@ func parseFlags(args []string) (config, error) {
 	sizes := fs.String("n", "10,50,100,200", "comma-separated cluster sizes for convergence")
 	join := fs.String("join", "concurrent", "how the nodes Add the seed: concurrent (all at once) or sequential")
 	fs.IntVar(&cfg.convergeRounds, "converge-rounds", 3, "convergence runs per cluster size")
+	fs.IntVar(&cfg.scaleSize, "scale-n", 500, "cluster size of the scale section's one convergence on mem")
 	fs.IntVar(&cfg.failNodes, "fail-n", 10, "cluster size for failure detection")
 	fs.IntVar(&cfg.failRounds, "fail-rounds", 3, "failure detection rounds per kind of failure")
 	fs.DurationVar(&cfg.healthy, "healthy", 100*time.Millisecond, "healthy interval for failure detection, the slow link and the unread inbox")
@@ -172,8 +182,8 @@ func parseFlags(args []string) (config, error) {
 		return cfg, fmt.Errorf("-payload must be 0 to %d bytes", cluster.DefaultMaxMessageSize)
 	case cfg.duration <= 0 || cfg.healthy <= 0 || cfg.timeout <= 0:
 		return cfg, errors.New("-duration, -healthy and -timeout must be positive")
-	case cfg.failNodes < 2 || cfg.failRounds < 1 || cfg.rounds < 1 || cfg.convergeRounds < 1:
-		return cfg, errors.New("-fail-n must be at least 2; -rounds, -converge-rounds and -fail-rounds at least 1")
+	case cfg.failNodes < 2 || cfg.scaleSize < 2 || cfg.failRounds < 1 || cfg.rounds < 1 || cfg.convergeRounds < 1:
+		return cfg, errors.New("-fail-n and -scale-n must be at least 2; -rounds, -converge-rounds and -fail-rounds at least 1")
 	case cfg.slowBandwidth < 1 || cfg.slowBandwidth > 1<<40:
 		return cfg, errors.New("-slow-bandwidth must be 1 byte to 1 TiB per second")
 	case cfg.slowLatency < 0:
@@ -230,6 +240,8 @@ func run(cfg config) []row {
 			rows = append(rows, latency(cfg)...)
 		case "convergence":
 			rows = append(rows, convergence(cfg)...)
+		case "scale":
+			rows = append(rows, scale(cfg)...)
 		case "failure":
 			rows = append(rows, failure(cfg)...)
 		case "slowlink":

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,7 @@ func TestFlagsAreChecked(t *testing.T) {
 		{"-payload", "-1"},
 		{"-duration", "0s"},
 		{"-fail-n", "1"},
+		{"-scale-n", "1"},
 		{"-rounds", "0"},
 		{"-converge-rounds", "0"},
 		{"-slow-bandwidth", "0"},
@@ -58,28 +60,31 @@ func TestFlagsAreChecked(t *testing.T) {
 }
 
 func TestRunFillsTheTable(t *testing.T) {
-	cfg, err := parseFlags([]string{"-transport", "mem", "-n", "3,4", "-converge-rounds", "2", "-duration", "50ms", "-rounds", "2",
+	cfg, err := parseFlags([]string{"-transport", "mem", "-n", "3,4", "-scale-n", "5", "-converge-rounds", "2", "-duration", "50ms", "-rounds", "2",
 		"-fail-n", "3", "-fail-rounds", "1", "-healthy", "50ms", "-timeout", "100ms", "-slow-payload", "256KiB", "-inbox-timeouts", "2"})
 	require.NoError(t, err)
 	rows := run(cfg)
 	var out bytes.Buffer
 	printTable(&out, rows)
 	t.Log("\n" + out.String())
-	// Two throughput rows, one observed, p50 and p99, two convergence rows,
-	// memory, two kinds of failure, four of the slow link, one of the
-	// unread inbox, and of requests p50, p99, queries and a row per codec.
-	require.Len(t, rows, 20)
 	for _, r := range rows {
 		assert.False(t, r.failed, "%s: %s", r.what, r.measured)
 	}
-	assert.Contains(t, rows[2].what, "observed")
-	assert.Contains(t, rows[7].what, "4-node mesh")
-	assert.Contains(t, rows[10].what, "Slow link")
-	assert.Contains(t, rows[14].what, "Unread inbox")
-	assert.Contains(t, rows[15].what, "Request round trip")
-	assert.Contains(t, rows[17].what, "Queries")
-	assert.Contains(t, rows[18].what, "+gob")
-	assert.Contains(t, rows[19].what, "+msgpack")
+	// Every section has its rows, in the order of the sections.
+	next := 0
+	for _, want := range []string{"through a message handler", "observed", "Join work per node, 3 nodes", "4-node mesh",
+		"Convergence, 5 nodes, mem+gob", "Slow link", "Unread inbox", "Request round trip", "Queries", "+gob", "+msgpack"} {
+		i := slices.IndexFunc(rows[next:], func(r row) bool { return strings.Contains(r.what, want) })
+		if !assert.GreaterOrEqual(t, i, 0, "no row %q after row %d", want, next) {
+			continue
+		}
+		next += i + 1
+	}
+	joins := slices.IndexFunc(rows, func(r row) bool { return strings.Contains(r.what, "Join work per node, 3 nodes") })
+	if assert.Positive(t, joins) {
+		assert.Contains(t, rows[joins].measured, "peer-list entries sent")
+		assert.Contains(t, rows[joins-1].baseline, "raw mesh")
+	}
 	assert.Equal(t, len(rows)+2, strings.Count(out.String(), "\n"), "a header, a rule and one line per row")
 }
 

@@ -11,15 +11,17 @@ import (
 // stackName names the stack under test, as the cluster tests do.
 func (c config) stackName() string { return c.transportName + "+" + c.codecName }
 
-// throughput measures one-way throughput between two nodes and both raw TCP
-// baselines, with the same payload for the same time, in interleaved rounds
-// so that a change in the machine's load hits all three alike.
+// throughput measures one-way throughput between two nodes, through Inbox and
+// through a message handler, and both raw TCP baselines, with the same
+// payload for the same time, in interleaved rounds so that a change in the
+// machine's load hits all four alike.
 func throughput(cfg config) []row {
 	what := fmt.Sprintf("One-way throughput, %s, %s", cfg.stackName(), bench.SizeName(cfg.payload))
 	opens := []func() (bench.Stream, error){
 		func() (bench.Stream, error) { return bench.NodeStream(cfg.transport.network(), cfg.codec) },
 		func() (bench.Stream, error) { return bench.RawStream(false) },
 		func() (bench.Stream, error) { return bench.RawStream(true) },
+		func() (bench.Stream, error) { return bench.NodeHandlerStream(cfg.transport.network(), cfg.codec) },
 	}
 	payload := make([]byte, cfg.payload)
 	streams, closeAll, err := openAll(opens, func(s bench.Stream) error { return bench.Count(s, payload, bench.Warmup) })
@@ -48,6 +50,13 @@ func throughput(cfg config) []row {
 			ratio:    fmtRatio(node.MsgsPerSec() / raw.MsgsPerSec()),
 		})
 	}
+	handled, raw := rates[3], rates[1]
+	rows = append(rows, row{
+		what:     what + ", through a message handler instead of Inbox",
+		measured: fmtRate(handled),
+		baseline: "raw TCP, flushed when out of work: " + fmtRate(raw),
+		ratio:    fmtRatio(handled.MsgsPerSec() / raw.MsgsPerSec()),
+	})
 	return rows
 }
 
@@ -114,43 +123,27 @@ func openAll[T interface{ Close() error }](opens []func() (T, error), warm func(
 }
 
 // convergence measures how long each cluster size takes to become a full
-// mesh, and what each connected remote costs in the largest one that did.
+// mesh, next to the raw mesh of the same size measured in the same rounds,
+// what joining cost each node, and what each connected remote costs in the
+// largest mesh that formed.
 func convergence(cfg config) []row {
-	how := "all Add one seed at once"
-	if !cfg.concurrent {
-		how = "each Adds one seed in turn"
-	}
 	var rows []row
 	var cost row
 	for _, size := range cfg.sizes {
-		what := fmt.Sprintf("Convergence, %d nodes, %s, %s, median of %d", size, cfg.stackName(), how, cfg.convergeRounds)
+		what := convergenceName(cfg, size, cfg.convergeRounds)
 		if need, limit, ok := fdsFit(cfg.transport, size); !ok {
 			rows = append(rows, row{what: what, measured: fmt.Sprintf("skipped: needs %s open files, limit %s",
 				group(int64(need)), group(int64(limit))), baseline: "—", ratio: "—"})
 			continue
 		}
 		progress("convergence of %d nodes...", size)
-		var perRemote remoteCost
-		took, err := repeat(cfg.convergeRounds, func() (d time.Duration, err error) {
-			d, perRemote, err = converge(cfg, size)
-			return d, err
-		})
+		r, err := convergeRounds(cfg, cfg.transport, size, cfg.convergeRounds)
 		if err != nil {
 			rows = append(rows, failed(what, err))
 			continue
 		}
-		measured := fmtDur(bench.Percentile(took, 50))
-		if len(took) > 1 {
-			measured += fmt.Sprintf(" (%s to %s)", fmtDur(took[0]), fmtDur(took[len(took)-1]))
-		}
-		rows = append(rows, row{what: what, measured: measured, baseline: "—", ratio: "—"})
-		cost = row{
-			what: fmt.Sprintf("Memory per connected remote, %s, %d-node mesh (%s remotes)",
-				cfg.stackName(), size, group(int64(size*(size-1)))),
-			measured: fmt.Sprintf("%s heap, %.1f goroutines", fmtBytes(perRemote.heap), perRemote.goroutines),
-			baseline: "—",
-			ratio:    "—",
-		}
+		rows = append(rows, r.rows(what, size)...)
+		cost = r.costRow(cfg, size)
 	}
 	if cost.what != "" {
 		rows = append(rows, cost)
@@ -158,31 +151,42 @@ func convergence(cfg config) []row {
 	return rows
 }
 
-// remoteCost is what one connected remote costs a node.
-type remoteCost struct {
-	heap       float64 // bytes
-	goroutines float64
+// convergenceName names the convergence of size nodes over rounds rounds.
+func convergenceName(cfg config, size, rounds int) string {
+	how := "all Add one seed at once"
+	if !cfg.concurrent {
+		how = "each Adds one seed in turn"
+	}
+	return fmt.Sprintf("Convergence, %d nodes, %s, %s, median of %d", size, cfg.stackName(), how, rounds)
 }
 
-// converge starts size nodes, meshes them and returns how long that took and
-// what each connected remote costs.
-func converge(cfg config, size int) (time.Duration, remoteCost, error) {
-	f, err := newFleet(size, cfg.transport.network(), cfg.codec)
+// remoteCost is what one connected remote costs a node.
+type remoteCost struct {
+	heap, stacks float64 // bytes
+	goroutines   float64
+}
+
+// converge starts size nodes, meshes them and returns how long that took,
+// what each connected remote costs and what joining cost the nodes.
+func converge(cfg config, t transport, size int) (time.Duration, remoteCost, work, error) {
+	f, err := newFleet(size, t.network(), cfg.codec)
 	if err != nil {
-		return 0, remoteCost{}, err
+		return 0, remoteCost{}, work{}, err
 	}
 	defer f.close()
 	before := measureUsage()
 	took, err := f.converge(cfg.concurrent)
 	if err != nil {
-		return 0, remoteCost{}, err
+		return 0, remoteCost{}, work{}, err
 	}
+	w := f.work()
 	after := measureUsage()
 	remotes := float64(size * (size - 1))
 	return took, remoteCost{
 		heap:       float64(after.heap-before.heap) / remotes,
+		stacks:     float64(after.stacks-before.stacks) / remotes,
 		goroutines: float64(after.goroutines-before.goroutines) / remotes,
-	}, nil
+	}, w, nil
 }
 
 // fdsFit reports whether a mesh of size nodes on t fits under the open-file

@@ -16,17 +16,18 @@ type nodePair struct {
 }
 
 // newNodePair starts two nodes, each with a transport from transport and
-// opts, and connects them. The nodes log warnings to stderr, where they
-// belong in a benchmark's output.
-func newNodePair(transport func() cluster.Transport, codec cluster.Codec, opts ...cluster.Option) (*nodePair, error) {
-	start := func() (*cluster.Node, error) {
-		return cluster.NewNode("127.0.0.1:0", append([]cluster.Option{cluster.WithTransport(transport()), cluster.WithCodec(codec)}, opts...)...)
+// both, b with bOnly too, and connects them. The nodes log warnings to
+// stderr, where they belong in a benchmark's output.
+func newNodePair(transport func() cluster.Transport, codec cluster.Codec, both []cluster.Option, bOnly ...cluster.Option) (*nodePair, error) {
+	start := func(opts ...cluster.Option) (*cluster.Node, error) {
+		opts = append(append([]cluster.Option{cluster.WithTransport(transport()), cluster.WithCodec(codec)}, both...), opts...)
+		return cluster.NewNode("127.0.0.1:0", opts...)
 	}
 	a, err := start()
 	if err != nil {
 		return nil, err
 	}
-	b, err := start()
+	b, err := start(bOnly...)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -61,7 +62,7 @@ type nodeStream struct {
 // counted. transport is called once per node; transports it returns must
 // reach each other. Both nodes get opts.
 func NodeStream(transport func() cluster.Transport, codec cluster.Codec, opts ...cluster.Option) (Stream, error) {
-	p, err := newNodePair(transport, codec, opts...)
+	p, err := newNodePair(transport, codec, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +96,7 @@ type nodeEcho struct{ *nodePair }
 // codec: the requester Sends, the far end reads its Inbox and Sends each
 // payload back, and the requester reads it from its Inbox.
 func NodeEcho(transport func() cluster.Transport, codec cluster.Codec) (Echo, error) {
-	p, err := newNodePair(transport, codec)
+	p, err := newNodePair(transport, codec, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ type nodeRequests struct{ *nodePair }
 // codec whose round trip is a Request from one to the other, whose handler
 // answers with the request's payload.
 func NodeRequests(transport func() cluster.Transport, codec cluster.Codec) (Echo, error) {
-	p, err := newNodePair(transport, codec)
+	p, err := newNodePair(transport, codec, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ type nodeValues struct {
 // the codec's encoding; the receiver decodes every message into a Value
 // and counts its Body.
 func NodeValues(transport func() cluster.Transport, codec cluster.Codec) (Stream, error) {
-	p, err := newNodePair(transport, codec)
+	p, err := newNodePair(transport, codec, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -17,8 +17,10 @@ import (
 // as it fills, up to this size, so an idle connection holds little memory.
 const BufferSize = 256 << 10
 
-// minBuffer is the size a direction's buffer starts at, on its first Write.
-const minBuffer = 4 << 10
+// minBuffer is the size a direction's buffer starts at, on its first Write:
+// as small as a handshake, since a mesh of hundreds of nodes in one process
+// holds tens of thousands of connections.
+const minBuffer = 512
 
 // errPeerClosed is the error of a Write to a connection whose other end has
 // closed, as a socket reports a broken pipe.
