@@ -8,10 +8,10 @@ import (
 
 // Send sends the payload to the specified remote.
 //
-// Send queues the payload for the remote's connection and returns; a
-// goroutine per remote writes whatever is queued, as far as the remote's
-// window allows (see WithReceiveWindow), so messages sent in a burst share
-// system calls. Messages to one remote arrive in the order they were sent.
+// Send queues the payload for the remote's connection and returns; the
+// connection's writer, a goroutine that runs while there is something to
+// write, writes whatever is queued, as far as the remote's window allows
+// (see WithReceiveWindow), so messages sent in a burst share system calls. Messages to one remote arrive in the order they were sent.
 // The payload is copied: the caller may reuse data at once.
 //
 // If the remote's queue is full (see WithSendQueueSize), because the network
