@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -28,21 +27,9 @@ func observed(cfg config) []row {
 		},
 		func() (bench.Stream, error) { return bench.NodeStream(cfg.transport.network(), cfg.codec) },
 	}
-	payload := make([]byte, cfg.payload)
-	streams, closeAll, err := openAll(opens, func(s bench.Stream) error { return bench.Count(s, payload, bench.Warmup) })
-	defer closeAll()
+	rates, err := streamRates(cfg, opens)
 	if err != nil {
 		return []row{failed(what, err)}
-	}
-	rates := make([]bench.Rate, len(streams))
-	for range cfg.rounds {
-		for i, s := range streams {
-			r, err := bench.For(s, payload, cfg.duration/time.Duration(cfg.rounds))
-			if err != nil {
-				return []row{failed(what, err)}
-			}
-			rates[i] = rates[i].Plus(r)
-		}
 	}
 	return []row{{
 		what:     what,

@@ -35,34 +35,9 @@ func requestLatency(cfg config) []row {
 		func() (bench.Echo, error) { return bench.NodeRequests(cfg.transport.network(), cfg.codec) },
 		bench.RawEcho,
 	}
-	payload := make([]byte, cfg.payload)
-	echoes, closeAll, err := openAll(opens, func(e bench.Echo) error { return bench.Trips(e, payload, bench.Warmup) })
-	defer closeAll()
+	rows, err := tripRows(cfg, what, opens)
 	if err != nil {
 		return []row{failed(what, err)}
-	}
-	samples := make([][]time.Duration, len(echoes))
-	for range cfg.rounds {
-		for i, e := range echoes {
-			s, err := bench.Latencies(e, payload, cfg.duration/time.Duration(cfg.rounds))
-			if err != nil {
-				return []row{failed(what, err)}
-			}
-			samples[i] = append(samples[i], s...)
-		}
-	}
-	var rows []row
-	for _, s := range samples {
-		slices.Sort(s)
-	}
-	for _, p := range []float64{50, 99} {
-		n, r := bench.Percentile(samples[0], p), bench.Percentile(samples[1], p)
-		rows = append(rows, row{
-			what:     fmt.Sprintf("%s, p%g", what, p),
-			measured: fmtDur(n),
-			baseline: "raw TCP ping-pong: " + fmtDur(r),
-			ratio:    fmtRatio(float64(n) / float64(r)),
-		})
 	}
 	return rows
 }

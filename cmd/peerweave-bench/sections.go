@@ -23,21 +23,9 @@ func throughput(cfg config) []row {
 		func() (bench.Stream, error) { return bench.RawStream(true) },
 		func() (bench.Stream, error) { return bench.NodeHandlerStream(cfg.transport.network(), cfg.codec) },
 	}
-	payload := make([]byte, cfg.payload)
-	streams, closeAll, err := openAll(opens, func(s bench.Stream) error { return bench.Count(s, payload, bench.Warmup) })
-	defer closeAll()
+	rates, err := streamRates(cfg, opens)
 	if err != nil {
 		return []row{failed(what, err)}
-	}
-	rates := make([]bench.Rate, len(streams))
-	for range cfg.rounds {
-		for i, s := range streams {
-			r, err := bench.For(s, payload, cfg.duration/time.Duration(cfg.rounds))
-			if err != nil {
-				return []row{failed(what, err)}
-			}
-			rates[i] = rates[i].Plus(r)
-		}
 	}
 	node := rates[0]
 	var rows []row
@@ -68,18 +56,52 @@ func latency(cfg config) []row {
 		func() (bench.Echo, error) { return bench.NodeEcho(cfg.transport.network(), cfg.codec) },
 		bench.RawEcho,
 	}
+	rows, err := tripRows(cfg, what, opens)
+	if err != nil {
+		return []row{failed(what, err)}
+	}
+	return rows
+}
+
+// streamRates opens and warms up a Stream with each of opens, measures them
+// all with the configured payload in interleaved rounds, so that a change in
+// the machine's load hits them alike, and closes them.
+func streamRates(cfg config, opens []func() (bench.Stream, error)) ([]bench.Rate, error) {
+	payload := make([]byte, cfg.payload)
+	streams, closeAll, err := openAll(opens, func(s bench.Stream) error { return bench.Count(s, payload, bench.Warmup) })
+	defer closeAll()
+	if err != nil {
+		return nil, err
+	}
+	rates := make([]bench.Rate, len(streams))
+	for range cfg.rounds {
+		for i, s := range streams {
+			r, err := bench.For(s, payload, cfg.duration/time.Duration(cfg.rounds))
+			if err != nil {
+				return nil, err
+			}
+			rates[i] = rates[i].Plus(r)
+		}
+	}
+	return rates, nil
+}
+
+// tripRows measures round trips through the Echo that opens[0] opens and
+// through a raw TCP ping-pong, opens[1], in interleaved rounds, and returns
+// their p50 and p99 rows.
+func tripRows(cfg config, what string, opens []func() (bench.Echo, error)) ([]row, error) {
 	payload := make([]byte, cfg.payload)
 	echoes, closeAll, err := openAll(opens, func(e bench.Echo) error { return bench.Trips(e, payload, bench.Warmup) })
 	defer closeAll()
 	if err != nil {
-		return []row{failed(what, err)}
+		return nil, err
 	}
 	samples := make([][]time.Duration, len(echoes))
 	for range cfg.rounds {
 		for i, e := range echoes {
 			s, err := bench.Latencies(e, payload, cfg.duration/time.Duration(cfg.rounds))
 			if err != nil {
-				return []row{failed(what, err)}
+				return nil, err
 			}
 			samples[i] = append(samples[i], s...)
 		}
@@ -97,7 +119,7 @@ func latency(cfg config) []row {
 			ratio:    fmtRatio(float64(n) / float64(r)),
 		})
 	}
-	return rows
+	return rows, nil
 }
 
 // openAll opens and warms up a Stream or Echo with each of opens, and returns
