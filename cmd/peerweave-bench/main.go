@@ -17,8 +17,6 @@
 //     is dialled once and says a 100-byte hello each way, measured in the
 //     same rounds; and the work joining cost each node: connections dialled,
 //     dials that lost a simultaneous-dial tie-break, peer-list entries sent;
-//   - scale: the same for one mesh of -scale-n nodes (500) on the in-memory
-//     transport, skipped where the machine has too little memory;
 //   - failure detection: how long until every node has removed one that
 //     died, black-holed (only the health checks can tell) or with its
 //     connections reset, next to the bound of healthy interval plus network
@@ -36,7 +34,10 @@
 //     ping-pong, queries per second over 10 nodes next to asking the same
 //     nine remotes one Request at a time, and the throughput of typed
 //     values (SendValue and Decode) in gob and in msgpack next to Sends of
-//     their bodies as bytes.
+//     their bodies as bytes;
+//   - scale, last, as its heap would weigh on whatever came after it: the
+//     convergence of one mesh of -scale-n nodes (500) on the in-memory
+//     transport, skipped where the machine has too little memory.
 //
 // Convergence and failure detection are repeated (-converge-rounds,
 // -fail-rounds) on fresh clusters, as their times vary from run to run.
@@ -72,7 +73,7 @@ import (
 )
 
 // sections are the -only choices, in the order they run.
-var sections = []string{"throughput", "observed", "latency", "convergence", "scale", "failure", "slowlink", "inbox", "requests"}
+var sections = []string{"throughput", "observed", "latency", "convergence", "failure", "slowlink", "inbox", "requests", "scale"}
 
 type config struct {
 	transportName, codecName string
