@@ -164,7 +164,11 @@
 //
 // Requests and replies travel in the data stream of the connection, in order
 // with ordinary messages (a Send and then a Request reach the remote in that
-// order), and never appear in Inbox. The node runs each handler on a
+// order), and never appear in Inbox. A reply goes to its caller as soon as it
+// arrives, even past messages sent before it that wait for room in Inbox, so
+// that an application that reads Inbox itself cannot wait forever for its
+// own answer; a request that waits for a handler holds up only the messages
+// its remote sent after it. The node runs each handler on a
 // goroutine of its own, at most [DefaultRequestConcurrency] at once
 // ([WithRequestConcurrency]); the handler's context ends when the requester
 // gives up on the request, is removed, or the node closes, and Close waits
@@ -369,7 +373,9 @@
 // why, a goodbye, the answer to a health check with its round trip, a Send
 // that found its queue full, messages discarded, a peer list received, a
 // redial. The node's logging is one [Observer] of them; [WithObserver] adds
-// others, called on the goroutine that did the work, with no lock held:
+// others, called on the goroutine that did the work, with no lock held (so
+// an Observer may call the node's methods, but not Close or CloseRemote,
+// which wait for that goroutine):
 //
 //	n, err := cluster.NewNode(addr, cluster.WithObserver(cluster.ObserverFunc(func(e cluster.Event) {
 //		if e.Kind == cluster.EventRemoved && errors.Is(e.Err, cluster.ErrSilence) {

@@ -67,7 +67,10 @@ type parkedMessage struct {
 func (p *peer) deliver(m *Message, charge int) {
 	in := &p.in
 	charge, t := p.conv.takeTag(charge)
-	if in.parked.Load() == 0 && p.pass(m, t) {
+	// A reply goes to its caller at once, even past messages parked before
+	// it: a caller that reads Inbox itself must not wait for its own reply
+	// behind the messages it would read next.
+	if (in.parked.Load() == 0 || t.reply()) && p.pass(m, t) {
 		p.release(charge)
 		return
 	}
@@ -176,8 +179,8 @@ func (n *Node) deliverLoop() {
 		first := in.pending[0]
 		in.mu.Unlock()
 		if first.tag != nil {
-			if !p.serve(first.m, first.tag) {
-				return
+			if !p.serveOrWait(first.m, first.tag) {
+				continue
 			}
 		} else {
 			select {

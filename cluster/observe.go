@@ -15,9 +15,11 @@ import (
 // adds more, such as one that counts, traces or tests.
 //
 // The node calls Observe synchronously, on the goroutine that did the work,
-// never with a lock of the node held: it may call the node's methods, but
-// what it does delays that work, so it should be quick and hand anything
-// slow to a goroutine of its own. Calls come from several goroutines at once;
+// never with a lock of the node held: it may call the node's methods but
+// Close and CloseRemote, which wait for goroutines that may be the one
+// calling Observe (call them from a goroutine of your own), and what it does
+// delays that work, so it should be quick and hand anything slow to a
+// goroutine of its own. Calls come from several goroutines at once;
 // the events of one connection come in the order they happened.
 //
 // No event is about a single message in the normal course of things, so an

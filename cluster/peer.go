@@ -180,21 +180,25 @@ func (p *peer) grant(n int) { p.control(wire.KindWindow, windowBody(n)) }
 
 // signal wakes the writer, and starts it if it is not running: an idle
 // connection has no writer goroutine (see writeLoop).
+//
+// The wake-up is queued under p.mu, so that a writer about to go idle
+// (idleExit, which looks at p.wake under p.mu) either sees it or has
+// already said it stopped, and then this call starts another.
 func (p *peer) signal() {
 	p.mu.Lock()
 	start := !p.writing && !p.stopped
 	if start {
 		p.writing = true
 		p.writers.Add(1)
+	} else {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
 	}
 	p.mu.Unlock()
 	if start {
 		go p.writeLoop()
-		return
-	}
-	select {
-	case p.wake <- struct{}{}:
-	default:
 	}
 }
 
@@ -313,7 +317,10 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 		}
 		p.credit -= payload
 		p.taken += frame
-		p.st.bytesOut += uint64(payload)
+		if kind != wire.KindRequest && kind != wire.KindReply {
+			// A tag's bytes count against the window, not as traffic.
+			p.st.bytesOut += uint64(payload)
+		}
 	}
 	p.st.msgsOut += uint64(queued - p.queued)
 	if p.taken > start && p.drained != nil {

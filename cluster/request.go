@@ -48,8 +48,9 @@ func (e *RemoteError) Error() string {
 //
 // The node runs each request's handler on a goroutine of its own, at most
 // DefaultRequestConcurrency at once (see WithRequestConcurrency); requests
-// beyond that wait in the node, in order with the remote's messages, and
-// count against the remote's window as messages do. req.From is the
+// beyond that wait in the node, in order with the remote's messages (which
+// wait behind them; other remotes' do not), and count against the remote's
+// window as messages do. req.From is the
 // requester; req.Payload is the handler's to keep. ctx ends when nobody
 // waits for the answer any more: the requester is removed, this node
 // closes, or the requester gave up on the request while the handler ran
@@ -83,6 +84,11 @@ type conversations struct {
 	handler atomic.Pointer[RequestHandler]
 	slots   chan struct{} // one per running handler: bounds them
 	nextID  atomic.Uint64
+
+	// waitMu guards waiting, the remotes whose oldest parked message is a
+	// request that waits for a slot (serveOrWait), oldest first.
+	waitMu  sync.Mutex
+	waiting []*peer
 
 	mu    sync.Mutex       // guards calls and peak; held for no I/O, nothing O(N)
 	calls map[uint64]*call // the requests waiting for a reply, by id
@@ -352,6 +358,9 @@ type tag struct {
 	size   int // the frame's body, charged to the window with the payload
 }
 
+// reply reports whether t tags a reply; t may be nil.
+func (t *tag) reply() bool { return t != nil && t.kind == wire.KindReply }
+
 // convContext returns the context of p's conversations: the handlers of its
 // requests run under it, and the calls to it wait on it.
 func (p *peer) convContext() context.Context {
@@ -430,18 +439,37 @@ func (p *peer) tryServe(m *Message, t *tag) bool {
 	}
 }
 
-// serve is tryServe that waits for a handler's turn, unless the node
-// closes first; it reports whether m was handed over.
-func (p *peer) serve(m *Message, t *tag) bool {
-	if t.kind == wire.KindReply {
-		return p.tryServe(m, t)
-	}
-	select {
-	case p.n.conv.slots <- struct{}{}:
-		p.n.wg.Go(func() { p.handle(t.id, m) })
+// serveOrWait is tryServe for the deliverer, which must not wait for a
+// handler's turn while other remotes' messages wait for it: if no handler
+// may start, p joins the remotes that wait for one, and the next handler
+// to end puts it back in the deliverer's queue. It reports whether m was
+// handed over.
+func (p *peer) serveOrWait(m *Message, t *tag) bool {
+	c := &p.n.conv
+	c.waitMu.Lock()
+	defer c.waitMu.Unlock()
+	if p.tryServe(m, t) {
 		return true
-	case <-p.n.ctx.Done():
-		return false
+	}
+	c.waiting = append(c.waiting, p)
+	return false
+}
+
+// freeSlot gives back a handler's slot and the deliverer's turn to the
+// remote that waited longest for one, if any.
+func (n *Node) freeSlot() {
+	<-n.conv.slots
+	c := &n.conv
+	c.waitMu.Lock()
+	var p *peer
+	if len(c.waiting) > 0 {
+		p = c.waiting[0]
+		c.waiting[0] = nil
+		c.waiting = c.waiting[1:]
+	}
+	c.waitMu.Unlock()
+	if p != nil {
+		n.backlog.add(p)
 	}
 }
 
@@ -452,7 +480,7 @@ type nodeKey struct{}
 // on a goroutine of the node that holds one of its slots.
 func (p *peer) handle(id uint64, req *Message) {
 	n := p.n
-	defer func() { <-n.conv.slots }()
+	defer n.freeSlot()
 	ctx, done := p.conv.run(p.convContext(), id)
 	defer done()
 	status, body := wire.ReplyNoHandler, []byte(nil)

@@ -257,3 +257,66 @@ func TestGivingUpOnARequestEndsItsHandlersContext(t *testing.T) {
 		assert.Equal(t, names(b), remoteNames(a))
 	})
 }
+
+// A reply reaches its caller even while messages sent before it wait for
+// room in the caller's Inbox: an application that reads Inbox itself does
+// not wait for its own Request's answer behind the messages it would read
+// next.
+func TestAReplyDoesNotWaitBehindMessagesForInbox(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		const sent = 5
+		a := h.node(cluster.WithInboxSize(1))
+		b := h.node(cluster.WithRequestHandler(echo))
+		mesh(t, a, b)
+		for i := range sent {
+			require.NoError(t, b.Send(remote(a), []byte(fmt.Sprint(i))))
+		}
+		// a reads nothing until its Request returns; b's reply follows
+		// b's messages on the wire.
+		got, err := a.Request(testContext(t), remote(b), []byte("q"))
+		require.NoError(t, err)
+		assert.Equal(t, "re: q", string(got))
+		for i := range sent {
+			assert.Equal(t, fmt.Sprint(i), string(receive(t, a).Payload))
+		}
+	})
+}
+
+// A request that waits for a handler's turn holds up its own remote's
+// messages only: another remote's still reach Inbox.
+func TestARequestWaitingForAHandlerHoldsUpNoOtherRemote(t *testing.T) {
+	forEachStack(t, func(t *testing.T, h *harness) {
+		s := newStuck()
+		a := h.node(cluster.WithInboxSize(1), cluster.WithRequestHandler(s.handle), cluster.WithRequestConcurrency(1))
+		b, c := h.node(), h.node()
+		mesh(t, a, b, c)
+		received := func(from *cluster.Node, n uint64) func() bool {
+			return func() bool {
+				st, ok := a.RemoteStats(remote(from))
+				return ok && st.MessagesReceived >= n
+			}
+		}
+		// b's first request takes a's one handler slot; its second waits.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var asks []func() error
+		for range 2 {
+			asks = append(asks, eventually(t, waitFor, func() error {
+				_, err := b.Request(ctx, remote(a), []byte("q"))
+				return err
+			}))
+		}
+		s.waitStarted(t)
+		require.Eventually(t, received(b, 2), waitFor, tick, "both requests reached a")
+		// One of c's messages fills a's Inbox, the other waits for room.
+		require.NoError(t, c.Send(remote(a), []byte("m1")))
+		require.NoError(t, c.Send(remote(a), []byte("m2")))
+		require.Eventually(t, received(c, 2), waitFor, tick, "both messages reached a")
+		assert.Equal(t, "m1", string(receive(t, a).Payload))
+		assert.Equal(t, "m2", string(receive(t, a).Payload), "behind b's waiting request")
+		cancel()
+		for _, ask := range asks {
+			assert.ErrorIs(t, ask(), context.Canceled)
+		}
+	})
+}
