@@ -34,7 +34,12 @@ func (n *Node) Wait(ctx context.Context, ready func(rs []Remote) bool) error {
 // if it timed out, is not retried for WaitMesh: see Remotes for whom the node
 // reached. Nor does it wait for an address skipped because 65,536 peer-list
 // addresses were waiting to be dialled; a later peer list that names it
-// brings it back.
+// brings it back. And it waits only for the lists of join connections (see
+// Scale in the package documentation): if b was already connected to a
+// through a connection dialled from a peer list when b.Add(a) was called,
+// or b's Add joined such a dial under way, a sends b no list of its own,
+// and the nodes that introduced them introduce b to the rest after WaitMesh
+// may have returned; use Wait for the remotes you need.
 func (n *Node) WaitMesh(ctx context.Context) error {
 	err := n.waitUntil(ctx, func() bool {
 		n.mu.Lock()
