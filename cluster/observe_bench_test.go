@@ -25,7 +25,7 @@ func BenchmarkObserved(b *testing.B) {
 			})
 			b.Run("observer=counted", func(b *testing.B) {
 				benchStream(b, 1<<10, func() (bench.Stream, error) {
-					return bench.ObservedNodeStream(s.network(), s.codec, bench.ScrapeStats)
+					return bench.ObservedNodeStream(s.network(), s.codec, bench.ScrapeEvery, bench.ScrapeStats)
 				})
 			})
 		})

@@ -8,8 +8,8 @@
 //     the same through a message handler (cluster.WithMessageHandler)
 //     instead of Inbox;
 //   - the same throughput with both nodes observed, by an observer of their
-//     events and their Prometheus metrics gathered every millisecond, next
-//     to two nodes nobody observes;
+//     events and their Prometheus metrics gathered ten times and a thousand
+//     times a second, next to two nodes nobody observes;
 //   - round-trip latency (p50, p99) next to a raw TCP ping-pong;
 //   - convergence: how long N nodes that each Add one seed (all at once, or
 //     one after another with -join sequential) take until every node knows

@@ -7,11 +7,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestObservedRowComparesWithTheUnobserved(t *testing.T) {
+func TestObservedRowsCompareWithTheUnobserved(t *testing.T) {
 	rows := observed(tiny(t, "observed", "-duration", "100ms", "-rounds", "2"))
-	require.Len(t, rows, 1)
-	assert.False(t, rows[0].failed, rows[0].measured)
-	assert.Contains(t, rows[0].what, "observed, mem+gob, 1KiB")
-	assert.Contains(t, rows[0].baseline, "not observed: ")
-	assert.Contains(t, rows[0].ratio, "×")
+	require.Len(t, rows, len(scrapeIntervals), "a row per scrape interval")
+	for i, r := range rows {
+		assert.False(t, r.failed, r.measured)
+		assert.Contains(t, r.what, "observed, mem+gob, 1KiB")
+		assert.Contains(t, r.what, "gathered every "+fmtDur(scrapeIntervals[i]))
+		assert.Contains(t, r.baseline, "not observed: ")
+		assert.Contains(t, r.ratio, "×")
+	}
 }

@@ -8,15 +8,15 @@ import (
 	"github.com/peerweave/peerweave/cluster"
 )
 
-// ScrapeEvery is how often an observed stream reads its nodes' statistics:
+// ScrapeEvery is how often BenchmarkObserved reads its nodes' statistics:
 // far more often than a metrics scraper would (every 15 s or so), so that
 // what it costs shows.
 const ScrapeEvery = time.Millisecond
 
 // ObservedNodeStream is NodeStream with its nodes observed: an observer
-// counts every event of both, and every ScrapeEvery a goroutine calls the
+// counts every event of both, and every interval a goroutine calls the
 // function that scraper made for the two nodes, until Close.
-func ObservedNodeStream(transport func() cluster.Transport, codec cluster.Codec, scraper func(a, b *cluster.Node) func()) (Stream, error) {
+func ObservedNodeStream(transport func() cluster.Transport, codec cluster.Codec, every time.Duration, scraper func(a, b *cluster.Node) func()) (Stream, error) {
 	var events atomic.Int64
 	count := cluster.ObserverFunc(func(cluster.Event) { events.Add(1) })
 	s, err := NodeStream(transport, codec, cluster.WithObserver(count))
@@ -27,7 +27,7 @@ func ObservedNodeStream(transport func() cluster.Transport, codec cluster.Codec,
 	o := &observedStream{nodeStream: ns, stop: make(chan struct{})}
 	scrape := scraper(ns.a, ns.b)
 	o.wg.Go(func() {
-		t := time.NewTicker(ScrapeEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
