@@ -23,9 +23,10 @@ package codec
 //
 // A node makes one Encoder and one Decoder per connection and uses them for
 // every control message on it, one message at a time, so that a stream
-// codec such as encoding/gob sends its type information once per connection
-// rather than with every message. The encoders and decoders of different
-// connections run at the same time.
+// codec may send its type information once per connection rather than with
+// every message (at the price of the state it keeps for the connection's
+// life: codec/gob makes each message stand alone instead). The encoders and
+// decoders of different connections run at the same time.
 type Codec interface {
 	// Name identifies the codec in the handshake: 1 to 64 bytes, the same
 	// every time. It names an encoding: a change that nodes using the

@@ -1,6 +1,12 @@
 // Package gob is the encoding/gob codec, the one cluster.New uses. Each
-// connection gets its own gob stream, so type information crosses the wire
-// once per connection, with the first message of each type.
+// control message is a gob stream of its own, its types' definitions and
+// then the value, as each typed value is (see values.go): a connection keeps
+// no gob state between frames, so an idle connection costs no compiled
+// decoder, and the decoders that have read a stream's definitions are
+// pooled for the whole process, so that a handshake, whose messages every
+// node defines alike, compiles nothing after the first. The definitions cost
+// a few dozen bytes per control message, of which a connection carries a
+// handful.
 //
 // encoding/gob sets aside the length that a message claims, up to 10 MiB,
 // before it reads the message, so a 4 KiB hello could cost 10 MiB. The
@@ -12,10 +18,6 @@
 package gob
 
 import (
-	"bytes"
-	"encoding/gob"
-	"fmt"
-
 	"github.com/peerweave/peerweave/codec"
 )
 
@@ -25,59 +27,26 @@ type Codec struct{}
 // Name returns "gob", the name nodes compare in their handshake.
 func (Codec) Name() string { return "gob" }
 
-// NewEncoder returns an encoder that starts a gob stream.
-func (Codec) NewEncoder() codec.Encoder {
-	e := &encoder{}
-	e.enc = gob.NewEncoder(e)
-	return e
-}
+// NewEncoder returns an encoder of control messages, each a gob stream of
+// its own (see the package documentation).
+func (Codec) NewEncoder() codec.Encoder { return encoder{} }
 
-// NewDecoder returns a decoder for a gob stream that arrives a frame at a
-// time.
-func (Codec) NewDecoder() codec.Decoder {
-	d := &decoder{}
-	d.dec = gob.NewDecoder(&d.frame)
-	return d
-}
+// NewDecoder returns a decoder of control messages, each a gob stream of its
+// own.
+func (Codec) NewDecoder() codec.Decoder { return decoder{} }
 
-// encoder is a gob stream that writes to the slice Append extends.
-type encoder struct {
-	enc *gob.Encoder
-	buf []byte // while Append runs, the slice it extends
-}
+// encoder encodes each control message as Marshal encodes a value.
+type encoder struct{}
 
-// Write is where the gob stream goes.
-func (e *encoder) Write(p []byte) (int, error) {
-	e.buf = append(e.buf, p...)
-	return len(p), nil
-}
-
-func (e *encoder) Append(b []byte, v any) ([]byte, error) {
-	e.buf = b
-	err := e.enc.Encode(v)
-	b, e.buf = e.buf, nil
-	return b, err
-}
-
-// decoder is a gob stream that reads one frame at a time.
-type decoder struct {
-	dec *gob.Decoder
-	// frame is the frame being decoded. As an io.ByteReader, it is read
-	// directly, with no read-ahead buffer in between.
-	frame bytes.Reader
-}
-
-func (d *decoder) Decode(body []byte, v any) error {
-	if err := check(body); err != nil {
-		return err
+func (encoder) Append(b []byte, v any) ([]byte, error) {
+	m, err := Codec{}.Marshal(v)
+	if err != nil {
+		return b, err
 	}
-	d.frame.Reset(body)
-	defer d.frame.Reset(nil)
-	if err := d.dec.Decode(v); err != nil {
-		return err
-	}
-	if n := d.frame.Len(); n != 0 {
-		return fmt.Errorf("gob: %d bytes after the value", n)
-	}
-	return nil
+	return append(b, m...), nil
 }
+
+// decoder decodes each control message as Unmarshal decodes a value.
+type decoder struct{}
+
+func (decoder) Decode(body []byte, v any) error { return Codec{}.Unmarshal(body, v) }

@@ -105,12 +105,19 @@ func (Codec) Unmarshal(b []byte, v any) error {
 		d, _ = pool.Get().(*valueDecoder)
 	}
 	if d != nil {
-		if decode(d, b[len(prelude):], v) == nil {
+		err := decode(d, b[len(prelude):], v)
+		if err == nil {
 			pool.Put(d)
 			return nil
 		}
-		// A new decoder tries again, on the zero value v pointed to: d
-		// is dropped, as its stream may be broken.
+		// d is dropped, as its stream may be broken. Only an interface
+		// makes a pooled decoder fail where a new one would not: for a
+		// value of any other type, the error is the stream's, and a new
+		// decoder would only set aside again what the stream claims.
+		if !holdsInterface(reflect.TypeOf(v), map[reflect.Type]bool{}) {
+			return err
+		}
+		// A new decoder tries again, on the zero value v pointed to.
 		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
 			rv.Elem().SetZero()
 		}

@@ -65,8 +65,9 @@
 // message payload as it is: a payload is already bytes, and running it through
 // the codec would only copy it. Hello, Peers, Reject, Auth and Tags bodies
 // (a TagsUpdate; see Identity) are encoded with the connection's codec (one
-// encoder and one decoder per connection, so stream codecs such as gob send
-// their type information once). Ping, Pong, Bye, ByeAck and Welcome have no
+// encoder and one decoder per connection, so that a stream codec may send
+// its type information once; gob's bodies each stand alone, definitions
+// first). Ping, Pong, Bye, ByeAck and Welcome have no
 // body.
 //
 // # Fragments
