@@ -38,13 +38,7 @@ func (Codec) NewDecoder() codec.Decoder { return decoder{} }
 // encoder encodes each control message as Marshal encodes a value.
 type encoder struct{}
 
-func (encoder) Append(b []byte, v any) ([]byte, error) {
-	m, err := Codec{}.Marshal(v)
-	if err != nil {
-		return b, err
-	}
-	return append(b, m...), nil
-}
+func (encoder) Append(b []byte, v any) ([]byte, error) { return appendValue(b, v) }
 
 // decoder decodes each control message as Unmarshal decodes a value.
 type decoder struct{}

@@ -52,7 +52,11 @@ type valueDecoder struct {
 
 // Marshal encodes v as a gob stream of its own: the definitions of its
 // types, then the value. It implements codec.Values.
-func (Codec) Marshal(v any) ([]byte, error) {
+func (Codec) Marshal(v any) ([]byte, error) { return appendValue(nil, v) }
+
+// appendValue appends the encoding Marshal makes of v to b. If it fails, it
+// returns b as it was.
+func appendValue(b []byte, v any) ([]byte, error) {
 	t := reflect.TypeOf(v)
 	pool, known := encoders.Load(t)
 	if !known {
@@ -63,32 +67,41 @@ func (Codec) Marshal(v any) ([]byte, error) {
 		pool, _ = encoders.LoadOrStore(t, p)
 	}
 	if pool.(*sync.Pool) == nil {
-		var out bytes.Buffer
+		out := appender(b)
 		if err := gob.NewEncoder(&out).Encode(v); err != nil {
-			return nil, err
+			return b, err
 		}
-		return out.Bytes(), nil
+		return out, nil
 	}
 	e, _ := pool.(*sync.Pool).Get().(*valueEncoder)
 	if e == nil {
 		e = &valueEncoder{}
 		e.enc = gob.NewEncoder(&e.out)
 		if err := e.enc.Encode(v); err != nil {
-			return nil, err
+			return b, err
 		}
-		b := bytes.Clone(e.out.Bytes())
-		e.prelude = b[:len(b)-lastMessage(b)]
+		out := e.out.Bytes()
+		e.prelude = bytes.Clone(out[:len(out)-lastMessage(out)])
+		b = append(b, out...)
 		e.out.Reset()
 		pool.(*sync.Pool).Put(e)
 		return b, nil
 	}
 	if err := e.enc.Encode(v); err != nil {
-		return nil, err // e is dropped: its stream may be broken
+		return b, err // e is dropped: its stream may be broken
 	}
-	b := append(append(make([]byte, 0, len(e.prelude)+e.out.Len()), e.prelude...), e.out.Bytes()...)
+	b = append(append(b, e.prelude...), e.out.Bytes()...)
 	e.out.Reset()
 	pool.(*sync.Pool).Put(e)
 	return b, nil
+}
+
+// appender is a writer that appends to itself.
+type appender []byte
+
+func (a *appender) Write(p []byte) (int, error) {
+	*a = append(*a, p...)
+	return len(p), nil
 }
 
 // Unmarshal decodes b, a value encoded by Marshal, into v. It implements
