@@ -31,3 +31,29 @@ type Transport interface {
 	// Dial connects to the node listening on raddr; ctx bounds the attempt.
 	Dial(ctx context.Context, raddr string) (net.Conn, error)
 }
+
+// Unacked is implemented by a connection that can tell how much of what was
+// written to it the network has yet to take: on TCP, the bytes in the
+// kernel's send queue that the other side has not acknowledged.
+//
+// A node uses it to tell a slow link from a stalled one. A Write blocked on a
+// full send buffer can return with no progress for longer than the network
+// timeout on a link that moves bytes the whole time (Linux wakes such a
+// writer only once about a third of the buffer has drained), so a node
+// judges a link by whether this count falls, not by one Write call. A
+// connection without it is judged by the progress of its writes alone.
+type Unacked interface {
+	// Unacked returns how many bytes written to the connection the
+	// network has not yet acknowledged.
+	Unacked() (int, error)
+}
+
+// HalfCloser is implemented by a connection that can close its sending side
+// alone, as *net.TCPConn's CloseWrite does: the other side reads everything
+// written before it, then the end of the stream, and can still send. A node
+// that says goodbye half-closes rather than closes, so that its goodbye is
+// not lost to a reset while the other side is still sending.
+type HalfCloser interface {
+	// CloseWrite shuts down the writing side of the connection.
+	CloseWrite() error
+}
