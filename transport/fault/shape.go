@@ -124,7 +124,7 @@ func (c *conn) shape(d direction, first []byte, at time.Time) *wire {
 	w := p.Load()
 	started := false
 	if w == nil {
-		if c.isClosed() {
+		if c.isClosed() || (d == outbound && c.isShut()) {
 			return nil
 		}
 		l := nw.shapeLocked(c.link, d)
@@ -171,6 +171,9 @@ func (c *conn) putOut(w *wire, b []byte) (int, error) {
 		}
 		k, changed, err := w.put(b[n:], time.Now(), false)
 		n += k
+		if err != nil && c.isShut() {
+			return n, errWriteClosed
+		}
 		if err != nil {
 			return n, err
 		}
@@ -181,8 +184,8 @@ func (c *conn) putOut(w *wire, b []byte) (int, error) {
 		if expired(deadline) {
 			return n, os.ErrDeadlineExceeded
 		}
-		if !c.sleep(deadline, changed, moved) {
-			return n, net.ErrClosed
+		if err := c.sleep(outbound, deadline, changed, moved); err != nil {
+			return n, err
 		}
 	}
 }
@@ -208,35 +211,31 @@ func (c *conn) takeIn(w *wire, b []byte) (int, time.Time, error) {
 		if !deadline.IsZero() && (next.IsZero() || deadline.Before(next)) {
 			next = deadline
 		}
-		if !c.sleep(next, changed, moved) {
-			return 0, time.Time{}, net.ErrClosed
+		if err := c.sleep(inbound, next, changed, moved); err != nil {
+			return 0, time.Time{}, err
 		}
 	}
 }
 
 // send carries the outbound wire's bytes into the inner connection as they
-// arrive, and closes the inner connection once c closed and the wire is
-// empty or gave up, or at once if c breaks.
+// arrive, and ends the stream on it once the wire ends: after the bytes, or
+// when the link gives up on them. It returns at once if c breaks.
 func (c *conn) send(w *wire) {
-	defer func() {
-		c.Conn.Close()
-		c.nw.mu.Lock()
-		delete(c.nw.conns, c)
-		c.nw.mu.Unlock()
-	}()
 	buf := make([]byte, sendChunk)
 	for {
 		n, _, err, next, changed := w.take(buf, time.Now())
 		if n > 0 {
 			if _, err := c.Conn.Write(buf[:n]); err != nil {
 				w.fail(err)
-				<-c.closed
-				return
+				break
 			}
 			continue
 		}
 		if err != nil {
-			return
+			if err == errHalfClosed {
+				c.endStream(endWrite)
+			}
+			break
 		}
 		var timer *time.Timer
 		var fired <-chan time.Time
@@ -257,6 +256,11 @@ func (c *conn) send(w *wire) {
 		if aborted {
 			return
 		}
+	}
+	select {
+	case <-c.closed:
+		c.endStream(endAll)
+	case <-c.aborted:
 	}
 }
 

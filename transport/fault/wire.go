@@ -173,25 +173,45 @@ func (w *wire) take(p []byte, now time.Time) (n int, at time.Time, err error, ne
 	return 0, time.Time{}, nil, next, w.watch()
 }
 
+// unacked returns how many bytes put in have not arrived by now: those
+// waiting to leave and those on the way. While the link is stopped, no
+// byte arrives.
+func (w *wire) unacked(now time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped.IsZero() && w.stopped.Before(now) {
+		now = w.stopped
+	}
+	arrived := w.out
+	for _, m := range w.marks {
+		if m.at.After(now) {
+			break
+		}
+		arrived = m.end
+	}
+	return int(w.in - arrived)
+}
+
 // finish ends the stream with err after the bytes put in so far, as if the
 // end was handed to the link at now: it arrives one latency after the link
-// is free. From giveUp on, if not zero, take ends the stream at once.
+// is free. From giveUp on, if not zero, take ends the stream at once. A
+// stream already ended keeps its end, and gets a give-up if it had none, as
+// a half-closed connection that then closes.
 func (w *wire) finish(err error, now time.Time, giveUp time.Duration) time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.end != nil {
-		return w.giveUp
-	}
 	start := now
 	if !w.stopped.IsZero() && w.stopped.Before(start) {
 		start = w.stopped
 	}
-	w.end = err
-	w.timeEnd(start)
-	if giveUp > 0 {
+	if w.end == nil {
+		w.end = err
+		w.timeEnd(start)
+	}
+	if giveUp > 0 && w.giveUp.IsZero() {
 		// While a fault stops the link its schedule waits; the give-up
 		// does not.
-		w.giveUp = now.Add(w.endAt.Sub(start) + giveUp)
+		w.giveUp = now.Add(max(w.endAt.Sub(start), 0) + giveUp)
 	}
 	w.notify()
 	return w.giveUp
