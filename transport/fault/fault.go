@@ -40,8 +40,11 @@
 // black hole, a partition or a one-way cut stops the way out of a
 // connection, a Close or CloseWrite at that end does not reach the other,
 // which sees silence, as behind a real black hole, not a closed
-// connection; the end gets through once the fault heals. Break alone ends
-// connections at once, as a reset or a crash does.
+// connection; the end gets through once the fault heals. Until then the
+// wrapped transport's connection stays open, with what it holds (over
+// QUIC, its endpoint's goroutines too): call Heal when a test ends, after
+// closing the nodes, to let them go. Break alone ends connections at once,
+// as a reset or a crash does.
 //
 // # Virtual time
 //
