@@ -54,15 +54,15 @@
 // latencies and bandwidths all run on the bubble's clock, which jumps
 // ahead whenever every goroutine waits, so that a test of minutes of
 // timeouts runs in milliseconds, and times come out exact. Make both
-// networks inside the bubble, and close every connection, then sleep a
-// little past the longest latency and a second more (the linger of
-// Network.Shape), before the bubble's function returns, so that the links'
-// goroutines end with it:
+// networks inside the bubble, and close every connection, then sleep long
+// enough for the links to deliver what they hold and a second more (the
+// linger of Network.Shape), before the bubble's function returns, so that
+// the links' goroutines end with it:
 //
 //	synctest.Test(t, func(t *testing.T) {
 //		network, fn := mem.NewNetwork(), fault.NewNetwork()
 //		a, b := fn.Wrap(network), fn.Wrap(network) // one per node
-//		ln, _ := b.Listen("10.0.0.2:7946")
+//		lnB, _ := b.Listen("10.0.0.2:7946")
 //		a.Listen("10.0.0.1:7946")
 //		fn.Shape("10.0.0.1:7946", "10.0.0.2:7946", fault.Link{Bandwidth: 1 << 20})
 //		c, _ := a.Dial(t.Context(), "10.0.0.2:7946")
