@@ -32,9 +32,9 @@
 // to tell which node dialled it. The acceptor's end is the wrapped
 // transport's own connection, untouched: its deadlines, its buffers and
 // its Unacked and CloseWrite, if it has them, are that transport's. A
-// fault between a and b thus reaches every connection between them, which
-// ever dialled, but only through the Network that wrapped the dialler's
-// transport.
+// fault between a and b thus reaches every connection between them,
+// whichever dialled, but only through the Network that wrapped the
+// dialler's transport.
 //
 // A fault holds back the end of a stream as it holds back data: while a
 // black hole, a partition or a one-way cut stops the way out of a
