@@ -1,7 +1,10 @@
 package status_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,4 +119,47 @@ func TestJSONShowsTheReconnectSet(t *testing.T) {
 		}
 	}
 	assert.True(t, removed, "the removal of c is among the events %v", s.Events)
+}
+
+func TestPageWhileMembershipChanges(t *testing.T) {
+	t.Parallel()
+	tr := newTrio(t)
+	done := make(chan struct{})
+	served := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				served <- n
+				return
+			default:
+			}
+			for _, target := range []string{"/", "/?format=json"} {
+				if resp := get(t, tr.page, http.MethodGet, target); resp.StatusCode != http.StatusOK {
+					t.Errorf("GET %s: %s", target, resp.Status)
+				}
+			}
+			n++
+		}
+	}()
+	stop := sync.OnceValue(func() int { close(done); return <-served })
+	defer stop()
+	// c leaves and comes back, twice, while the page is read.
+	for range 2 {
+		tr.c.CloseRemote(clustertest.Remote(tr.a))
+		select {
+		case <-tr.removed:
+		case <-time.After(clustertest.WaitFor):
+			t.Fatal("a did not remove c")
+		}
+		require.NoError(t, tr.c.Add(tr.a.String()))
+	}
+	assert.Positive(t, stop(), "pages served meanwhile")
+	ctx, cancel := context.WithTimeout(context.Background(), clustertest.WaitFor)
+	defer cancel()
+	require.NoError(t, tr.a.Wait(ctx, clustertest.Exactly(tr.b, tr.c)))
+	s := getJSON(t, tr.page)
+	assert.Len(t, s.Remotes, 2)
+	assert.Empty(t, s.Reconnecting, "c left gracefully, and is not redialled")
 }
