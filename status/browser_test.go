@@ -49,7 +49,9 @@ func TestPageInABrowser(t *testing.T) {
 	if shot == "" {
 		shot = filepath.Join(t.TempDir(), "status.png")
 	}
-	chromium(t, browser, "--screenshot="+shot, "--window-size=1200,900", "--hide-scrollbars", url)
+	chromium(t, browser, "--screenshot="+shot, "--window-size=1200,900", "--hide-scrollbars",
+		// Paint the whole page before the shot, however loaded the machine.
+		"--run-all-compositor-stages-before-draw", "--virtual-time-budget=10000", url)
 	f, err := os.Open(shot)
 	require.NoError(t, err)
 	defer f.Close()
