@@ -16,7 +16,9 @@
 // peerweave_remote_ metrics, one series per remote labelled "remote" with
 // its address. To export several nodes of one process into one registry,
 // register each through prometheus.WrapRegistererWith with a label, such as
-// "node", that tells them apart.
+// "node", that tells them apart, as examples/metrics does (go run
+// ./examples/metrics serves /metrics for a three-node cluster; with -serve
+// addr, until interrupted). The core package does not import this one.
 //
 // Metrics of the node:
 //
