@@ -531,4 +531,9 @@
 // They are counted where the work is done, by the goroutine that does it,
 // without a lock on the way of a message. Package metrics/promcluster exports
 // them as Prometheus metrics.
+//
+// # License
+//
+// peerweave is free software under the MIT license: see the LICENSE file at
+// the root of the module, github.com/peerweave/peerweave.
 package cluster
