@@ -3,7 +3,6 @@ package cluster
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -19,22 +18,6 @@ import (
 
 // MaxNameLen is the longest name or label, in bytes, that a node takes.
 const MaxNameLen = 128
-
-// Errors of a node's identity, which callers may test for with errors.Is.
-var (
-	// ErrLabelMismatch is returned by Add when the remote belongs to a
-	// cluster of another label (see WithLabel).
-	ErrLabelMismatch = errors.New("cluster: cluster label mismatch")
-
-	// ErrNameConflict is returned by Add when the remote, or one of the
-	// remotes it is connected to, is another live node of the same name
-	// (see WithName).
-	ErrNameConflict = errors.New("cluster: node name in use")
-
-	// ErrTagsTooLarge is returned by SetTags, and by NewNode for WithTags,
-	// when the tags exceed the node's tags limit (see WithMaxTagsSize).
-	ErrTagsTooLarge = errors.New("cluster: tags too large")
-)
 
 // WithName sets the node's name, 1 to MaxNameLen bytes (default: "node-"
 // and 16 random hex digits, new for each node). Names are unique among the
