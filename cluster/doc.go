@@ -442,8 +442,22 @@
 //		// r left or was never connected
 //	}
 //
-// The methods that take a context, and Wait and WaitMesh, fail with an error
-// that wraps the context's cause when it ends.
+// One rule holds for every call that takes a context (AddContext,
+// SendContext, Request, RequestValue, Query's answers, Wait and WaitMesh):
+// when the context ends first, the error matches with errors.Is both the
+// context's error, [context.Canceled] or [context.DeadlineExceeded], and its
+// cause, [context.Cause], when a cause was given with
+// [context.WithCancelCause], [context.WithDeadlineCause] or
+// [context.WithTimeoutCause]:
+//
+//	ctx, cancel := context.WithTimeoutCause(ctx, time.Second, errTooSlow)
+//	defer cancel()
+//	_, err := n.Request(ctx, r, q)
+//	errors.Is(err, context.DeadlineExceeded) // true
+//	errors.Is(err, errTooSlow)               // true
+//
+// The node's own network timeout is not the caller's context: a call that
+// runs past it fails with [ErrTimeout].
 //
 // # Scale
 //

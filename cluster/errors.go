@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -143,3 +144,15 @@ var (
 	// does not implement codec.Values.
 	ErrNoValues = errors.New("cluster: codec does not encode values")
 )
+
+// ctxErr is the error of a call whose context ended, by the one rule of the
+// package's context-taking calls: it matches, with errors.Is, both the
+// context's error (context.Canceled or context.DeadlineExceeded) and its
+// cause (context.Cause), when the cause is another error.
+func ctxErr(ctx context.Context) error {
+	err, cause := ctx.Err(), context.Cause(ctx)
+	if cause == nil || cause == err {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, cause)
+}

@@ -58,7 +58,7 @@ func (n *Node) join(ctx context.Context, k netip.AddrPort, joining bool) error {
 		case <-d.done:
 			return d.err
 		case <-ctx.Done():
-			return context.Cause(ctx)
+			return ctxErr(ctx)
 		}
 	}
 	d := &dialing{done: make(chan struct{}), join: joining}

@@ -175,8 +175,8 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cluster: request to %s: %w", to, err) // nobody would wait for the answer
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctxErr(ctx)) // nobody would wait for the answer
 	}
 	cl := &call{p: p, done: make(chan result, 1)}
 	id := n.conv.open(cl)
@@ -193,7 +193,7 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 			return (<-cl.done).answer(to) // the reply came first
 		}
 		p.cancel(id)
-		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctx.Err())
+		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctxErr(ctx))
 	case <-life.Done():
 		if n.conv.take(id, p) == nil {
 			return (<-cl.done).answer(to)
