@@ -51,7 +51,9 @@
 // # Joining
 //
 // [Node.Add] connects to the node at an address and returns once it is a
-// remote. The two nodes then send each other the list of their other
+// remote, and this node one of the other's: when Add returns nil, each may
+// Send to the other at once (the other's RemoteAdded callback may still be
+// on its way). The two nodes then send each other the list of their other
 // remotes, and each dials the addresses it did not know. Adding one peer of a
 // cluster thus connects a node to all of it, and adding a peer of another
 // cluster merges the two. Add does not wait for those further connections;
@@ -127,7 +129,8 @@
 // connection breaks first, what it still held is lost (nothing is resent), the
 // remote is removed, RemoteRemoved fires and a warning says how many messages
 // were discarded. Each remote's queue holds [WithSendQueueSize] bytes (default
-// 1 MiB); when it is full, Send waits for room, at most the network timeout,
+// 1 MiB), counted in bytes (payloads and frame headers), not in messages;
+// when it is full, Send waits for room, at most the network timeout,
 // then fails with [ErrTimeout], and [Node.SendContext] also stops when its
 // context ends. Send fails with [ErrUnknownRemote] for an address that is not
 // a remote, and with [ErrMessageTooLarge] for a payload over
@@ -536,10 +539,14 @@
 // observer costs nothing per message.
 //
 // [Node.Stats] returns the node's statistics: remotes connected and
-// redialled, Inbox depth, bytes queued, messages and payload bytes each way,
-// messages dropped, redials, handshakes by outcome and removals by cause.
+// redialled, Inbox depth, bytes queued, messages and payload bytes each way
+// (a request and a reply count as a message each; control frames as none),
+// messages dropped, redials, handshakes by outcome (a peer refused for its
+// name or label counts as Rejected, on both sides) and removals by cause.
 // [Node.RemoteStats] and [Node.AllRemoteStats] return each remote's: when it
-// connected, the round trip of its health checks (last and smoothed),
+// connected, the round trip of its health checks (last and smoothed; zero
+// until the remote has answered the first, which the node sends within a
+// healthy interval of the connection),
 // messages and bytes each way on its connection, what is queued for it, and
 // since it was first lost, messages dropped, redials and the last error.
 // They are counted where the work is done, by the goroutine that does it,

@@ -53,6 +53,11 @@
 //	peerweave_remote_dropped_messages_total{remote}     counter  since it was first lost
 //	peerweave_remote_reconnects_total{remote}           counter  since it was first lost
 //
+// A remote's two round-trip series appear only once it has answered a health
+// check, which the node sends within a healthy interval of the connection:
+// until then there is no sample, rather than a round trip of zero. Requests and replies count as
+// messages, their payloads as bytes; control frames count as neither.
+//
 // The traffic counters of a remote are those of its connection, and start
 // again from zero when it reconnects, which Prometheus's rate and increase
 // take for a counter reset; the node's own never go down.
