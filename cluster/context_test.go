@@ -71,6 +71,8 @@ func TestContextErrorsMatchTheErrorAndTheCause(t *testing.T) {
 
 			_, err := a.Request(e.end(), remote(b), []byte("q"))
 			assertEndedBy(t, e, err, "Request")
+			_, err = cluster.RequestValue[string](e.end(), a, remote(b), "q")
+			assertEndedBy(t, e, err, "RequestValue")
 			for _, ans := range a.Query(e.end(), []byte("q")).Wait() {
 				assertEndedBy(t, e, ans.Err, "a query's Answer")
 			}
