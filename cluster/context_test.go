@@ -37,6 +37,12 @@ var endings = []ending{
 	}, context.DeadlineExceeded},
 }
 
+// drain reads n's Inbox until n closes.
+func drain(n *cluster.Node) {
+	for range n.Inbox {
+	}
+}
+
 // assertEndedBy checks the one rule of the package's context-taking calls:
 // the error matches both the context's error and its cause.
 func assertEndedBy(t *testing.T, e ending, err error, what string) {
@@ -78,7 +84,10 @@ func TestContextErrorsMatchTheErrorAndTheCause(t *testing.T) {
 			}
 			assertEndedBy(t, e, a.Wait(e.end(), never), "Wait")
 			assertEndedBy(t, e, a.WaitMesh(e.end()), "WaitMesh")
-			assertEndedBy(t, e, a.AddContext(e.end(), c.String()), "AddContext")
+			assertEndedBy(t, e, a.AddContext(e.end(), c.String()), "AddContext, waiting for a dial under way")
+			d := h.node(slow)
+			h.faults.Blackhole(a.String(), d.String())
+			assertEndedBy(t, e, a.AddContext(e.end(), d.String()), "AddContext, dialling")
 
 			// b reads nothing, so a's queue to b fills and SendContext
 			// waits for room.
@@ -89,6 +98,7 @@ func TestContextErrorsMatchTheErrorAndTheCause(t *testing.T) {
 				}
 			}
 			assertEndedBy(t, e, sendErr, "SendContext")
+			go drain(b) // so that a's goodbye, behind its queue, gets through when the test ends
 		})
 	}
 }
