@@ -256,7 +256,7 @@ func TestEventStrings(t *testing.T) {
 	r := rawNode("10.0.0.2:7946")
 	for want, e := range map[string]cluster.Event{
 		"added 10.0.0.2:7946 (dialled)": {Kind: cluster.EventAdded, Addr: addrOf(r), Dialled: true},
-		"removed 10.0.0.2:7946, 3 discarded: cluster: remote left": {Kind: cluster.EventRemoved, Addr: addrOf(r),
+		"removed 10.0.0.2:7946, 3 discarded: cluster: remote said goodbye": {Kind: cluster.EventRemoved, Addr: addrOf(r),
 			Err: cluster.ErrRemoteLeave, Count: 3},
 		"peer list 10.0.0.2:7946 of 2": {Kind: cluster.EventPeerList, Addr: addrOf(r), Count: 2},
 		"EventKind(200)":               {Kind: 200},
