@@ -30,7 +30,7 @@ func TestWaitMeshWaitsForADialAlreadyUnderWay(t *testing.T) {
 
 // An AddContext that its caller gives up after its hello does not say
 // goodbye for the node: the acceptor, if it took the connection, takes the
-// end for a crash and redials, so the two meet again.
+// end for a crash, and the dialler redials, so the two meet again.
 func TestCancelledAddDoesNotPartTwoNodesForGood(t *testing.T) {
 	h := newHarness(t, memStack())
 	a, b := h.node(), h.node()

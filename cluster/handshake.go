@@ -49,8 +49,11 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 			// Close cut us short after our hello, which the acceptor
 			// may have taken: tell it we are leaving. A caller that
 			// gave up does not leave: the acceptor, if it took the
-			// connection, takes its end for a crash and redials.
+			// connection, takes its end for a crash, and this node
+			// redials (retryCut).
 			p.goodbye()
+		} else if p.helloSent && join {
+			n.retryCut(k)
 		}
 		return cause(ctx, err)
 	}
@@ -61,6 +64,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 		return nil
 	case wire.RejectDuplicate:
 		n.work.tieLosses.Add(1)
+		n.reachedBy(p, k, join)
 		return n.awaitRemote(ctx, p.key)
 	case wire.RejectAuth:
 		return fmt.Errorf("%w: the peer refused our proof of the shared secret", ErrAuth)
@@ -79,6 +83,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 		p.goodbye()
 		if code == wire.RejectDuplicate {
 			n.work.tieLosses.Add(1)
+			n.reachedBy(p, k, join)
 			return nil
 		}
 		if err := identityError(code); err != nil {
@@ -87,6 +92,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
 	}
 	admitted = true
+	n.reachedBy(p, k, join)
 	return nil
 }
 

@@ -34,6 +34,9 @@ func (n *Node) Add(raddr string) error { return n.AddContext(context.Background(
 func (n *Node) AddContext(ctx context.Context, raddr string) error {
 	k, err := addr.Resolve(ctx, nil, raddr)
 	if err == nil {
+		n.mu.Lock()
+		n.reachedLocked(k) // named by the application: redialled if lost
+		n.mu.Unlock()
 		err = n.join(ctx, k, true)
 	}
 	if err != nil {

@@ -44,20 +44,14 @@ func (n *Node) healthLoop() {
 }
 
 // reconnectLoop redials, each reconnect interval, the remotes lost
-// ungracefully, until they come back or leave gracefully.
+// ungracefully, until they come back or leave gracefully, through the dial
+// pool and with its backoff (dialpool.go).
 func (n *Node) reconnectLoop() {
 	defer n.wg.Done()
 	n.every(&n.reconnect, n.retuneReconnect, func() {
 		n.mu.Lock()
-		defer n.mu.Unlock()
-		for k := range n.retry {
-			if n.dialing[k] != nil {
-				continue
-			}
-			n.wg.Go(func() {
-				n.emit(Event{Kind: EventReconnect, Addr: k, Err: n.join(n.ctx, k, true)})
-			})
-		}
+		n.queueRedialsLocked()
+		n.mu.Unlock()
 	})
 }
 

@@ -76,13 +76,10 @@ type Node struct {
 	left    map[netip.AddrPort]departure // left gracefully: not redialled from peer lists
 	selves  map[netip.AddrPort]struct{}  // addresses found to reach this very node
 	changed chan struct{}                // closed and replaced whenever membership or the mesh's progress changes
-	// listDials counts the goroutines dialling peer-list addresses, at
-	// most maxListDials; listQueue holds the addresses they have yet to
-	// dial, oldest first, and listQueued the addresses queued or being
-	// dialled by them, with the attempt (see peerlist.go).
-	listDials  int
-	listQueue  []netip.AddrPort
-	listQueued map[netip.AddrPort]int
+	// pool holds the dials from peer lists and the redials (dialpool.go),
+	// and reached the addresses the node may redial (reached.go).
+	pool    dialPool
+	reached map[netip.AddrPort]struct{}
 	// unlisted counts the remotes whose peer list has not arrived yet.
 	unlisted int
 
@@ -163,13 +160,14 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		retry:           make(map[netip.AddrPort]string),
 		left:            make(map[netip.AddrPort]departure),
 		selves:          make(map[netip.AddrPort]struct{}),
-		listQueued:      make(map[netip.AddrPort]int),
+		reached:         make(map[netip.AddrPort]struct{}),
 		changed:         make(chan struct{}),
 		shutDown:        make(chan struct{}),
 		backlog:         backlog{wake: make(chan struct{}, 1)},
 		grantAt:         grantAt(cfg.window),
 	}
 	rand.Read(n.nonce)
+	n.pool.init()
 	n.keys.Store(newKeyring(cfg.secret, cfg.accepted))
 	n.conv.init(&cfg)
 	n.log = cfg.logger

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/peerweave/peerweave/internal/addr"
 	"github.com/peerweave/peerweave/internal/wire"
@@ -53,10 +54,14 @@ const maxListDials = 4
 // mesh. An address that refuses, or rejects the node, is not dialled again.
 const maxListAttempts = 3
 
-// maxListQueue bounds the addresses waiting for a peer-list dial; past it, an
-// address is skipped with a debug log. Only an admitted peer sends lists, and
-// a cluster of honest nodes never comes near it.
+// maxListQueue bounds the addresses waiting for a dial (dialpool.go); past
+// it, or past the source's own bound, an address is skipped with a debug
+// log. A cluster of honest nodes never comes near it.
 const maxListQueue = 1 << 16
+
+// maxListAddrs bounds the addresses of one peer list that the node dials:
+// the rest are skipped, as a full queue skips them.
+const maxListAddrs = 4096
 
 // errListQueue is why an address from a peer list was not dialled.
 var errListQueue = errors.New("too many peer-list dials waiting")
@@ -175,55 +180,20 @@ func (n *Node) learn(p *peer, addrs []string) error {
 		n.unlisted--
 		n.notifyLocked()
 	}
+	now, dials := time.Now(), 0
 	for _, k := range unknown {
 		_, gone := n.left[k]
-		_, queued := n.listQueued[k]
+		_, queued := n.pool.queued[k]
 		// A dial to k under way (an Add, a redial) is queued too, and
 		// joined rather than skipped, so that WaitMesh waits for it.
-		if gone || queued || n.isSelf(k) || n.remotes.get(k) != nil {
+		if gone || queued || n.isSelf(k) || n.remotes.get(k) != nil || n.pool.recentlyFailed(k, now) {
 			continue
 		}
-		if len(n.listQueue) >= maxListQueue {
+		if dials >= maxListAddrs || !n.queueDialLocked(p.key, k, 1) {
 			skipped = append(skipped, k)
 			continue
 		}
-		n.queueListDial(k, 1)
+		dials++
 	}
 	return nil
-}
-
-// queueListDial queues the attempth dial of k, starting a dialer if there is
-// room for one. n.mu must be held.
-func (n *Node) queueListDial(k netip.AddrPort, attempt int) {
-	n.listQueue = append(n.listQueue, k)
-	n.listQueued[k] = attempt
-	if n.listDials < maxListDials {
-		n.listDials++
-		n.wg.Go(n.listDialer)
-	}
-}
-
-// listDialer dials queued peer-list addresses, one at a time, until the queue
-// is empty or the node closes.
-func (n *Node) listDialer() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for len(n.listQueue) > 0 && n.ctx.Err() == nil {
-		k := n.listQueue[0]
-		n.listQueue = n.listQueue[1:]
-		n.mu.Unlock()
-		err := n.join(n.ctx, k, false)
-		n.emit(Event{Kind: EventPeerListDial, Addr: k, Err: err})
-		n.mu.Lock()
-		attempt := n.listQueued[k]
-		delete(n.listQueued, k)
-		if errors.Is(err, ErrTimeout) && attempt < maxListAttempts && n.ctx.Err() == nil {
-			n.queueListDial(k, attempt+1)
-		}
-	}
-	if len(n.listQueue) == 0 {
-		n.listQueue = nil // let go of the array a burst of lists grew
-	}
-	n.listDials--
-	n.notifyLocked()
 }

@@ -89,7 +89,7 @@ func (n *Node) drop(p *peer, err error) {
 	}
 	n.mu.Lock()
 	removed := n.removeLocked(p)
-	if removed && n.ctx.Err() == nil {
+	if removed && n.ctx.Err() == nil && n.mayRetryLocked(p.key) {
 		n.retryLocked(p)
 	}
 	n.mu.Unlock()

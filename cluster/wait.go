@@ -44,7 +44,7 @@ func (n *Node) WaitMesh(ctx context.Context) error {
 	err := n.waitUntil(ctx, func() bool {
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		return n.unlisted == 0 && n.listDials == 0
+		return n.unlisted == 0 && n.pool.lists == 0
 	})
 	if err != nil {
 		return fmt.Errorf("cluster: wait for the mesh: %w", err)

@@ -1,0 +1,299 @@
+package cluster
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+)
+
+// The dial pool: every dial the node makes on its own initiative, to an
+// address a peer list named or to a remote it lost (a redial), goes through
+// it, so that what a peer can make the node dial is bounded in number, in
+// rate and in time, whoever asks:
+//
+//   - at most maxListDials list dials and maxRedials redials are under way
+//     at once, each kind with dialers of its own, so that redials of
+//     remotes that no longer answer do not hold up the mesh, nor list
+//     dials the redials;
+//   - dials start at most dialRate a second, after a burst of dialBurst;
+//   - waiting dials are served in turn per source, the remote whose list
+//     named them (redials are a source of their own), so that one remote's
+//     addresses that never answer cannot starve another's: each source may
+//     have maxSourceQueue dials waiting, the node maxListQueue (redials
+//     included);
+//   - an address whose list dial failed is not dialled from a peer list
+//     again for a healthy interval (the negative cache), so that a list
+//     sent again and again costs one dial per address and interval;
+//   - a redial that fails waits longer before the next, up to
+//     maxRedialBackoff reconnect intervals.
+
+// dialRate and dialBurst pace the dials of the pool: a token bucket of
+// dialBurst tokens that refills at dialRate a second. A node that joins a
+// cluster of a few hundred dials about half of them from peer lists within
+// the burst and a few seconds, as an Add of that cluster takes anyway.
+const (
+	dialRate  = 64
+	dialBurst = 256
+)
+
+// maxSourceQueue bounds the dials waiting for one source.
+const maxSourceQueue = 4096
+
+// maxRedials bounds the redials under way at once.
+const maxRedials = 8
+
+// maxFailed bounds the negative cache; when it is full of unexpired
+// entries, a failed address is not cached, only skipped for the moment.
+const maxFailed = 1 << 14
+
+// maxRedialBackoff is the most reconnect intervals between two redials of an
+// address: after its first failed redial an address is redialled every other
+// interval, then every fourth.
+const maxRedialBackoff = 4
+
+// redials is the source under which the reconnect loop queues its redials.
+var redials netip.AddrPort
+
+// dialJob is a dial waiting in the pool: the attemptth of k.
+type dialJob struct {
+	k       netip.AddrPort
+	attempt int
+}
+
+// redial is the backoff state of an address in the reconnect set.
+type redial struct {
+	fails int
+	next  uint64 // the reconnect tick from which it is redialled again
+}
+
+// dialPool holds the dials waiting and under way. n.mu guards it.
+type dialPool struct {
+	queues    map[netip.AddrPort][]dialJob // waiting list dials by source
+	ring      []netip.AddrPort             // the sources with list dials waiting, served in this order
+	redialQ   []dialJob                    // waiting redials
+	queued    map[netip.AddrPort]int       // addresses queued or being dialled, to the attempt
+	waiting   int                          // dials waiting, all sources
+	dialers   int                          // goroutines dialling from lists, at most maxListDials
+	redialers int                          // goroutines redialling, at most maxRedials
+	lists     int                          // list dials waiting or under way: WaitMesh waits for them
+
+	failed map[netip.AddrPort]time.Time // negative cache: not dialled from lists until then
+
+	tokens float64 // pacing: see reserve
+	refill time.Time
+
+	tick    uint64 // reconnect intervals so far
+	backoff map[netip.AddrPort]redial
+}
+
+func (d *dialPool) init() {
+	d.queues = make(map[netip.AddrPort][]dialJob)
+	d.queued = make(map[netip.AddrPort]int)
+	d.failed = make(map[netip.AddrPort]time.Time)
+	d.backoff = make(map[netip.AddrPort]redial)
+	d.tokens = dialBurst
+}
+
+// queueDialLocked queues the attemptth dial of k for src, starting a dialer
+// if there is room for one, and reports whether it did: not if the queue of
+// src or of the node is full. n.mu must be held.
+func (n *Node) queueDialLocked(src, k netip.AddrPort, attempt int) bool {
+	d := &n.pool
+	if d.waiting >= maxListQueue {
+		return false
+	}
+	j := dialJob{k: k, attempt: attempt}
+	if src == redials {
+		d.redialQ = append(d.redialQ, j)
+		if d.redialers < maxRedials {
+			d.redialers++
+			n.wg.Go(func() { n.dialer(true) })
+		}
+	} else {
+		q := d.queues[src]
+		if len(q) >= maxSourceQueue {
+			return false
+		}
+		if len(q) == 0 {
+			d.ring = append(d.ring, src)
+		}
+		d.queues[src] = append(q, j)
+		d.lists++
+		if d.dialers < maxListDials {
+			d.dialers++
+			n.wg.Go(func() { n.dialer(false) })
+		}
+	}
+	d.queued[k] = attempt
+	d.waiting++
+	return true
+}
+
+// next takes the oldest redial, or the oldest list dial of the source whose
+// turn it is, and reports false if there is none.
+func (d *dialPool) next(redial bool) (netip.AddrPort, dialJob, bool) {
+	if redial {
+		if len(d.redialQ) == 0 {
+			d.redialQ = nil
+			return redials, dialJob{}, false
+		}
+		j := d.redialQ[0]
+		d.redialQ = d.redialQ[1:]
+		d.waiting--
+		return redials, j, true
+	}
+	if len(d.ring) == 0 {
+		return redials, dialJob{}, false
+	}
+	src := d.ring[0]
+	d.ring = d.ring[1:]
+	q := d.queues[src]
+	j := q[0]
+	if len(q) == 1 {
+		delete(d.queues, src) // let go of the array a burst of lists grew
+	} else {
+		d.queues[src] = q[1:]
+		d.ring = append(d.ring, src)
+	}
+	if len(d.ring) == 0 {
+		d.ring = nil
+	}
+	d.waiting--
+	return src, j, true
+}
+
+// reserve takes a token of the bucket and returns how long the dial must
+// wait for it.
+func (d *dialPool) reserve(now time.Time) time.Duration {
+	if !d.refill.IsZero() {
+		d.tokens = min(dialBurst, d.tokens+now.Sub(d.refill).Seconds()*dialRate)
+	}
+	d.refill = now
+	d.tokens--
+	if d.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-d.tokens / dialRate * float64(time.Second))
+}
+
+// recentlyFailed reports whether a list dial of k failed less than a
+// healthy interval ago. n.mu must be held.
+func (d *dialPool) recentlyFailed(k netip.AddrPort, now time.Time) bool {
+	until, ok := d.failed[k]
+	if ok && now.After(until) {
+		delete(d.failed, k)
+		return false
+	}
+	return ok
+}
+
+// fail files k in the negative cache until until.
+func (d *dialPool) fail(k netip.AddrPort, now, until time.Time) {
+	if len(d.failed) >= maxFailed {
+		for a, t := range d.failed {
+			if now.After(t) {
+				delete(d.failed, a)
+			}
+		}
+		if len(d.failed) >= maxFailed {
+			return
+		}
+	}
+	d.failed[k] = until
+}
+
+// dialer dials the redials or the list dials the pool holds, at the pool's
+// pace, until there are none or the node closes.
+func (n *Node) dialer(redial bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for n.ctx.Err() == nil {
+		src, j, ok := n.pool.next(redial)
+		if !ok {
+			break
+		}
+		wait := n.pool.reserve(time.Now())
+		n.mu.Unlock()
+		err := n.pace(wait)
+		if err == nil {
+			err = n.join(n.ctx, j.k, src == redials)
+		}
+		if src == redials {
+			n.emit(Event{Kind: EventReconnect, Addr: j.k, Err: err})
+		} else {
+			n.emit(Event{Kind: EventPeerListDial, Addr: j.k, Err: err})
+		}
+		n.mu.Lock()
+		n.dialedLocked(src, j, err)
+	}
+	if redial {
+		n.pool.redialers--
+	} else {
+		n.pool.dialers--
+	}
+	n.notifyLocked()
+}
+
+// pace waits d, or fails with ErrClosed once the node closes.
+func (n *Node) pace(d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-n.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// dialedLocked records the outcome err of dial j for src. n.mu must be held.
+func (n *Node) dialedLocked(src netip.AddrPort, j dialJob, err error) {
+	d := &n.pool
+	delete(d.queued, j.k)
+	if src == redials {
+		if err == nil {
+			delete(d.backoff, j.k)
+			return
+		}
+		b := d.backoff[j.k]
+		b.fails++
+		b.next = d.tick + min(uint64(1)<<min(b.fails, 2), maxRedialBackoff)
+		d.backoff[j.k] = b
+		return
+	}
+	d.lists--
+	switch {
+	case err == nil || n.ctx.Err() != nil:
+	case errors.Is(err, ErrTimeout) && j.attempt < maxListAttempts:
+		if n.queueDialLocked(src, j.k, j.attempt+1) {
+			return
+		}
+		fallthrough
+	default:
+		now := time.Now()
+		d.fail(j.k, now, now.Add(time.Duration(n.healthy.Load())))
+	}
+}
+
+// queueRedialsLocked queues a redial of every address of the reconnect set
+// whose backoff has passed and that no dial is under way to. n.mu must be
+// held.
+func (n *Node) queueRedialsLocked() {
+	d := &n.pool
+	d.tick++
+	for k := range d.backoff {
+		if _, retried := n.retry[k]; !retried {
+			delete(d.backoff, k)
+		}
+	}
+	for k := range n.retry {
+		_, queued := d.queued[k]
+		if queued || n.dialing[k] != nil || d.backoff[k].next > d.tick {
+			continue
+		}
+		n.queueDialLocked(redials, k, 1)
+	}
+}

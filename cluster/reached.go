@@ -1,0 +1,63 @@
+package cluster
+
+import "net/netip"
+
+// Which addresses the node redials. A remote says in its hello which address
+// it listens on, and nothing proves it: a stranger could name a third party
+// and make the node dial it every reconnect interval, forever. So the node
+// redials, when a connection breaks, only an address it has reached there
+// itself: one it dialled and found the remote at, or that an Add named. A
+// remote that only ever dialled the node is redialled by its own end.
+
+// maxReached bounds the addresses the node remembers having reached, and
+// maxRetry the reconnect set; past them, a lost remote is not redialled
+// (its own end still redials it), and a warning says so. Honest clusters
+// of up to about a thousand nodes never come near them.
+const (
+	maxReached = 1 << 14
+	maxRetry   = 1 << 12
+)
+
+// reachedLocked remembers that the node reached k itself. n.mu must be held.
+func (n *Node) reachedLocked(k netip.AddrPort) {
+	if len(n.reached) < maxReached {
+		n.reached[k] = struct{}{}
+	}
+}
+
+// reachedBy remembers that the node reached p, which it dialled at k, by
+// its own dial: found there, or named by an Add or a redial (join).
+func (n *Node) reachedBy(p *peer, k netip.AddrPort, join bool) {
+	if !join && p.key != k {
+		return
+	}
+	n.mu.Lock()
+	n.reachedLocked(p.key)
+	n.mu.Unlock()
+}
+
+// mayRetryLocked reports whether k, a remote just lost, joins the reconnect
+// set. n.mu must be held.
+func (n *Node) mayRetryLocked(k netip.AddrPort) bool {
+	if _, ok := n.reached[k]; !ok {
+		return false
+	}
+	if _, ok := n.retry[k]; !ok && len(n.retry) >= maxRetry {
+		n.log.Warn("reconnect set full: not redialling a lost remote", "remote", k.String(), "limit", maxRetry)
+		return false
+	}
+	return true
+}
+
+// retryCut puts k in the reconnect set after a dial on the node's own
+// behalf that was cut short after its hello: the acceptor may have taken
+// the connection and, not having reached k itself, leaves the redial to
+// this end.
+func (n *Node) retryCut(k netip.AddrPort) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.retry[k]; ok || n.ctx.Err() != nil || n.remotes.get(k) != nil || !n.mayRetryLocked(k) {
+		return
+	}
+	n.retry[k] = ""
+}
