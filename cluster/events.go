@@ -21,7 +21,8 @@ import (
 // any method, Close included. For each remote, RemoteRemoved comes before a
 // later RemoteAdded of the same remote, and RemoteChanged follows every
 // RemoteAdded and RemoteRemoved. A slow callback delays the ones after it,
-// not the node; events wait for it in a queue without bound.
+// not the node; events wait for it in a queue that holds, besides the
+// remotes added and removed, at most the newest tags of each remote.
 func (n *Node) RemoteAdded(f func(r Remote)) { n.events.added.Store(&f) }
 
 // RemoteRemoved sets f to be called with each remote the node disconnects
@@ -52,8 +53,14 @@ type events struct {
 	// tagsChanged is the RemoteTagsChanged callback (tags.go).
 	tagsChanged atomic.Pointer[func(Remote, map[string]string)]
 
-	mu      sync.Mutex // guards queue and stopped
-	queue   []event
+	mu    sync.Mutex // guards queue, tagsAt and stopped
+	queue []event
+	// tagsAt indexes the tags event of each remote that waits in queue
+	// after the remote's last added or removed event there: a newer
+	// update of its tags replaces it, so that the queue holds at most one
+	// tags event per remote and a flood of updates cannot delay the
+	// events behind it.
+	tagsAt  map[netip.AddrPort]int
 	stopped bool
 	wake    chan struct{} // capacity 1
 	done    chan struct{} // closed when the dispatcher has returned
@@ -66,6 +73,7 @@ func (e *events) start() {
 	e.wake = make(chan struct{}, 1)
 	e.done = make(chan struct{})
 	e.members = make(map[netip.AddrPort]struct{})
+	e.tagsAt = make(map[netip.AddrPort]int)
 	ready := make(chan struct{})
 	go func() {
 		e.goroutine = goroutineID()
@@ -76,9 +84,21 @@ func (e *events) start() {
 }
 
 // push queues an event. The node calls it with its lock held, so events
-// queue in the order membership changed.
+// queue in the order membership changed. A tags event replaces the one of
+// the same remote still waiting, if any.
 func (e *events) push(ev event) {
 	e.mu.Lock()
+	i, pending := e.tagsAt[ev.key]
+	switch {
+	case ev.tagged && pending:
+		e.queue[i] = ev
+		e.mu.Unlock()
+		return
+	case ev.tagged:
+		e.tagsAt[ev.key] = len(e.queue)
+	default:
+		delete(e.tagsAt, ev.key)
+	}
 	e.queue = append(e.queue, ev)
 	e.mu.Unlock()
 	e.signal()
@@ -110,6 +130,7 @@ func (e *events) run() {
 		e.mu.Lock()
 		batch, stopped := e.queue, e.stopped
 		e.queue = nil
+		clear(e.tagsAt)
 		e.mu.Unlock()
 		for _, ev := range batch {
 			e.deliver(ev)

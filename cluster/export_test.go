@@ -50,3 +50,7 @@ func SendLater(n *Node, r Remote, body []byte, force bool) bool {
 	p.control(kindLater, body)
 	return true
 }
+
+// MaxTagsFrames is how many tags frames a remote may send in a healthy
+// interval.
+const MaxTagsFrames = maxTagsFrames

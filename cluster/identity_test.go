@@ -332,7 +332,9 @@ func TestTagsUpdatesOutOfOrderLoseToNewerOnes(t *testing.T) {
 	}
 	p.write(t, b)
 	rec.WaitEvents(t, map[string]int{"~127.0.0.1:1 v=6": 1})
-	assert.Equal(t, []string{"+", "~ v=5", "~ v=6"}, aboutTags(rec.Events(), "127.0.0.1:1"))
+	// v=5 may not show: an update still waiting for the callbacks gives
+	// way to a newer one (events.go). Older ones never show.
+	assert.Contains(t, [][]string{{"+", "~ v=5", "~ v=6"}, {"+", "~ v=6"}}, aboutTags(rec.Events(), "127.0.0.1:1"))
 	info, _ := a.Info(raw)
 	assert.Equal(t, map[string]string{"v": "6"}, info.Tags)
 

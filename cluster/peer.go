@@ -94,6 +94,8 @@ type peer struct {
 	// sentTags is the version of this node's tags last queued for the
 	// remote, in our hello or a tags frame.
 	sentTags uint64
+	// tagsRate counts the tags frames the remote sent: its reader's only.
+	tagsRate rateCount
 	fwd      []string // addresses of new list remotes to tell a join remote of (peerlist.go)
 
 	spare []byte        // used by the writer only: the ctrl buffer it last wrote

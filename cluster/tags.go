@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
 )
@@ -139,6 +140,29 @@ func (n *Node) parseTags(pairs []string) (map[string]string, error) {
 	return m, nil
 }
 
+// maxTagsFrames bounds the tags frames a remote may send in one healthy
+// interval: past it, the node drops the remote as one that breaks the
+// protocol. The node's callbacks see each remote's newest tags only
+// (events.go), so a flood costs the node the frames' decoding, which this
+// bounds. An honest node sends a frame per SetTags.
+const maxTagsFrames = 1024
+
+// rateCount counts events in intervals, for a limit of events per interval.
+type rateCount struct {
+	since time.Time
+	count int
+}
+
+// allow counts an event at now and reports whether it is within limit for
+// the interval d that it falls in.
+func (r *rateCount) allow(now time.Time, d time.Duration, limit int) bool {
+	if now.Sub(r.since) >= d {
+		r.since, r.count = now, 0
+	}
+	r.count++
+	return r.count <= limit
+}
+
 // tagsFrameLimit bounds the body of a hello or tags frame: the encoding of
 // tags at the limit, and of the rest of a hello. A codec spends a few bytes
 // on each string, so tags of one-byte keys and empty values take about
@@ -176,6 +200,9 @@ func (p *peer) readTags(size int) error {
 	var u wire.TagsUpdate
 	if err := p.readControl(size, &u); err != nil {
 		return err
+	}
+	if !p.tagsRate.allow(time.Now(), time.Duration(n.healthy.Load()), maxTagsFrames) {
+		return protocolError{fmt.Errorf("more than %d tags frames in a healthy interval", maxTagsFrames)}
 	}
 	m, err := n.parseTags(u.Tags)
 	if err != nil {
