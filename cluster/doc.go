@@ -99,7 +99,8 @@
 // over 64 KiB travels in fragments, and pings, answers and goodbyes go out
 // between them.
 // Such a removal is ungraceful: the node redials the remote every reconnect
-// interval (default 5m) until it answers, and then it is a remote again and
+// interval (default 5m), less often after failed redials, until it answers
+// (if the node has reached it at that address itself: see Limits), and then it is a remote again and
 // RemoteAdded fires. A node that restarts on the same address is a new
 // instance, and replaces the old one.
 //
@@ -340,14 +341,41 @@
 // a connection that does not finish its handshake within the network
 // timeout is dropped (until then it holds about 9 KiB: a goroutine and a
 // 512-byte buffer; the process's file-descriptor limit bounds how many),
-// and dials to addresses from peer lists are capped (4 at a time, 65,536
-// waiting). A peer that claims the address of an existing remote with a new
+// and what peers can make a node dial or queue is bounded (see Limits
+// below). A peer that claims the address of an existing remote with a new
 // nonce replaces it, as a restarted node would: without the shared secret,
 // nothing tells the two apart. The tests (badinput_test.go,
 // hostile_test.go, and the fuzz targets of this package, internal/wire and
 // each codec) cover garbage, truncated and oversized frames, a claimed
 // length of 4 GiB, half a frame and then silence, and crowds of
 // connections that never say hello.
+//
+// Limits: what one peer, honest or not, can make a node spend, whatever it
+// sends (hostile_dial_test.go and the internal tests of the dial pool and
+// the callback queue show each):
+//
+//   - Dials from peer lists and redials share one pool (dialpool.go): at
+//     most 4 list dials and 8 redials at once, started at most 64 a
+//     second after a burst of 256; at most 4,096 addresses of one peer
+//     list dialled, 4,096 waiting per remote that sent them, 65,536 in all.
+//     Waiting list dials are served in turn per remote that named them, so
+//     one remote's addresses that never answer delay another's by at most
+//     one network timeout. An address whose list dial failed is not dialled
+//     from a peer list again for a healthy interval.
+//   - The node redials, after an ungraceful removal, only an address it has
+//     reached itself (it dialled it and found the remote there, or an Add
+//     named it), not one a remote merely claimed in its hello: a remote
+//     that only ever dialled the node is redialled by its own end. The
+//     reconnect set holds at most 4,096 addresses (16,384 remembered as
+//     reached); a redial that fails waits 2, then 4 reconnect intervals
+//     before the next.
+//   - The queue to the callbacks holds at most the newest tags of each
+//     remote besides the remotes added and removed, so a flood of tags
+//     updates delays RemoteAdded of another remote by one RemoteTagsChanged
+//     callback at most. A remote that sends more than 1,024 tags frames in
+//     a healthy interval is dropped as one that breaks the protocol.
+//   - Broadcast waits for the remotes whose queue is full at once, so
+//     stalled remotes delay it by one network timeout, not one each.
 //
 // Shared secret: [WithSecret] on every node makes both sides of each
 // connection prove that they know the secret, by answering a fresh random

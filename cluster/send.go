@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -48,20 +50,47 @@ func (n *Node) SendContext(ctx context.Context, to Remote, data []byte) error {
 
 // Broadcast sends the supplied message to every remote known by this node.
 //
-// It sends to one remote after the other as Send does, so a remote whose
-// queue is full delays the rest by up to the network timeout. Failures are
-// logged at debug level; the affected remotes are removed as Send describes.
+// It queues the message for each remote as Send does. Remotes whose queue
+// is full are waited for at once, not one after the other, so a slow or
+// stalled remote delays Broadcast by at most the network timeout, however
+// many there are, and the others get the message without delay. Failures
+// are logged at debug level; the affected remotes are removed as Send
+// describes.
 func (n *Node) Broadcast(data []byte) {
 	if len(data) > n.cfg.maxMessage {
 		n.emit(Event{Kind: EventBroadcastFailed, Bytes: len(data), Err: ErrMessageTooLarge})
 		return
 	}
+	var wg sync.WaitGroup
 	n.remotes.each(func(p *peer) {
-		if err := p.sendWithin(context.Background(), data); err != nil {
+		w := sendWait{ctx: noWait, timeout: time.Hour}
+		err := p.send(data, &w)
+		w.stop()
+		if errors.Is(err, errNoWait) {
+			wg.Go(func() { n.broadcastTo(p, data) })
+		} else if err != nil {
 			n.emit(Event{Kind: EventBroadcastFailed, Addr: p.key, Bytes: len(data), Err: err})
 		}
 	})
+	wg.Wait()
 }
+
+// broadcastTo queues data for p, whose queue was full, as Send does.
+func (n *Node) broadcastTo(p *peer, data []byte) {
+	if err := p.sendWithin(context.Background(), data); err != nil {
+		n.emit(Event{Kind: EventBroadcastFailed, Addr: p.key, Bytes: len(data), Err: err})
+	}
+}
+
+// noWait is a context that has ended, with cause errNoWait: a send with it
+// queues if there is room and fails at once if not.
+var noWait = func() context.Context {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errNoWait)
+	return ctx
+}()
+
+var errNoWait = errors.New("send queue full")
 
 // sendWithin queues data for p, waiting for queue space at most the network
 // timeout, or until ctx ends.
