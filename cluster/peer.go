@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -169,7 +168,7 @@ func (p *peer) appendRaw(k wire.Kind, body []byte) {
 
 // windowBody returns the body of a Window frame that opens a window by n.
 func windowBody(n int) []byte {
-	return binary.BigEndian.AppendUint32(make([]byte, 0, wire.WindowSize), uint32(n))
+	return wire.Window{Increment: uint32(n)}.Append(make([]byte, 0, wire.WindowSize))
 }
 
 // probe queues a ping or pong.
@@ -267,9 +266,9 @@ func appendData(b, data []byte) []byte {
 		return append(b, data...)
 	}
 	frames := (len(data) + wire.MaxFragment - 1) / wire.MaxFragment
-	b = slices.Grow(b, len(data)+frames*wire.HeaderSize+wire.WindowSize)
-	b = wire.AppendHeader(b, wire.KindFirst, wire.WindowSize+wire.MaxFragment)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
+	b = slices.Grow(b, len(data)+frames*wire.HeaderSize+wire.FirstSize)
+	b = wire.AppendHeader(b, wire.KindFirst, wire.FirstSize+wire.MaxFragment)
+	b = wire.First{Total: uint32(len(data))}.Append(b)
 	b = append(b, data[:wire.MaxFragment]...)
 	for data = data[wire.MaxFragment:]; len(data) > 0; {
 		n := min(len(data), wire.MaxFragment)
@@ -293,13 +292,14 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 	p.ctrl, p.spare = p.spare[:0], nil
 	start, queued := p.taken, p.queued
 	for p.taken < len(p.data) {
-		size := int(binary.BigEndian.Uint32(p.data[p.taken:])) - 1
-		kind := wire.Kind(p.data[p.taken+4])
-		payload := size
+		h := wire.HeaderOf(p.data[p.taken:])
+		kind, payload := h.Kind, h.Size
+		var first wire.First
 		if kind == wire.KindFirst {
-			payload -= wire.WindowSize
+			payload -= wire.FirstSize
+			first, _ = wire.ParseFirst(p.data[p.taken+wire.HeaderSize:][:wire.FirstSize]) // written by appendData
 		}
-		frame := wire.HeaderSize + size
+		frame := wire.HeaderSize + h.Size
 		if payload > p.credit || (p.taken > start && p.taken-start+frame > wire.MaxFragment) {
 			break
 		}
@@ -309,7 +309,7 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 		case wire.KindData:
 			p.queued--
 		case wire.KindFirst:
-			p.rest = int(binary.BigEndian.Uint32(p.data[p.taken+wire.HeaderSize:])) - payload
+			p.rest = int(first.Total) - payload
 		case wire.KindMore:
 			if p.rest -= payload; p.rest == 0 {
 				p.queued--

@@ -189,3 +189,17 @@ func truncated(err error) error {
 	}
 	return err
 }
+
+// peekBody returns the body of a frame of kind k and size bytes, a fixed-size body of
+// want bytes, from the read buffer; the caller discards it once parsed. A
+// body of any other size breaks the protocol before a byte of it is read.
+func (p *peer) peekBody(k wire.Kind, size, want int) ([]byte, error) {
+	if size != want {
+		return nil, protocolError{fmt.Errorf("%s frame of %d bytes", k, size)}
+	}
+	b, err := p.br.Peek(size)
+	if err != nil {
+		return nil, truncated(err)
+	}
+	return b, nil
+}
