@@ -295,9 +295,12 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 		h := wire.HeaderOf(p.data[p.taken:])
 		kind, payload := h.Kind, h.Size
 		var first wire.First
-		if kind == wire.KindFirst {
+		switch kind {
+		case wire.KindFirst:
 			payload -= wire.FirstSize
 			first, _ = wire.ParseFirst(p.data[p.taken+wire.HeaderSize:][:wire.FirstSize]) // written by appendData
+		case wire.KindRequest, wire.KindReply:
+			payload = 0 // a tag's bytes count neither against the window nor as traffic
 		}
 		frame := wire.HeaderSize + h.Size
 		if payload > p.credit || (p.taken > start && p.taken-start+frame > wire.MaxFragment) {
@@ -317,10 +320,7 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 		}
 		p.credit -= payload
 		p.taken += frame
-		if kind != wire.KindRequest && kind != wire.KindReply {
-			// A tag's bytes count against the window, not as traffic.
-			p.st.bytesOut += uint64(payload)
-		}
+		p.st.bytesOut += uint64(payload)
 	}
 	p.st.msgsOut += uint64(queued - p.queued)
 	if p.taken > start && p.drained != nil {

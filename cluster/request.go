@@ -355,7 +355,6 @@ type tag struct {
 	kind   wire.Kind
 	id     uint64
 	status byte
-	size   int // the frame's body, charged to the window with the payload
 }
 
 // reply reports whether t tags a reply; t may be nil.
@@ -392,22 +391,15 @@ func (p *peer) readTag(k wire.Kind, size int) error {
 	if err != nil {
 		return err
 	}
-	if p.in.credit.Add(-int64(size)) < 0 {
-		return protocolError{fmt.Errorf("flow control: %d bytes past the window", -p.in.credit.Load())}
-	}
 	p.conv.tag = t
 	return nil
 }
 
-// takeTag returns the tag of the payload just read, if any, and the bytes
-// to grant back for the payload, charge, and the tag.
-func (c *peerConv) takeTag(charge int) (int, *tag) {
+// takeTag returns the tag of the payload just read, if any.
+func (c *peerConv) takeTag() *tag {
 	t := c.tag
-	if t == nil {
-		return charge, nil
-	}
 	c.tag = nil
-	return charge + t.size, t
+	return t
 }
 
 // tryServe hands the tagged payload m to where it goes, if it can now: a
@@ -507,7 +499,7 @@ func (p *peer) parseTag(k wire.Kind, size int) (*tag, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tag{kind: k, size: size}
+	t := &tag{kind: k}
 	if k == wire.KindReply {
 		r, err := wire.ParseReply(b)
 		t.id, t.status = r.ID, r.Status
