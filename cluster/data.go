@@ -91,8 +91,7 @@ func (p *peer) readData(k wire.Kind, size int) error {
 	if handled {
 		part := in.part
 		in.part, in.total = nil, 0
-		p.toHandler(part, charge)
-		return nil
+		return p.toHandler(part, charge, 0)
 	}
 	m := newMessage(p.key, 0)
 	m.Payload, in.part, in.total = in.part, nil, 0

@@ -60,6 +60,7 @@ func (n *Node) leave(p *peer) {
 	}
 	p.setState(saidBye)
 	p.mu.Unlock()
+	p.relieve() // the acknowledgement comes on p's connection
 	timeout, start := n.networkTimeout(), time.Now()
 	t := time.NewTimer(timeout / 2)
 	defer t.Stop()

@@ -79,7 +79,8 @@ type peer struct {
 	scratch []byte // used by the reader only
 	from    Remote // the remote as the message handler sees it; reader only
 
-	in inbound // the reader's side of flow control, and messages waiting for Inbox
+	in       inbound  // the reader's side of flow control, and messages waiting for Inbox
+	handling handling // the message handler's calls (handler.go)
 
 	mu      sync.Mutex // guards the fields below and changes of state
 	ctrl    []byte     // control frames to write
@@ -238,6 +239,7 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 		}
 		drained := p.drained
 		p.mu.Unlock()
+		p.relieve() // room comes with the remote's Window frames
 		if err := wait.until(drained, p.done); err != nil {
 			return err
 		}

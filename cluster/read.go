@@ -42,9 +42,14 @@ func (p *peer) limit(k wire.Kind) int {
 }
 
 // readLoop handles frames until the connection ends, then tells the node.
+// A reader that another took over from (handler.go) just returns.
 func (p *peer) readLoop() {
+	err := p.read()
+	if err == errRelieved {
+		return
+	}
 	defer p.exit()
-	if err := p.read(); err != errGoodbye {
+	if err != errGoodbye {
 		p.n.drop(p, err)
 	}
 	p.stopWriters()

@@ -216,6 +216,7 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 		n.conv.take(id, p)
 		return nil, n.failed(to, p, err)
 	}
+	p.relieve() // the reply comes on p's connection
 	select {
 	case r := <-cl.done:
 		return r.answer(to)
