@@ -117,6 +117,7 @@ func (p *peer) flush(stop <-chan time.Time) {
 func (p *peer) discard() int {
 	discarded := p.queued
 	p.data, p.queued, p.rest = p.data[:p.taken], 0, 0
+	p.publishQueue()
 	return discarded
 }
 
@@ -135,6 +136,7 @@ func (n *Node) farewell(p *peer) (crossed bool) {
 	}
 	p.setState(gotBye)
 	p.data = wire.AppendHeader(p.data, wire.KindByeAck, 0)
+	p.publishQueue()
 	p.expire = time.NewTimer(n.networkTimeout())
 	p.mu.Unlock()
 	p.signal()

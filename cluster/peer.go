@@ -252,6 +252,7 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 	wasEmpty := p.queuedBytes() == 0
 	p.data = appendData(append(p.data, wait.tag...), data)
 	p.queued++
+	p.publishQueue()
 	p.mu.Unlock()
 	if wasEmpty {
 		p.signal()
@@ -292,7 +293,7 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 	p.appendForwards()
 	ctrl = p.ctrl
 	p.ctrl, p.spare = p.spare[:0], nil
-	start, queued := p.taken, p.queued
+	start, queued, sent := p.taken, p.queued, 0
 	for p.taken < len(p.data) {
 		h := wire.HeaderOf(p.data[p.taken:])
 		kind, payload := h.Kind, h.Size
@@ -322,9 +323,11 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 		}
 		p.credit -= payload
 		p.taken += frame
-		p.st.bytesOut += uint64(payload)
+		sent += payload
 	}
-	p.st.msgsOut += uint64(queued - p.queued)
+	p.st.bytesOut.Add(uint64(sent))
+	p.st.msgsOut.Add(uint64(queued - p.queued))
+	p.publishQueue()
 	if p.taken > start && p.drained != nil {
 		close(p.drained)
 		p.drained = nil
