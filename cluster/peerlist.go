@@ -62,12 +62,12 @@ const maxListQueue = 1 << 16
 var errListQueue = errors.New("too many peer-list dials waiting")
 
 // queuePeerList queues, for p, which has just been registered, the list of
-// every other remote if p is a join connection, and sends p's address to the
-// node's join remotes if it is a list connection. p.mu must be held. It
-// fails only if the codec cannot encode the list.
+// every other remote if p is a join connection; admit forwards a list
+// connection's address to the join remotes once it has let go of p.mu,
+// whose lock must not be held while another peer's is taken. p.mu must be
+// held. It fails only if the codec cannot encode the list.
 func (n *Node) queuePeerList(p *peer) error {
 	if !p.join {
-		n.forward(p)
 		return nil
 	}
 	var addrs []string
