@@ -3,9 +3,11 @@ package quic
 import (
 	"bytes"
 	"log/slog"
+	"net"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestBufferWarningSaysWhatToRaise(t *testing.T) {
@@ -29,4 +31,14 @@ func TestBufferWarningNamesOnlyWhatFallsShort(t *testing.T) {
 	})
 	assert.Contains(t, out.String(), `fix="sysctl -w net.core.wmem_max=7340032"`)
 	assert.NotContains(t, out.String(), "rmem")
+}
+
+// quic-go gets the *net.UDPConn itself: through a wrapper it would read
+// one packet per system call and give up GSO, ECN and buffer sizing.
+func TestQuicGoGetsTheBareSocket(t *testing.T) {
+	tr := New()
+	ln, err := tr.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	assert.IsType(t, &net.UDPConn{}, tr.ep.qt.Conn)
 }
