@@ -10,6 +10,9 @@
 //     flushing only when it runs out of work, one flushing every frame; and
 //     the same through a message handler (cluster.WithMessageHandler)
 //     instead of Inbox;
+//   - the same throughput over QUIC, whatever -transport says, next to a raw
+//     quic-go stream writing the same frames, QUIC's own floor, and the
+//     raw TCP loop;
 //   - the same throughput with both nodes observed, by an observer of their
 //     events and their Prometheus metrics gathered ten times and a thousand
 //     times a second, next to two nodes nobody observes;
@@ -77,7 +80,7 @@ import (
 )
 
 // sections are the -only choices, in the order they run.
-var sections = []string{"throughput", "observed", "latency", "convergence", "failure", "slowlink", "inbox", "requests", "scale"}
+var sections = []string{"throughput", "quic", "observed", "latency", "convergence", "failure", "slowlink", "inbox", "requests", "scale"}
 
 type config struct {
 	transportName, codecName string
@@ -257,6 +260,8 @@ func run(cfg config) []row {
 		switch s {
 		case "throughput":
 			rows = append(rows, throughput(cfg)...)
+		case "quic":
+			rows = append(rows, quicThroughput(cfg)...)
 		case "observed":
 			rows = append(rows, observed(cfg)...)
 		case "latency":

@@ -108,6 +108,10 @@ Every row puts peerweave next to a baseline measured in the same run; the last c
   through a ` + "`bufio.Writer`" + ` flushed only when it has nothing more to write; *flushed every frame* makes one system
   call per message, as a library that writes each message on its own would. CPU/msg is the CPU time the whole
   process used per message, which other processes disturb less than the rates.
+- **QUIC** is the same throughput over ` + "`transport/quic`" + `, whatever -transport says, next to a raw quic-go stream
+  (one connection, one stream, the same frames through a ` + "`bufio.Writer`" + ` flushed when out of work, quic-go's
+  defaults on a bare UDP socket): how much of QUIC's cost is peerweave's and how much quic-go's. The ratio is
+  that of the totals, with the median and range of the rounds' own ratios.
 - **Observed** is the same throughput with both nodes observed (an event counter and their Prometheus metrics
   gathered ten and a thousand times a second), next to two nodes nobody observes.
 - **Round trip** is a ` + "`Send`" + `, the far node sending the payload back from its ` + "`Inbox`" + `, and reading it,
