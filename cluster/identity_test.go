@@ -243,10 +243,16 @@ func TestTagsReachEveryRemoteAndLaterJoinersInOrder(t *testing.T) {
 		for _, rec := range []*recorder{recB, recC} {
 			rec.WaitEvents(t, map[string]int{"-" + a.String(): 1})
 		}
-		assert.Equal(t, []string{"+", "~ role=web", "~ role=cache,zone=eu", "~ role=cache,zone=us", "-"},
-			aboutTags(recB.Events(), a.String()))
-		assert.Equal(t, []string{"+", "~ role=cache,zone=eu", "~ role=cache,zone=us", "-"},
-			aboutTags(recC.Events(), a.String()))
+		// zone=eu may be skipped: replaced by zone=us before the callback
+		// ran (events.go).
+		assert.Contains(t, [][]string{
+			{"+", "~ role=web", "~ role=cache,zone=eu", "~ role=cache,zone=us", "-"},
+			{"+", "~ role=web", "~ role=cache,zone=us", "-"},
+		}, aboutTags(recB.Events(), a.String()))
+		assert.Contains(t, [][]string{
+			{"+", "~ role=cache,zone=eu", "~ role=cache,zone=us", "-"},
+			{"+", "~ role=cache,zone=us", "-"},
+		}, aboutTags(recC.Events(), a.String()))
 		_, ok := b.Info(remote(a))
 		assert.False(t, ok, "Info of a remote that left")
 	})

@@ -47,8 +47,11 @@ func WithRemoteTagsChanged(f func(r Remote, tags map[string]string)) Option {
 // has when it connects come with it: Info returns them from its RemoteAdded
 // on, and f hears only of later changes. f runs as the membership callbacks
 // do (see RemoteAdded), in order with them: after the remote's RemoteAdded
-// and before its RemoteRemoved. It replaces any function set before; nil
-// removes it.
+// and before its RemoteRemoved. Tags that a newer change replaced before
+// f was called for them are skipped: f always gets a remote's newest tags,
+// in the order of their versions, but not every version, so that a remote
+// that changes its tags faster than f runs cannot hold up the other
+// callbacks. It replaces any function set before; nil removes it.
 func (n *Node) RemoteTagsChanged(f func(r Remote, tags map[string]string)) {
 	n.events.tagsChanged.Store(&f)
 }
