@@ -349,9 +349,9 @@ func (p *peer) written(ctrl []byte) {
 
 // writeLoop writes whatever may be written, until the peer shuts down or,
 // once it has acknowledged the remote's goodbye, until that is written.
-// Each write is bounded, and so is the time it may take: a connection that
-// makes no progress for the network timeout is dropped, however much there
-// is to send. A live connection's writer returns once it runs out of work,
+// Each write is bounded, and so is the time it may take: a connection whose
+// link takes nothing for the network timeout is dropped, however much there
+// is to send (writeLink). A live connection's writer returns once it runs out of work,
 // and signal starts another when there is some, so that an idle remote
 // costs no goroutine.
 func (p *peer) writeLoop() {
@@ -395,7 +395,8 @@ func (p *peer) writeLoop() {
 	}
 }
 
-// write writes ctrl, then data, in one call where it can.
+// write writes ctrl, then data, in one call where it can, for as long as
+// the link makes progress (writeLink).
 func (p *peer) write(ctrl, data []byte) error {
 	if len(ctrl) > 0 && len(data) > 0 && len(data) <= maxCopy {
 		ctrl, data = append(ctrl, data...), nil
@@ -404,8 +405,7 @@ func (p *peer) write(ctrl, data []byte) error {
 		if len(b) == 0 {
 			continue
 		}
-		p.conn.SetWriteDeadline(time.Now().Add(p.n.networkTimeout()))
-		if _, err := p.conn.Write(b); err != nil {
+		if err := writeLink(p.conn, b, p.n.networkTimeout()); err != nil {
 			return err
 		}
 	}
