@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
+	"github.com/peerweave/peerweave/transport"
 )
 
 // maxSpare is the largest write buffer a peer keeps between writes.
@@ -57,11 +58,12 @@ type peer struct {
 	dec  Decoder // used by the reader only
 
 	// Set by the handshake, then immutable.
-	key   netip.AddrPort
-	nonce []byte
-	join  bool // the dialler joined on its own behalf: a join connection (peerlist.go)
-	name  string
-	label string
+	key    netip.AddrPort
+	nonce  []byte
+	join   bool // the dialler joined on its own behalf: a join connection (peerlist.go)
+	redial bool // the dialler reconnects to a node it lost (redial.go)
+	name   string
+	label  string
 	// tags are the remote's tags: from its hello, then replaced by its
 	// reader, under n.mu, with newer ones (tags.go).
 	tags atomic.Pointer[tagSet]
@@ -91,6 +93,7 @@ type peer struct {
 	rest    int           // payload bytes of the fragmented message being taken, after the frames taken
 	drained chan struct{} // closed when the writer takes data, if non-nil
 	expire  *time.Timer   // set by farewell: the writer gives up on the acknowledgement of a goodbye when it fires
+	sayBye  bool          // set by leave: the writer writes our goodbye once the data taken is out, then half-closes
 	// sentTags is the version of this node's tags last queued for the
 	// remote, in our hello or a tags frame.
 	sentTags uint64
@@ -284,9 +287,11 @@ func appendData(b, data []byte) []byte {
 var errLeft = fmt.Errorf("remote left: %w", ErrUnknownRemote)
 
 // take hands the writer what it may write now: every control frame, and the
-// data frames that the remote's window and one write's budget allow. last
-// says that they end with the acknowledgement of the remote's goodbye, and
-// the connection with them. p.mu must be held.
+// data frames that the remote's window and one write's budget allow, or our
+// goodbye once the data taken before is out. last says that they end with
+// the acknowledgement of the remote's goodbye, and the connection with them,
+// or with our goodbye, and our side of the stream with it. p.mu must be
+// held.
 func (p *peer) take() (ctrl, data []byte, last bool) {
 	p.appendForwards()
 	ctrl = p.ctrl
@@ -326,6 +331,10 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 	if p.taken > start && p.drained != nil {
 		close(p.drained)
 		p.drained = nil
+	}
+	if p.sayBye && p.taken == start {
+		ctrl = wire.AppendHeader(ctrl, wire.KindBye, 0)
+		p.sayBye, last = false, true
 	}
 	return ctrl, p.data[start:p.taken], last
 }
@@ -381,6 +390,10 @@ func (p *peer) writeLoop() {
 					return
 				}
 			}
+			if last && p.getState() == saidBye {
+				p.halfClose()
+				return
+			}
 			if last {
 				p.shutdown()
 				return
@@ -410,6 +423,20 @@ func (p *peer) write(ctrl, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// halfClose ends our side of the stream once our goodbye is written: no
+// writer runs again, and the remote reads the end of the stream after the
+// goodbye, while we read on until its acknowledgement (leave). Closing
+// instead would make our kernel reset the connection at the remote's next
+// frame, and the reset can overtake the goodbye.
+func (p *peer) halfClose() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	if hc, ok := p.conn.(transport.HalfCloser); ok {
+		hc.CloseWrite()
+	}
 }
 
 // maxCopy is the most data a write copies behind control frames to make one
