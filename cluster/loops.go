@@ -55,7 +55,7 @@ func (n *Node) reconnectLoop() {
 				continue
 			}
 			n.wg.Go(func() {
-				n.emit(Event{Kind: EventReconnect, Addr: k, Err: n.join(n.ctx, k, true)})
+				n.emit(Event{Kind: EventReconnect, Addr: k, Err: n.join(n.ctx, k, byRedial)})
 			})
 		}
 	})
