@@ -35,7 +35,8 @@ type departure struct {
 //
 // The remote is told, removes this node and does not reconnect either. Stale
 // peer lists do not bring it back; Add does. CloseRemote waits for the remote
-// to acknowledge, at most the network timeout.
+// to acknowledge, at most the network timeout after the link last took
+// anything this node wrote.
 func (n *Node) CloseRemote(r Remote) {
 	k := r.key()
 	n.mu.Lock()
