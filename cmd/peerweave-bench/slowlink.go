@@ -170,10 +170,16 @@ func measureSlowLink(cfg config) (slowResult, error) {
 	return res, nil
 }
 
-// slowLink measures the slow-link section and returns its rows.
+// slowLink measures the slow-link section and returns its rows: the large
+// payload with small messages the other way, small messages behind bulk
+// data the same way (sameway.go), and what TCP_NOTSENT_LOWAT costs
+// throughput on loopback (lowat.go).
 func slowLink(cfg config) []row {
 	res, err := measureSlowLink(cfg)
-	return slowLinkRows(cfg, res, err)
+	rows := slowLinkRows(cfg, res, err)
+	same, err := measureSameWay(cfg)
+	rows = append(rows, sameWayRows(cfg, same, err)...)
+	return append(rows, lowatRows()...)
 }
 
 // slowLinkRows are the rows of a slow-link run: the transfer's rate against
