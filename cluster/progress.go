@@ -27,7 +27,8 @@ import (
 func writeLink(conn net.Conn, b []byte, timeout time.Duration) error {
 	w := newProgress(conn, timeout)
 	for {
-		conn.SetWriteDeadline(time.Now().Add(timeout))
+		deadline := time.Now().Add(timeout)
+		conn.SetWriteDeadline(deadline)
 		w.watch()
 		n, err := conn.Write(b)
 		w.stop()
@@ -37,6 +38,11 @@ func writeLink(conn net.Conn, b []byte, timeout time.Duration) error {
 		}
 		if len(b) == 0 {
 			return nil // the deadline passed as the last byte went
+		}
+		if time.Now().Before(deadline) {
+			// Not our deadline: a connection that cannot write after a
+			// timeout (tls.Conn) repeats its last error.
+			return err
 		}
 		if n == 0 && !w.moved() {
 			return err

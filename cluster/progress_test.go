@@ -105,28 +105,62 @@ func TestWriteLinkDropsALinkThatTakesNothing(t *testing.T) {
 	})
 }
 
-// writeOnlyConn takes takes[i] bytes of its i-th write, then times out: a
-// connection with no Unacked, judged by its writes.
+// writeOnlyConn takes takes[i] bytes of its i-th write when its deadline
+// passes, and times out: a connection with no Unacked, judged by its writes.
 type writeOnlyConn struct {
 	net.Conn
-	takes []int
-	calls int
+	takes    []int
+	calls    int
+	deadline time.Time
 }
 
-func (c *writeOnlyConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *writeOnlyConn) SetWriteDeadline(t time.Time) error {
+	c.deadline = t
+	return nil
+}
 
 func (c *writeOnlyConn) Write(b []byte) (int, error) {
+	time.Sleep(time.Until(c.deadline))
 	n := min(len(b), c.takes[c.calls])
 	c.calls++
 	return n, os.ErrDeadlineExceeded
 }
 
 func TestWriteLinkWithoutUnackedGoesOnWhileWritesProgress(t *testing.T) {
-	c := &writeOnlyConn{takes: []int{10, 10, 0}}
-	err := writeLink(c, make([]byte, 25), time.Second)
-	require.ErrorIs(t, err, os.ErrDeadlineExceeded, "the third write took nothing")
-	assert.Equal(t, 3, c.calls)
+	synctest.Test(t, func(t *testing.T) {
+		c := &writeOnlyConn{takes: []int{10, 10, 0}}
+		err := writeLink(c, make([]byte, 25), time.Second)
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded, "the third write took nothing")
+		assert.Equal(t, 3, c.calls)
 
-	c = &writeOnlyConn{takes: []int{10, 10, 10}}
-	require.NoError(t, writeLink(c, make([]byte, 25), time.Second), "partial writes that end the payload")
+		c = &writeOnlyConn{takes: []int{10, 10, 10}}
+		require.NoError(t, writeLink(c, make([]byte, 25), time.Second), "partial writes that end the payload")
+	})
+}
+
+// brokenConn fails every write at once with a timeout, as a tls.Conn does
+// after one, while its unacknowledged bytes keep falling.
+type brokenConn struct {
+	net.Conn
+	calls, unacked int
+}
+
+func (c *brokenConn) SetWriteDeadline(time.Time) error { return nil }
+
+func (c *brokenConn) Write([]byte) (int, error) {
+	c.calls++
+	return 0, os.ErrDeadlineExceeded
+}
+
+func (c *brokenConn) Unacked() (int, error) {
+	c.unacked--
+	return c.unacked, nil
+}
+
+func TestWriteLinkGivesUpOnAConnectionThatCannotWriteAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &brokenConn{unacked: 1 << 20}
+		require.ErrorIs(t, writeLink(c, []byte("x"), time.Second), os.ErrDeadlineExceeded)
+		assert.Equal(t, 1, c.calls, "no spin on a timeout that is not the deadline's")
+	})
 }
