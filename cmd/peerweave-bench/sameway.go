@@ -93,7 +93,12 @@ func measureSameWay(cfg config) (sameWayResult, error) {
 			case <-t.C:
 			}
 			binary.BigEndian.PutUint64(msg, uint64(time.Since(base)))
-			if tickErr = p.a.Send(toB, msg); tickErr != nil {
+			if err := p.a.Send(toB, msg); err != nil {
+				select {
+				case <-stop: // the nodes closed under a Send that waited for room
+				default:
+					tickErr = err
+				}
 				return
 			}
 		}
