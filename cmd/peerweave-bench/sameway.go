@@ -23,15 +23,26 @@ type sameWayResult struct {
 	rtts  []time.Duration // health-check round trips seen during the bulk transfer, sorted
 }
 
+// sameWayLink is the slow link of the same-way rows: the section's, with a
+// send buffer as Linux grows one behind a slow link, and TCP_NOTSENT_LOWAT
+// of lowat bytes as transport/tcp sets it (64 KiB), or none if 0.
+func (c config) sameWayLink(lowat int) fault.Link {
+	l := c.slowLinkShape()
+	l.SendBuffer, l.NotSentLowat = sameWayBuffer, lowat
+	return l
+}
+
+// sameWayBuffer is the send buffer of the same-way rows' link.
+const sameWayBuffer = 1 << 20
+
 // measureSameWay sends the slow-link payload from A to B in fragment-sized
 // messages over the shaped link, with A's send queue one fragment long, so
 // that what a small message waits behind is that fragment and whatever the
 // transport holds, while A also sends B a small timestamped message every
 // tickInterval on the same connection, and reads A's health-check round trip
 // to B each healthy interval.
-func measureSameWay(cfg config) (sameWayResult, error) {
+func measureSameWay(cfg config, link fault.Link) (sameWayResult, error) {
 	var res sameWayResult
-	link := cfg.slowLinkShape()
 	fn := fault.NewNetwork()
 	source := cfg.transport.network()
 	p, err := newPair(func() cluster.Transport { return fn.Wrap(source()) }, cfg.codec, []cluster.Option{
@@ -131,13 +142,16 @@ func measureSameWay(cfg config) (sameWayResult, error) {
 	return res, nil
 }
 
-// sameWayRows are the rows of small messages behind bulk data: their p50
-// and p99 against one fragment's time on the link, and the health check's
-// round trips against the silence limit.
-func sameWayRows(cfg config, res sameWayResult, err error) []row {
-	l := cfg.slowLinkShape()
-	what := fmt.Sprintf("Slow link, %s, %s/s + %s each way, timeout %s: %dB every %s on the same connection as %s of bulk data sent a fragment at a time",
-		cfg.stackName(), bench.SizeName(int(l.Bandwidth)), fmtDur(l.Latency), fmtDur(cfg.timeout),
+// sameWayRows are the rows of small messages behind bulk data on link: their
+// p50 and p99 against one fragment's time on the link, and the health
+// check's round trips against the silence limit.
+func sameWayRows(cfg config, l fault.Link, res sameWayResult, err error) []row {
+	lowat := "no TCP_NOTSENT_LOWAT"
+	if l.NotSentLowat > 0 {
+		lowat = "TCP_NOTSENT_LOWAT " + bench.SizeName(l.NotSentLowat)
+	}
+	what := fmt.Sprintf("Slow link, %s, %s/s + %s each way, %s send buffer, %s, timeout %s: %dB every %s on the same connection as %s of bulk data sent a fragment at a time",
+		cfg.stackName(), bench.SizeName(int(l.Bandwidth)), fmtDur(l.Latency), bench.SizeName(l.SendBuffer), lowat, fmtDur(cfg.timeout),
 		tickSize, fmtDur(tickInterval), bench.SizeName(int(cfg.slowPayload)))
 	if err != nil {
 		return []row{failed(what, err)}

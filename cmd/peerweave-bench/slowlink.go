@@ -172,13 +172,16 @@ func measureSlowLink(cfg config) (slowResult, error) {
 
 // slowLink measures the slow-link section and returns its rows: the large
 // payload with small messages the other way, small messages behind bulk
-// data the same way (sameway.go), and what TCP_NOTSENT_LOWAT costs
-// throughput on loopback (lowat.go).
+// data the same way with and without TCP_NOTSENT_LOWAT (sameway.go), and
+// what it costs throughput on loopback (lowat.go).
 func slowLink(cfg config) []row {
 	res, err := measureSlowLink(cfg)
 	rows := slowLinkRows(cfg, res, err)
-	same, err := measureSameWay(cfg)
-	rows = append(rows, sameWayRows(cfg, same, err)...)
+	for _, lowat := range []int{wire.MaxFragment, 0} {
+		link := cfg.sameWayLink(lowat)
+		same, err := measureSameWay(cfg, link)
+		rows = append(rows, sameWayRows(cfg, link, same, err)...)
+	}
 	return append(rows, lowatRows()...)
 }
 
