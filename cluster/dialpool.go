@@ -216,7 +216,11 @@ func (n *Node) dialer(redial bool) {
 		n.mu.Unlock()
 		err := n.pace(wait)
 		if err == nil {
-			err = n.join(n.ctx, j.k, src == redials)
+			why := byList
+			if src == redials {
+				why = byRedial
+			}
+			err = n.join(n.ctx, j.k, why)
 		}
 		if src == redials {
 			n.emit(Event{Kind: EventReconnect, Addr: j.k, Err: err})

@@ -37,7 +37,7 @@ func (n *Node) AddContext(ctx context.Context, raddr string) error {
 		n.mu.Lock()
 		n.reachedLocked(k) // named by the application: redialled if lost
 		n.mu.Unlock()
-		err = n.join(ctx, k, true)
+		err = n.join(ctx, k, byAdd)
 	}
 	if err != nil {
 		return fmt.Errorf("cluster: add %s: %w", raddr, err)
@@ -46,9 +46,9 @@ func (n *Node) AddContext(ctx context.Context, raddr string) error {
 }
 
 // join connects to k unless it is known already, or waits for a connection
-// to k that is under way. joining says the node dials on its own behalf
-// (Add, reconnect) rather than because a peer list named k.
-func (n *Node) join(ctx context.Context, k netip.AddrPort, joining bool) error {
+// to k that is under way. why says whether the node dials on its own behalf
+// (Add, reconnect) or because a peer list named k.
+func (n *Node) join(ctx context.Context, k netip.AddrPort, why dialCause) error {
 	n.mu.Lock()
 	if n.ctx.Err() != nil {
 		n.mu.Unlock()
@@ -67,11 +67,11 @@ func (n *Node) join(ctx context.Context, k netip.AddrPort, joining bool) error {
 			return ctxErr(ctx)
 		}
 	}
-	d := &dialing{done: make(chan struct{}), join: joining}
+	d := &dialing{done: make(chan struct{}), join: why.joins()}
 	n.dialing[k] = d
 	n.mu.Unlock()
 
-	d.err = n.connect(ctx, k, joining)
+	d.err = n.connect(ctx, k, why)
 
 	n.mu.Lock()
 	delete(n.dialing, k)
