@@ -75,7 +75,7 @@ func TestHealthCheckRemovesASilentRemoteAndReconnectBringsItBack(t *testing.T) {
 func TestUngracefullyLostRemoteIsRetriedUntilItReturns(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		a, b := h.node(), h.node()
-		mesh(t, a, b)
+		mesh(t, b, a) // a dials b: a node redials only what it reached itself
 		h.faults.Blackhole(a.String(), b.String())
 		waitRemotes(t, a)
 		waitRemotes(t, b)

@@ -106,7 +106,7 @@ func TestNodeBackAtANewAddressReplacesItsOldEntry(t *testing.T) {
 		recA := newRecorder()
 		a, c := h.node(recA.Options()...), h.node()
 		old := h.node(cluster.WithName("b"), cluster.WithNetworkTimeout(300*time.Millisecond))
-		mesh(t, a, c, old)
+		mesh(t, old, a, c) // a and c dial old: they redial only what they reached
 		oldAddr := old.String()
 
 		// old dies where nobody hears its goodbye: a and c lose it
