@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -168,7 +167,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		backlog:         backlog{wake: make(chan struct{}, 1)},
 		grantAt:         grantAt(cfg.window),
 	}
-	rand.Read(n.nonce)
+	n.readRandom(n.nonce)
 	n.keys.Store(newKeyring(cfg.secret, cfg.accepted))
 	n.conv.init(&cfg)
 	n.log = cfg.logger

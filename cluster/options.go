@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"log/slog"
 	"time"
+
+	"github.com/peerweave/peerweave/internal/simhook"
 )
 
 // Defaults of a node's settings.
@@ -62,6 +64,10 @@ type config struct {
 
 	// The delivery path of handler.go: nil for Inbox.
 	messageHandler func(from Remote, payload []byte)
+
+	// The simulator's seeded source of random choices (sim_hooks.go); nil
+	// outside it.
+	rand simhook.Rand
 }
 
 // WithTransport makes the node use t instead of TCP.
