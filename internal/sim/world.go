@@ -1,0 +1,425 @@
+package sim
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/transport/fault"
+	"github.com/peerweave/peerweave/transport/mem"
+)
+
+// Logger, when set, receives the records of every node of a run (at debug
+// level), to see why a seed fails. Nil discards them.
+var Logger *slog.Logger
+
+// world is one run: the network, the slots and their nodes, and everything
+// the checks need to know of the past. Its fields are guarded by mu but for
+// those only the run's own goroutine touches.
+type world struct {
+	s     Schedule
+	start time.Time
+	fn    *fault.Network
+	mem   *mem.Network
+	rng   *rand.Rand // the run's goroutine only
+
+	mu         sync.Mutex
+	slots      []*instance          // each slot's live node, nil while it has none
+	gens       []int                // each slot's address generation
+	names      []int                // each slot's name generation
+	byAddr     map[string]*instance // the last node that listened at each address
+	insts      map[int]*instance    // every node, by id
+	nextID     int
+	keyring    [][]byte // the secrets a new node starts with
+	rotations  int
+	violations []Violation
+	res        Result // the counts
+	sent       map[msgID]*sent
+	got        map[msgID]bool
+	active     []*netFault // network faults in force
+	history    []*netFault // every network fault, for the removal check
+	apart      map[[2]string]bool
+	leaves     []leave
+	pending    map[int]*request
+	nextReq    int
+	stop       chan struct{} // closed when the workload stops
+	work       sync.WaitGroup
+	bg         sync.WaitGroup
+}
+
+// netFault is a partition, cut or black hole: which slots it separates and
+// when.
+type netFault struct {
+	f          Fault
+	start, end time.Duration // end is 0 while in force
+}
+
+// separates reports whether the fault keeps slots a and b apart, in either
+// direction.
+func (nf *netFault) separates(a, b int) bool {
+	switch nf.f.Kind {
+	case Partition:
+		return slices.Contains(nf.f.Group, a) != slices.Contains(nf.f.Group, b)
+	default:
+		return (nf.f.A == a && nf.f.B == b) || (nf.f.A == b && nf.f.B == a)
+	}
+}
+
+// leave is a graceful goodbye that a node heard: from then on it must not
+// dial the leaver.
+type leave struct {
+	from  *instance
+	to    string
+	dials int
+	at    time.Duration
+}
+
+// Run runs the schedule and returns what it found. It must be called inside
+// a testing/synctest bubble (synctest.Test), which it fills with the nodes'
+// goroutines; all of them have ended when it returns.
+func Run(s Schedule) Result {
+	s.Config = s.Config.withDefaults()
+	w := &world{
+		s:       s,
+		start:   time.Now(),
+		fn:      fault.NewNetwork(),
+		mem:     mem.NewNetwork(),
+		rng:     rand.New(rand.NewPCG(s.Seed, 0x3011d)),
+		byAddr:  make(map[string]*instance),
+		insts:   make(map[int]*instance),
+		keyring: [][]byte{secret(0)},
+		sent:    make(map[msgID]*sent),
+		got:     make(map[msgID]bool),
+		apart:   make(map[[2]string]bool),
+		pending: make(map[int]*request),
+		stop:    make(chan struct{}),
+	}
+	slots := s.Nodes
+	for _, f := range s.Faults {
+		slots = max(slots, f.A+1, f.B+1)
+	}
+	w.slots, w.gens, w.names = make([]*instance, slots), make([]int, slots), make([]int, slots)
+	w.boot()
+	w.play()
+	w.settle()
+	w.check()
+	w.shutdown()
+	w.res.Violations, w.res.Virtual = w.violations, w.now()
+	return w.res
+}
+
+func (w *world) now() time.Duration { return time.Since(w.start) }
+
+func secret(gen int) []byte { return fmt.Appendf(nil, "sim secret %d", gen) }
+
+// boot starts the first nodes, each joining the first, and waits for the
+// mesh: faults begin on a whole cluster.
+func (w *world) boot() {
+	first := w.launch(0, -1)
+	for slot := 1; slot < w.s.Nodes; slot++ {
+		w.launch(slot, 0)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.s.Healthy+w.s.Timeout)
+	defer cancel()
+	want := w.s.Nodes - 1
+	for _, in := range w.live() {
+		if err := in.node.Wait(ctx, func(rs []cluster.Remote) bool { return len(rs) == want }); err != nil {
+			w.fail(in.String(), "-", "the first %d nodes did not make a mesh through %s: %v", w.s.Nodes, first, err)
+		}
+	}
+}
+
+// live returns the slots' live nodes.
+func (w *world) live() []*instance {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var ins []*instance
+	for _, in := range w.slots {
+		if in != nil {
+			ins = append(ins, in)
+		}
+	}
+	return ins
+}
+
+// at returns the live node of a slot, or nil.
+func (w *world) at(slot int) *instance {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if slot < 0 || slot >= len(w.slots) {
+		return nil
+	}
+	return w.slots[slot]
+}
+
+// action is a fault's start or end, at a point of the schedule.
+type action struct {
+	at  time.Duration
+	seq int
+	do  func()
+}
+
+// play runs the schedule's faults, and the workload meanwhile, until
+// Duration; then everything heals.
+func (w *world) play() {
+	var acts []action
+	for i, f := range w.s.Faults {
+		start, end := w.fault(f)
+		acts = append(acts, action{at: f.At, seq: 2 * i, do: start})
+		if end != nil {
+			acts = append(acts, action{at: f.At + f.For, seq: 2*i + 1, do: end})
+		}
+	}
+	slices.SortFunc(acts, func(a, b action) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq))
+	})
+	for _, a := range acts {
+		time.Sleep(a.at - w.now())
+		a.do()
+	}
+	time.Sleep(w.s.Duration - w.now())
+	close(w.stop)
+	w.work.Wait()
+	w.mu.Lock()
+	for _, nf := range w.active {
+		nf.end = w.now()
+	}
+	w.active = nil
+	w.mu.Unlock()
+	w.reapply()
+	w.fn.ShapeAll(fault.Link{})
+}
+
+// settle waits for the cluster to converge after the last heal: the
+// healthy interval for a check, the network timeout for a removal, the
+// reconnect interval for a redial.
+func (w *world) settle() {
+	time.Sleep(w.s.Healthy + w.s.Timeout + w.s.Reconnect)
+}
+
+// shutdown closes every live node and waits for every goroutine of the run.
+func (w *world) shutdown() {
+	for _, in := range w.live() {
+		w.bg.Go(in.node.Close)
+	}
+	w.bg.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range w.pending {
+		w.failLocked(r.from.String(), r.to, "%s started at %v never ended", r.what, r.at)
+	}
+}
+
+// reapply puts the network faults in force on the nodes that now hold their
+// slots, after one of them started or ended.
+func (w *world) reapply() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.fn.Heal()
+	addr := func(slot int) (string, bool) {
+		if slot >= len(w.slots) || w.slots[slot] == nil {
+			return "", false
+		}
+		return w.slots[slot].addr, true
+	}
+	for _, nf := range w.active {
+		f := nf.f
+		switch f.Kind {
+		case Partition:
+			var in, out []string
+			for slot := range w.slots {
+				if a, ok := addr(slot); ok {
+					if slices.Contains(f.Group, slot) {
+						in = append(in, a)
+					} else {
+						out = append(out, a)
+					}
+				}
+			}
+			w.fn.Partition(in, out)
+		case Cut, Blackhole:
+			a, okA := addr(f.A)
+			b, okB := addr(f.B)
+			if !okA || !okB {
+				continue
+			}
+			if f.Kind == Cut {
+				w.fn.Cut(b, a)
+			} else {
+				w.fn.Blackhole(a, b)
+			}
+		}
+	}
+}
+
+// fault returns what starts a fault and what ends it (nil if nothing
+// does).
+func (w *world) fault(f Fault) (start, end func()) {
+	switch f.Kind {
+	case Partition, Cut, Blackhole:
+		nf := &netFault{f: f}
+		return func() {
+				w.mu.Lock()
+				nf.start = w.now()
+				w.active = append(w.active, nf)
+				w.history = append(w.history, nf)
+				w.mu.Unlock()
+				w.reapply()
+			}, func() {
+				w.mu.Lock()
+				nf.end = w.now()
+				w.active = slices.DeleteFunc(w.active, func(x *netFault) bool { return x == nf })
+				w.mu.Unlock()
+				w.reapply()
+			}
+	case Slow:
+		var a, b string
+		return func() {
+				ia, ib := w.at(f.A), w.at(f.B)
+				if ia == nil || ib == nil {
+					return
+				}
+				a, b = ia.addr, ib.addr
+				w.fn.Shape(a, b, f.Link)
+				w.fn.Shape(b, a, f.Link)
+			}, func() {
+				if a != "" {
+					w.fn.Shape(a, b, fault.Link{})
+					w.fn.Shape(b, a, fault.Link{})
+				}
+			}
+	case Crash:
+		crashed := false
+		return func() {
+				in := w.at(f.A)
+				if in == nil {
+					return
+				}
+				crashed = true
+				w.vacate(in)
+				in.tr.Crash()
+				w.bg.Go(in.node.Close)
+			}, func() {
+				if !crashed || f.Restart == Never {
+					return
+				}
+				w.mu.Lock()
+				if f.Restart != SameAddr {
+					w.gens[f.A]++
+				}
+				if f.Restart == NewNode {
+					w.names[f.A]++
+				}
+				w.mu.Unlock()
+				w.launch(f.A, w.seedFor(f.A))
+			}
+	case Leave:
+		left := false
+		return func() {
+				in := w.at(f.A)
+				if in == nil {
+					return
+				}
+				left = true
+				w.vacate(in)
+				w.bg.Go(in.node.Close)
+			}, func() {
+				if !left {
+					return
+				}
+				w.mu.Lock()
+				w.gens[f.A]++
+				w.names[f.A]++
+				w.mu.Unlock()
+				w.launch(f.A, w.seedFor(f.A))
+			}
+	case CloseRemote:
+		return func() {
+			a, b := w.at(f.A), w.at(f.B)
+			if a == nil || b == nil {
+				return
+			}
+			w.mu.Lock()
+			w.apart[pairKey(a.addr, b.addr)] = true
+			w.mu.Unlock()
+			w.bg.Go(func() { a.node.CloseRemote(b.remote()) })
+		}, nil
+	case Join:
+		return func() {
+			if w.at(f.A) == nil {
+				w.launch(f.A, f.B)
+			}
+		}, nil
+	case Rotate:
+		return w.rotate, nil
+	case Pause:
+		return func() {
+			if in := w.at(f.A); in != nil {
+				w.mu.Lock()
+				in.pauseUntil = time.Now().Add(f.For)
+				w.mu.Unlock()
+			}
+		}, nil
+	}
+	panic(fmt.Sprintf("sim: unknown fault kind %d", f.Kind))
+}
+
+// seedFor returns the slot a node in slot joins through: the lowest other
+// slot with a live node.
+func (w *world) seedFor(slot int) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for s, in := range w.slots {
+		if s != slot && in != nil {
+			return s
+		}
+	}
+	return -1
+}
+
+// rotate moves every live node to a new secret in the three rounds of the
+// manual, each on every node before the next starts. A node that starts
+// meanwhile takes the keyring of the round under way.
+func (w *world) rotate() {
+	w.mu.Lock()
+	old := secret(w.rotations)
+	w.rotations++
+	next := secret(w.rotations)
+	w.mu.Unlock()
+	for _, ring := range [][][]byte{{old, next}, {next, old}, {next}} {
+		w.mu.Lock()
+		w.keyring = ring
+		w.mu.Unlock()
+		for _, in := range w.live() {
+			if err := in.node.SetSecrets(ring[0], ring[1:]...); err != nil {
+				w.fail(in.String(), "-", "SetSecrets: %v", err)
+			}
+		}
+	}
+}
+
+// vacate takes a node out of its slot: it crashes or leaves now.
+func (w *world) vacate(in *instance) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.slots[in.slot] = nil
+	in.gone = w.now()
+	close(in.quit)
+}
+
+func pairKey(a, b string) [2]string {
+	if a > b {
+		a, b = b, a
+	}
+	return [2]string{a, b}
+}
+
+// discard is the logger of a run without Logger.
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
