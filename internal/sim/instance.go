@@ -120,6 +120,7 @@ func (w *world) launch(slot, seed int) *instance {
 	w.insts[in.id] = in
 	w.res.Nodes++
 	w.mu.Unlock()
+	w.reapply() // a partition under way takes in the new node
 	w.bg.Go(func() { w.read(in) })
 	w.work.Go(func() { w.workload(in) })
 	if seed >= 0 {
@@ -158,6 +159,9 @@ func (w *world) added(in *instance, r cluster.Remote) {
 	}
 	in.members[a] = true
 	in.breaks[a]++
+	// A pair that connects again (the other side, which did not hear the
+	// goodbye, redialled) may be redialled again after a new loss.
+	w.leaves = slices.DeleteFunc(w.leaves, func(l leave) bool { return l.from == in && l.to == a })
 }
 
 func (w *world) removed(in *instance, r cluster.Remote) {

@@ -353,9 +353,14 @@ func (w *world) fault(f Fault) (start, end func()) {
 		}, nil
 	case Join:
 		return func() {
-			if w.at(f.A) == nil {
-				w.launch(f.A, f.B)
+			if w.at(f.A) != nil {
+				return
 			}
+			seed := f.B
+			if w.at(seed) == nil {
+				seed = w.seedFor(f.A)
+			}
+			w.launch(f.A, seed)
 		}, nil
 	case Rotate:
 		return w.rotate, nil
