@@ -13,7 +13,7 @@ import (
 // redialled a graceful leaver.
 func (w *world) check() {
 	live := w.live()
-	bound := w.s.Healthy + w.s.Timeout + w.s.Reconnect
+	bound := w.s.Settle
 	for _, in := range live {
 		got := addrs(in.node.Remotes())
 		w.mu.Lock()

@@ -26,6 +26,10 @@ type Config struct {
 	// Healthy, Timeout and Reconnect are the nodes' intervals; zero is the
 	// default of package cluster.
 	Healthy, Timeout, Reconnect time.Duration
+	// Settle is how long the run waits after the last heal before it
+	// checks that the cluster converged; zero is what the manual
+	// promises, Healthy + Timeout + Reconnect.
+	Settle time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -44,6 +48,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Reconnect == 0 {
 		c.Reconnect = cluster.DefaultReconnectInterval
+	}
+	if c.Settle == 0 {
+		c.Settle = c.Healthy + c.Timeout + c.Reconnect
 	}
 	return c
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -28,7 +28,6 @@ type world struct {
 	start time.Time
 	fn    *fault.Network
 	mem   *mem.Network
-	rng   *rand.Rand // the run's goroutine only
 
 	mu         sync.Mutex
 	slots      []*instance          // each slot's live node, nil while it has none
@@ -91,7 +90,6 @@ func Run(s Schedule) Result {
 		start:   time.Now(),
 		fn:      fault.NewNetwork(),
 		mem:     mem.NewNetwork(),
-		rng:     rand.New(rand.NewPCG(s.Seed, 0x3011d)),
 		byAddr:  make(map[string]*instance),
 		insts:   make(map[int]*instance),
 		keyring: [][]byte{secret(0)},
@@ -106,11 +104,17 @@ func Run(s Schedule) Result {
 		slots = max(slots, f.A+1, f.B+1)
 	}
 	w.slots, w.gens, w.names = make([]*instance, slots), make([]int, slots), make([]int, slots)
-	w.boot()
-	w.play()
-	w.settle()
-	w.check()
-	w.shutdown()
+	label := fmt.Sprint(runs.Add(1))
+	pprof.Do(context.Background(), pprof.Labels(runLabel, label), func(context.Context) {
+		w.boot()
+		w.play()
+		w.settle()
+		w.check()
+		w.shutdown()
+	})
+	if n, stacks := leaked(label); n > 0 {
+		w.fail("-", "-", "%d goroutines still run after every node closed:\n%s", n, stacks)
+	}
 	w.res.Violations, w.res.Virtual = w.violations, w.now()
 	return w.res
 }
@@ -197,11 +201,11 @@ func (w *world) play() {
 	w.fn.ShapeAll(fault.Link{})
 }
 
-// settle waits for the cluster to converge after the last heal: the
-// healthy interval for a check, the network timeout for a removal, the
+// settle waits for the cluster to converge after the last heal: by default
+// the healthy interval for a check, the network timeout for a removal, the
 // reconnect interval for a redial.
 func (w *world) settle() {
-	time.Sleep(w.s.Healthy + w.s.Timeout + w.s.Reconnect)
+	time.Sleep(w.s.Settle)
 }
 
 // shutdown closes every live node and waits for every goroutine of the run.
