@@ -123,28 +123,57 @@ func (w *world) launch(slot, seed int) *instance {
 	w.reapply() // a partition under way takes in the new node
 	w.bg.Go(func() { w.read(in) })
 	w.work.Go(func() { w.workload(in) })
-	if seed >= 0 {
-		if s := w.at(seed); s != nil {
-			to := s.addr
-			w.bg.Go(func() { w.join(in, to) })
-		}
+	var to string
+	if s := w.at(seed); s != nil {
+		to = s.addr
 	}
+	w.bg.Go(func() { w.join(in, to) })
 	return in
 }
 
-// join adds the node at addr, again every network timeout until it works.
+// join is the application's part in membership, until the node closes: it
+// adds the node at addr (if any), again every network timeout until that
+// works, and then, whenever the node finds itself without a remote, adds a
+// live node again, as an application with a list of seeds would. Without
+// that, a node that joined through a node cut off from the cluster, which
+// then left, would stay an island: no node knows both it and the others.
 func (w *world) join(in *instance, addr string) {
 	for {
-		err := in.node.Add(addr)
-		if err == nil || errors.Is(err, cluster.ErrClosed) {
-			return
+		if addr != "" {
+			err := in.node.Add(addr)
+			if errors.Is(err, cluster.ErrClosed) {
+				return
+			}
+			if err == nil {
+				addr = ""
+			}
+		}
+		wait := w.s.Healthy
+		if addr != "" {
+			wait = w.s.Timeout
 		}
 		select {
-		case <-in.quit:
+		case <-in.node.Done():
 			return
-		case <-time.After(w.s.Timeout):
+		case <-time.After(wait):
+		}
+		if addr == "" && len(in.node.Remotes()) == 0 {
+			addr = w.seedAddr(in)
 		}
 	}
+}
+
+// seedAddr returns the address of a live node that in may add: the one in
+// the lowest slot but its own, not parted from it by CloseRemote; "" if none.
+func (w *world) seedAddr(in *instance) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, o := range w.slots {
+		if o != nil && o != in && !w.apart[pairKey(in.addr, o.addr)] {
+			return o.addr
+		}
+	}
+	return ""
 }
 
 // The callbacks: each must come in order, and together they must add up to
