@@ -25,10 +25,26 @@
 // Remotes; Request and Query end in time with an answer or a documented error.
 // The bubble itself checks that every goroutine ends after Close.
 //
+// The simulated application joins through a live node, retries a join that
+// fails every network timeout, and adds a live node again whenever its node
+// has no remote left, as an application with a list of seeds would.
+//
 // The random choices of the nodes that matter (gossip targets, dial-race
 // nonces) are seeded from the schedule through internal/simhook, so a seed
 // reruns the same schedule; the interleaving of goroutines may still vary
-// from run to run. Shrink looks for the fewest faults that still fail.
-// The test of this package (go test ./internal/sim -sim.seeds=N) sweeps
-// seeds; see sim_test.go for its flags.
+// from run to run (rerun a failing seed a few times, and under -race).
+// Shrink looks for the fewest faults that still fail.
+//
+// The test of this package sweeps seeds:
+//
+//	go test ./internal/sim -run TestSim -sim.seeds=500   # seeds 1 to 500 (-sim.first moves them)
+//	go test ./internal/sim -run TestSim -sim.seed=1397   # one seed, as a failure prints it
+//	go test ./internal/sim -sim.nodes=30 -sim.duration=30m
+//	go test -tags simsabotage ./internal/sim             # must fail: the node drops 1 Send in 100
+//
+// Each failing seed prints its violations, its schedule, the schedule shrunk
+// and the command that reruns it; -sim.v logs what the nodes do. The sweep
+// ends with one line, "sim: N seeds, T simulated in R real (K× real time),
+// F failed", which go test shows with -v or when run in the package's
+// directory.
 package sim

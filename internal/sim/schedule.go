@@ -111,6 +111,9 @@ func (f Fault) String() string {
 		s += fmt.Sprintf(" %d,%d", f.A, f.B)
 	case Slow:
 		s += fmt.Sprintf(" %d,%d %dB/s %v", f.A, f.B, f.Link.Bandwidth, f.Link.Latency)
+		if f.Link.SendBuffer > 0 {
+			s += fmt.Sprintf(" sndbuf %d", f.Link.SendBuffer)
+		}
 	case Crash:
 		s += fmt.Sprintf(" %d (%s)", f.A, restartNames[f.Restart])
 	case Leave, Join, Pause:
@@ -167,6 +170,9 @@ func Generate(c Config) Schedule {
 		case p < 44:
 			f.Kind = Slow
 			f.Link = fault.Link{Bandwidth: int64(16<<10) << r.IntN(7), Latency: randDur(r, 0, 500*time.Millisecond)}
+			if r.IntN(2) == 0 { // a kernel's send buffer, 16 KiB to 512 KiB
+				f.Link.SendBuffer = 16 << 10 << r.IntN(6)
+			}
 		case p < 56:
 			f.Kind = Crash
 			f.Restart = Restart(r.IntN(4))

@@ -208,12 +208,19 @@ func (w *world) settle() {
 	time.Sleep(w.s.Settle)
 }
 
-// shutdown closes every live node and waits for every goroutine of the run.
+// shutdown closes every live node and waits for every goroutine of the run,
+// the links' too: a shaped link lingers a second past its latency to
+// deliver what a closed connection left in it.
 func (w *world) shutdown() {
 	for _, in := range w.live() {
 		w.bg.Go(in.node.Close)
 	}
 	w.bg.Wait()
+	linger := time.Second
+	for _, f := range w.s.Faults {
+		linger = max(linger, f.Link.Latency+time.Second)
+	}
+	time.Sleep(linger + time.Second)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, r := range w.pending {
