@@ -114,12 +114,16 @@ func (w *world) workload(in *instance) {
 		}
 		to := rs[r.IntN(len(rs))]
 		switch p := r.IntN(100); {
-		case p < 55:
+		case p < 52:
 			size := headerLen + r.IntN(200)
 			if r.IntN(50) == 0 {
 				size = 64<<10 + r.IntN(200<<10)
 			}
 			w.send(in, to, size)
+		case p < 55: // a burst, to fill queues, windows and buffers
+			for range 20 + r.IntN(200) {
+				w.send(in, to, headerLen+r.IntN(16<<10))
+			}
 		case p < 65:
 			w.mu.Lock()
 			in.seq++
