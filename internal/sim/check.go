@@ -62,18 +62,26 @@ func (w *world) check() {
 	})
 	for _, id := range ids {
 		s := w.sent[id]
-		if s.from.gone != 0 || s.to.gone != 0 ||
-			s.from.breaks[s.to.addr] != s.fromBreaks || s.to.breaks[s.from.addr] != s.toBreaks {
-			continue
+		unbroken := s.from.gone == 0 && s.to.gone == 0 &&
+			s.from.breaks[s.to.addr] == s.fromBreaks && s.to.breaks[s.from.addr] == s.toBreaks
+		var what string
+		switch {
+		case w.got[id]:
+			if unbroken {
+				w.res.Checked++
+			} else if w.partedLocked(s) != nil {
+				w.res.Checked++
+				w.res.CheckedLeave++
+			}
+		case unbroken:
+			what = fmt.Sprintf("message %d, accepted by Send, never arrived, though the pair stayed connected", id.seq)
+		default:
+			if p := w.partedLocked(s); p != nil {
+				what = fmt.Sprintf("message %d, accepted by Send, never arrived, though its sender left gracefully at %v with nothing in the way", id.seq, p.at)
+			}
 		}
-		if w.got[id] {
-			w.res.Checked++
-			continue
-		}
-		w.violations = append(w.violations, Violation{At: s.at, Node: s.from.String(), Pair: s.to.String(),
-			What: fmt.Sprintf("message %d, accepted by Send, never arrived, though the pair stayed connected", id.seq)})
-		if len(w.violations) >= maxViolations {
-			break
+		if what != "" && len(w.violations) < maxViolations {
+			w.violations = append(w.violations, Violation{At: s.at, Node: s.from.String(), Pair: s.to.String(), What: what})
 		}
 	}
 	for _, l := range w.leaves {
@@ -85,4 +93,29 @@ func (w *world) check() {
 			w.failLocked(l.from.String(), l.to, "dialled %d times after a graceful leave at %v", d-l.dials, l.at)
 		}
 	}
+}
+
+// partedLocked returns the graceful leave after which the message s must
+// have arrived: its sender left the receiver gracefully after Send accepted
+// it, that leave is the only change to the pair since, the receiver lives,
+// and no fault slowed the pair from the Send until the leave had had its
+// network timeout. A leave lets what is queued go out first. w.mu must be
+// held.
+func (w *world) partedLocked(s *sent) *parting {
+	if s.to.gone != 0 || s.from.breaks[s.to.addr] != s.fromBreaks+1 || s.to.breaks[s.from.addr] != s.toBreaks+1 {
+		return nil
+	}
+	for i := range w.partings {
+		p := &w.partings[i]
+		if p.from != s.from || (p.to != "" && p.to != s.to.addr) || p.at <= s.accepted {
+			continue
+		}
+		for _, nf := range w.history {
+			if nf.during(s.at, p.at+w.s.Timeout) && nf.slows(s.from.slot, s.to.slot) {
+				return nil
+			}
+		}
+		return p
+	}
+	return nil
 }

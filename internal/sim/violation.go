@@ -26,18 +26,19 @@ type Result struct {
 	Virtual time.Duration
 	// Counts of what the run did, to tell a run that checked much from one
 	// that checked little.
-	Nodes    int // nodes started, restarts and joiners included
-	Accepted int // messages Send accepted
-	Received int // messages read from an Inbox
-	Checked  int // accepted messages that had to arrive, and did
-	Requests int // requests, and queries' answers, that ended
-	Removals int // remotes removed ungracefully
-	Leaves   int // graceful goodbyes heard
+	Nodes        int // nodes started, restarts and joiners included
+	Accepted     int // messages Send accepted
+	Received     int // messages read from an Inbox
+	Checked      int // accepted messages that had to arrive, and did
+	CheckedLeave int // of them, those sent before a graceful leave
+	Requests     int // requests, and queries' answers, that ended
+	Removals     int // remotes removed ungracefully
+	Leaves       int // graceful goodbyes heard
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%v virtual, %d nodes, %d accepted, %d received, %d checked, %d request outcomes, %d ungraceful removals, %d goodbyes",
-		r.Virtual, r.Nodes, r.Accepted, r.Received, r.Checked, r.Requests, r.Removals, r.Leaves)
+	return fmt.Sprintf("%v virtual, %d nodes, %d accepted, %d received, %d checked (%d before a leave), %d request outcomes, %d ungraceful removals, %d goodbyes",
+		r.Virtual, r.Nodes, r.Accepted, r.Received, r.Checked, r.CheckedLeave, r.Requests, r.Removals, r.Leaves)
 }
 
 // fail records a violation at the current virtual time. w.mu must be held.

@@ -34,7 +34,8 @@ type msgID struct {
 // it was sent: if none of that changed by the end, it must have arrived.
 type sent struct {
 	from, to   *instance
-	at         time.Duration
+	at         time.Duration // when Send was called
+	accepted   time.Duration // when it returned
 	fromBreaks int
 	toBreaks   int
 }
@@ -167,6 +168,7 @@ func (w *world) send(in *instance, to cluster.Remote, size int) {
 		return
 	}
 	w.mu.Lock()
+	s.accepted = w.now()
 	w.res.Accepted++
 	w.sent[id] = s
 	w.mu.Unlock()

@@ -43,7 +43,8 @@ type world struct {
 	sent       map[msgID]*sent
 	got        map[msgID]bool
 	active     []*netFault // network faults in force
-	history    []*netFault // every network fault, for the removal check
+	history    []*netFault // every fault that lasts, for the checks
+	partings   []parting
 	apart      map[[2]string]bool
 	leaves     []leave
 	pending    map[int]*request
@@ -53,8 +54,9 @@ type world struct {
 	bg         sync.WaitGroup
 }
 
-// netFault is a partition, cut or black hole: which slots it separates and
-// when.
+// netFault is a fault that lasts, as it was in force: a partition, cut or
+// black hole, which the network applies, or a slow link or paused reader,
+// which the checks need to know of.
 type netFault struct {
 	f          Fault
 	start, end time.Duration // end is 0 while in force
@@ -66,9 +68,53 @@ func (nf *netFault) separates(a, b int) bool {
 	switch nf.f.Kind {
 	case Partition:
 		return slices.Contains(nf.f.Group, a) != slices.Contains(nf.f.Group, b)
-	default:
-		return (nf.f.A == a && nf.f.B == b) || (nf.f.A == b && nf.f.B == a)
+	case Cut, Blackhole:
+		return nf.pair(a, b)
 	}
+	return false
+}
+
+// slows reports whether the fault separates slots a and b or slows what
+// goes between them: a slow link, or a reader that does not read.
+func (nf *netFault) slows(a, b int) bool {
+	switch nf.f.Kind {
+	case Slow:
+		return nf.pair(a, b)
+	case Pause:
+		return nf.f.A == a || nf.f.A == b
+	}
+	return nf.separates(a, b)
+}
+
+func (nf *netFault) pair(a, b int) bool {
+	return (nf.f.A == a && nf.f.B == b) || (nf.f.A == b && nf.f.B == a)
+}
+
+// during reports whether the fault was in force at some time in [from, to].
+func (nf *netFault) during(from, to time.Duration) bool {
+	return nf.start <= to && (nf.end == 0 || nf.end >= from)
+}
+
+// record adds a fault that starts now to the history, and returns what to
+// call when it ends.
+func (w *world) record(f Fault) (end func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	nf := &netFault{f: f, start: w.now()}
+	w.history = append(w.history, nf)
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		nf.end = w.now()
+	}
+}
+
+// parting is a graceful leave that the harness started: from closed its
+// remote at to, or all of them if to is "".
+type parting struct {
+	from *instance
+	to   string
+	at   time.Duration
 }
 
 // leave is a graceful goodbye that a node heard: from then on it must not
@@ -292,18 +338,21 @@ func (w *world) fault(f Fault) (start, end func()) {
 			}
 	case Slow:
 		var a, b string
+		var ended func()
 		return func() {
 				ia, ib := w.at(f.A), w.at(f.B)
 				if ia == nil || ib == nil {
 					return
 				}
 				a, b = ia.addr, ib.addr
+				ended = w.record(f)
 				w.fn.Shape(a, b, f.Link)
 				w.fn.Shape(b, a, f.Link)
 			}, func() {
 				if a != "" {
 					w.fn.Shape(a, b, fault.Link{})
 					w.fn.Shape(b, a, fault.Link{})
+					ended()
 				}
 			}
 	case Crash:
@@ -339,6 +388,9 @@ func (w *world) fault(f Fault) (start, end func()) {
 					return
 				}
 				left = true
+				w.mu.Lock()
+				w.partings = append(w.partings, parting{from: in, at: w.now()})
+				w.mu.Unlock()
 				w.vacate(in)
 				w.bg.Go(in.node.Close)
 			}, func() {
@@ -359,6 +411,7 @@ func (w *world) fault(f Fault) (start, end func()) {
 			}
 			w.mu.Lock()
 			w.apart[pairKey(a.addr, b.addr)] = true
+			w.partings = append(w.partings, parting{from: a, to: b.addr, at: w.now()})
 			w.mu.Unlock()
 			w.bg.Go(func() { a.node.CloseRemote(b.remote()) })
 		}, nil
@@ -378,6 +431,7 @@ func (w *world) fault(f Fault) (start, end func()) {
 	case Pause:
 		return func() {
 			if in := w.at(f.A); in != nil {
+				time.AfterFunc(f.For, w.record(f))
 				w.mu.Lock()
 				in.pauseUntil = time.Now().Add(f.For)
 				w.mu.Unlock()
