@@ -132,8 +132,8 @@ func (w *world) launch(slot, seed int) *instance {
 }
 
 // join is the application's part in membership, until the node closes: it
-// adds the node at addr (if any), again every network timeout until that
-// works, and then, whenever the node finds itself without a remote, adds a
+// adds the node at addr (if any), and a live node again every network
+// timeout until that works, and then, whenever the node finds itself without a remote, adds a
 // live node again, as an application with a list of seeds would. Without
 // that, a node that joined through a node cut off from the cluster, which
 // then left, would stay an island: no node knows both it and the others.
@@ -157,8 +157,8 @@ func (w *world) join(in *instance, addr string) {
 			return
 		case <-time.After(wait):
 		}
-		if addr == "" && len(in.node.Remotes()) == 0 {
-			addr = w.seedAddr(in)
+		if addr != "" || len(in.node.Remotes()) == 0 {
+			addr = w.seedAddr(in) // the seed that failed may have gone
 		}
 	}
 }

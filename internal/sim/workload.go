@@ -238,7 +238,12 @@ func (w *world) query(in *instance, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	start := time.Now()
+	from := make(map[string]bool)
 	for _, a := range in.node.Query(ctx, payload).Wait() {
+		if from[a.From.String()] {
+			w.fail(in.String(), a.From.String(), "%s got two answers from one remote", what)
+		}
+		from[a.From.String()] = true
 		w.answer(in, a.From.String(), what, seq, payload, a.Payload, a.Err, time.Since(start), timeout)
 	}
 }
