@@ -126,6 +126,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		healthy:       DefaultHealthyInterval,
 		timeout:       DefaultNetworkTimeout,
 		reconnect:     DefaultReconnectInterval,
+		name:          randomName(),
 		minVersion:    wire.MinVersion,
 		maxVersion:    wire.Version,
 	}

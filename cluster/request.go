@@ -3,44 +3,12 @@ package cluster
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/peerweave/peerweave/internal/wire"
 )
-
-// Errors of requests and queries, besides ErrClosed, ErrUnknownRemote,
-// ErrMessageTooLarge, ErrTimeout and the context's error.
-var (
-	// ErrRemoteLeft is returned by Request, and given in a query's Answer,
-	// when the remote left gracefully (it closed, or called CloseRemote
-	// with this node), or this node called CloseRemote with it, before it
-	// answered.
-	ErrRemoteLeft = errors.New("cluster: remote left")
-
-	// ErrRemoteLost is returned by Request, and given in a query's Answer,
-	// when the remote was removed ungracefully (its connection broke or
-	// it stopped answering health checks) before it answered.
-	ErrRemoteLost = errors.New("cluster: remote lost")
-
-	// ErrNoHandler is returned by Request, and given in a query's Answer,
-	// when the remote has no request handler: it answers at once, so the
-	// caller does not wait for its context.
-	ErrNoHandler = errors.New("cluster: remote has no request handler")
-)
-
-// RemoteError is the error of a request that the remote's handler answered
-// with an error: Text is what the error said there.
-type RemoteError struct {
-	Remote Remote
-	Text   string
-}
-
-func (e *RemoteError) Error() string {
-	return fmt.Sprintf("cluster: remote %s answered: %s", e.Remote, e.Text)
-}
 
 // A RequestHandler answers the requests that other nodes make of this node
 // with Request or Query: it returns the reply's payload, or an error, whose
@@ -207,8 +175,8 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cluster: request to %s: %w", to, err) // nobody would wait for the answer
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctxErr(ctx)) // nobody would wait for the answer
 	}
 	cl := &call{p: p, done: make(chan result, 1)}
 	id := n.conv.open(cl)
@@ -225,7 +193,7 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 			return (<-cl.done).answer(to) // the reply came first
 		}
 		p.cancel(id)
-		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctx.Err())
+		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctxErr(ctx))
 	case <-life.Done():
 		if n.conv.take(id, p) == nil {
 			return (<-cl.done).answer(to)

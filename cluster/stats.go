@@ -27,6 +27,9 @@ type Stats struct {
 	QueuedBytes int
 
 	// Messages and payload bytes written to remotes and read from them.
+	// A request and a reply (Request, Query) count as one message each,
+	// their payloads as bytes; control frames (hellos, health checks, peer
+	// lists, goodbyes) count as neither.
 	MessagesSent, BytesSent, MessagesReceived, BytesReceived uint64
 	// MessagesDropped counts messages that Send accepted but that never
 	// went out: discarded when a connection broke, or at a goodbye.
@@ -48,7 +51,7 @@ type Handshakes struct {
 	Admitted     uint64
 	Incompatible uint64 // ErrIncompatible: another protocol version or codec, or not peerweave
 	Auth         uint64 // ErrAuth: the shared secrets differ
-	Rejected     uint64 // ErrRejected: a duplicate, the node itself, a node closing or one that left
+	Rejected     uint64 // ErrRejected: a duplicate, the node itself, a node closing or one that left, a name or label refused (ErrNameConflict, ErrLabelMismatch)
 	Protocol     uint64 // ErrProtocol, other than Incompatible
 	Timeout      uint64 // ErrTimeout
 	Lost         uint64 // ErrConnLost: the connection ended
@@ -90,7 +93,7 @@ type RemoteStats struct {
 	// is (RFC 6298: each new sample counts 1/8); zero before the first.
 	RTT, SmoothedRTT time.Duration
 	// Messages and payload bytes written to the remote and read from it on
-	// this connection.
+	// this connection, requests and replies included (see Stats).
 	MessagesSent, BytesSent, MessagesReceived, BytesReceived uint64
 	// What waits to be written to it: messages, and bytes with frame
 	// headers.

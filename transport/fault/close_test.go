@@ -106,6 +106,8 @@ func TestBlackholeHoldsBackCloseUntilHeal(t *testing.T) {
 				w.nw.Blackhole(a.name, b.name)
 				got := readToEnd(other)
 				require.NoError(t, e.end(closer))
+				_, err := closer.Write([]byte("x"))
+				assert.Error(t, err, "a Write after %s", e.name)
 				pending(t, got)
 				w.nw.Heal()
 				r := await(t, got)

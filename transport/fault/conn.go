@@ -149,6 +149,9 @@ func (c *conn) sleep(d direction, until time.Time, changed, moved <-chan struct{
 // end of the stream waits like data: while a fault holds back what the
 // dialler receives, the acceptor's Close or CloseWrite does not reach it.
 func (c *conn) Read(b []byte) (int, error) {
+	if c.isClosed() {
+		return 0, net.ErrClosed // the inner connection may wait for Heal
+	}
 	if err := c.lock(inbound, c.rsem); err != nil {
 		return 0, err
 	}
@@ -206,7 +209,10 @@ func (c *conn) fill(b []byte) (int, time.Time, error) {
 // Write writes b once the faults let it through, into the link's send
 // buffer if the way out is shaped.
 func (c *conn) Write(b []byte) (int, error) {
-	if c.isShut() {
+	switch {
+	case c.isClosed():
+		return 0, net.ErrClosed // the inner connection may wait for Heal
+	case c.isShut():
 		return 0, errWriteClosed
 	}
 	if err := c.pass(outbound, time.Now()); err != nil {

@@ -32,16 +32,19 @@
 // to tell which node dialled it. The acceptor's end is the wrapped
 // transport's own connection, untouched: its deadlines, its buffers and
 // its Unacked and CloseWrite, if it has them, are that transport's. A
-// fault between a and b thus reaches every connection between them, which
-// ever dialled, but only through the Network that wrapped the dialler's
-// transport.
+// fault between a and b thus reaches every connection between them,
+// whichever dialled, but only through the Network that wrapped the
+// dialler's transport.
 //
 // A fault holds back the end of a stream as it holds back data: while a
 // black hole, a partition or a one-way cut stops the way out of a
 // connection, a Close or CloseWrite at that end does not reach the other,
 // which sees silence, as behind a real black hole, not a closed
-// connection; the end gets through once the fault heals. Break alone ends
-// connections at once, as a reset or a crash does.
+// connection; the end gets through once the fault heals. Until then the
+// wrapped transport's connection stays open, with what it holds (over
+// QUIC, its endpoint's goroutines too): call Heal when a test ends, after
+// closing the nodes, to let them go. Break alone ends connections at once,
+// as a reset or a crash does.
 //
 // # Virtual time
 //
@@ -51,15 +54,15 @@
 // latencies and bandwidths all run on the bubble's clock, which jumps
 // ahead whenever every goroutine waits, so that a test of minutes of
 // timeouts runs in milliseconds, and times come out exact. Make both
-// networks inside the bubble, and close every connection, then sleep a
-// little past the longest latency and a second more (the linger of
-// Network.Shape), before the bubble's function returns, so that the links'
-// goroutines end with it:
+// networks inside the bubble, and close every connection, then sleep long
+// enough for the links to deliver what they hold and a second more (the
+// linger of Network.Shape), before the bubble's function returns, so that
+// the links' goroutines end with it:
 //
 //	synctest.Test(t, func(t *testing.T) {
 //		network, fn := mem.NewNetwork(), fault.NewNetwork()
 //		a, b := fn.Wrap(network), fn.Wrap(network) // one per node
-//		ln, _ := b.Listen("10.0.0.2:7946")
+//		lnB, _ := b.Listen("10.0.0.2:7946")
 //		a.Listen("10.0.0.1:7946")
 //		fn.Shape("10.0.0.1:7946", "10.0.0.2:7946", fault.Link{Bandwidth: 1 << 20})
 //		c, _ := a.Dial(t.Context(), "10.0.0.2:7946")

@@ -1,12 +1,16 @@
 package fault
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // The send buffer of a wire holds the bytes put in that have not arrived:
 // those waiting to leave (from the offset that left to in) and those on
 // the way (from the offset that arrived to the one that left). The marks
-// say when each slice leaves and arrives, so both offsets, and the times
-// at which they pass a given offset, follow from them at any time.
+// say when each slice leaves and arrives, in order of both, so both
+// offsets, and the times at which they pass a given offset, follow from
+// them at any time, by binary search.
 
 // room returns how many bytes a writer may put in at now. If none, it
 // returns when it may (zero if only a change can tell, such as the reader
@@ -77,40 +81,39 @@ func (w *wire) unacked(now time.Time) int {
 // arrived returns the offset before which every byte arrived by the link's
 // time t. w.mu must be held.
 func (w *wire) arrived(t time.Time) int64 {
-	off := w.out
-	for _, m := range w.marks {
-		if m.at.After(t) {
-			break
-		}
-		off = m.end
-	}
-	return off
+	i := sort.Search(len(w.marks), func(i int) bool { return w.marks[i].at.After(t) })
+	return w.offsetBefore(i)
 }
 
 // left returns the offset before which every byte left by the link's time
 // t. w.mu must be held.
 func (w *wire) left(t time.Time) int64 {
-	off := w.out
-	for _, m := range w.marks {
-		if m.leave.After(t) {
-			break
-		}
-		off = m.end
+	i := sort.Search(len(w.marks), func(i int) bool { return w.marks[i].leave.After(t) })
+	return w.offsetBefore(i)
+}
+
+// offsetBefore returns the offset past the marks before the i-th. w.mu must
+// be held.
+func (w *wire) offsetBefore(i int) int64 {
+	if i == 0 {
+		return w.out
 	}
-	return off
+	return w.marks[i-1].end
 }
 
 // passes returns when the byte before offset off arrives, or leaves if not
 // arrive, as scheduled; false if it has no time yet, waiting for room in
 // the receive buffer. w.mu must be held.
 func (w *wire) passes(off int64, arrive bool) (time.Time, bool) {
-	for _, m := range w.marks {
-		if m.end >= off {
-			if arrive {
-				return m.at, true
-			}
-			return m.leave, true
-		}
+	if off <= w.out {
+		return time.Time{}, true
 	}
-	return time.Time{}, off <= w.out
+	i := sort.Search(len(w.marks), func(i int) bool { return w.marks[i].end >= off })
+	if i == len(w.marks) {
+		return time.Time{}, false
+	}
+	if arrive {
+		return w.marks[i].at, true
+	}
+	return w.marks[i].leave, true
 }
