@@ -16,7 +16,7 @@ import (
 )
 
 var (
-	seeds    = flag.Int("sim.seeds", 3, "how many seeds TestSim runs, from -sim.first on")
+	seeds    = flag.Int("sim.seeds", defaultSeeds, "how many seeds TestSim runs, from -sim.first on")
 	first    = flag.Uint64("sim.first", 1, "the first seed of a sweep")
 	seed     = flag.Int64("sim.seed", -1, "the one seed TestSim runs, if not -1")
 	nodes    = flag.Int("sim.nodes", 10, "how many nodes each run starts with (5 to 50)")
