@@ -551,7 +551,8 @@
 // since it was first lost, messages dropped, redials and the last error.
 // They are counted where the work is done, by the goroutine that does it,
 // without a lock on the way of a message. Package metrics/promcluster exports
-// them as Prometheus metrics.
+// them as Prometheus metrics, and package status serves them, with the
+// node's recent events, as a page for people and JSON for tools.
 //
 // # License
 //
