@@ -170,8 +170,8 @@ func Generate(c Config) Schedule {
 		case p < 44:
 			f.Kind = Slow
 			f.Link = fault.Link{Bandwidth: int64(16<<10) << r.IntN(7), Latency: randDur(r, 0, 500*time.Millisecond)}
-			if r.IntN(2) == 0 { // a kernel's send buffer, 16 KiB up
-				f.Link.SendBuffer = min(16<<10<<r.IntN(6), maxSendBuffer)
+			if r.IntN(2) == 0 { // a kernel's send buffer, 16 KiB to 512 KiB
+				f.Link.SendBuffer = 16 << 10 << r.IntN(6)
 			}
 		case p < 56:
 			f.Kind = Crash
@@ -206,15 +206,6 @@ func Generate(c Config) Schedule {
 	slices.SortStableFunc(s.Faults, func(a, b Fault) int { return cmp.Compare(a.At, b.At) })
 	return s
 }
-
-// maxSendBuffer caps the send buffers of slow links at 256 KiB, though the
-// schedule draws up to 512 KiB: a writer blocked on a full buffer wakes
-// only once a third of it drained, which takes 10.7 s of a 16 KiB/s link
-// for 512 KiB, past the network timeout, and the node, which judges a
-// write by one Write call's deadline, removes the remote (ErrWriteStalled)
-// while the link moves bytes. The progress-based write deadline of issue 20
-// fixes that; then the cap goes, and TestSimRegressions/172 runs.
-const maxSendBuffer = 256 << 10
 
 // randDur returns a random duration in [lo, hi), in whole milliseconds.
 func randDur(r *rand.Rand, lo, hi time.Duration) time.Duration {
