@@ -21,9 +21,9 @@ var regressions = []struct {
 // Seeds of node bugs the sweeps found, each with its schedule shrunk; fix
 // says what fixed it.
 var fixed = []struct {
-	s    sim.Schedule
-	why  string
-	fix  string
+	s   sim.Schedule
+	why string
+	fix string
 }{
 	{sim.Schedule{Config: sim.Config{Seed: 172, Nodes: 10, Duration: 10 * time.Minute}, Faults: []sim.Fault{{
 		At: 4*time.Minute + 5189*time.Millisecond, For: 2*time.Minute + 27232*time.Millisecond, Kind: sim.Slow, A: 4, B: 0,
