@@ -278,11 +278,59 @@
 //
 // By default a node trusts its network: anyone who can reach it can join,
 // learn every node's address and put messages in every Inbox, and nothing is
-// encrypted. [WithSecret] makes the nodes of a cluster prove to each other
-// that they know a shared secret before they admit each other; it does not
-// encrypt. For that, use a transport with TLS, such as
-// tcp.New(tcp.WithTLS(cfg)). The README's Security section says what each
-// protects against.
+// encrypted. [WithSecret] closes the cluster to whoever lacks a shared
+// secret and encrypts everything. Make the secret once with [NewSecret] and
+// give it to every node, for instance base64-encoded in an environment
+// variable:
+//
+//	secret, err := base64.StdEncoding.DecodeString(os.Getenv("PEERWEAVE_SECRET"))
+//	...
+//	n, err := cluster.NewNode(addr, cluster.WithSecret(secret))
+//
+// where PEERWEAVE_SECRET was made once with
+// base64.StdEncoding.EncodeToString(cluster.NewSecret()). Secrets shorter
+// than [MinSecretSize] (32 bytes) are refused with [ErrShortSecret].
+//
+// With a secret, every connection, on every transport, runs TLS 1.3 before
+// its first byte of peerweave: encryption, integrity, and forward secrecy
+// from an ephemeral key exchange, so that a secret stolen later does not
+// decrypt traffic recorded before. Each node makes a throwaway certificate
+// when it starts; nobody checks it. Trust comes from the secret: inside TLS,
+// the dialler and then the acceptor prove they know it with an HMAC-SHA256,
+// under a key derived from the secret with HKDF, over the TLS session's
+// exported keying material, its own role and the protocol preambles. The
+// proof is worthless on any other TLS session, so it can be neither relayed
+// nor handed back. The acceptor proves only once the dialler has, and
+// names, labels, tags, addresses and peer lists travel only after both
+// proofs. A transport with TLS of its own (tcp.WithTLS, quic) is wrapped
+// again: the cost is a second encryption, and the guarantees do not depend
+// on how the outer TLS is configured.
+//
+// What this protects against whom:
+//
+//   - An outsider who can reach a node but has no secret, and is not on the
+//     path: cannot join, send a message or request, or learn anything of the
+//     cluster. A node it dials answers with its protocol preamble (versions
+//     and codec name) and a refusal. A node that dials it (a stale seed, a
+//     reused address) sends it one proof, which it can only use to guess the
+//     secret offline: that is why secrets are 32 random bytes, 2^256 guesses.
+//     Failed attempts count in [Handshakes].Auth and are logged.
+//   - An attacker on the path, who sees and can change every byte: reads
+//     nothing but sizes and timing (how much, when, between which hosts);
+//     an altered, injected, replayed or reordered byte ends the connection,
+//     counted as an authentication failure, and the nodes reconnect. It can
+//     cut connections, as any on-path attacker can, and see which addresses
+//     talk to each other. It gets nothing to guess the secret against, since
+//     the proofs travel inside TLS.
+//   - A member, or anyone who knows the secret: is a full member. It can
+//     join under any name, read and send everything, answer requests, and
+//     pose as any node to a node it connects to (a name is a claim, not an
+//     identity). Rotate the secret (below) to shut out a node that should
+//     no longer have it; its open connections stay until they break.
+//
+// Without a secret nothing of this applies and the wire is the plaintext
+// protocol of package wire; nodes with and without a secret refuse each
+// other with [ErrAuth].
 //
 // # Rolling upgrades
 //
