@@ -28,7 +28,9 @@ var benchSizes = []int{64, 1 << 10, 64 << 10}
 // Inbox read and counted, the clock stopped once every payload has arrived.
 // raw-tcp-buffered writes the same frames to a plain TCP connection through
 // a bufio.Writer that flushes only when it runs out of work, and reads them
-// through a bufio.Reader; raw-tcp-flush-each flushes every frame.
+// through a bufio.Reader; raw-tcp-flush-each flushes every frame;
+// raw-quic-buffered writes them as raw-tcp-buffered does to one stream of a
+// plain quic-go connection, the floor of the quic stacks.
 func BenchmarkOneWay(b *testing.B) {
 	for _, size := range benchSizes {
 		b.Run(bench.SizeName(size), func(b *testing.B) {
@@ -43,6 +45,7 @@ func BenchmarkOneWay(b *testing.B) {
 			b.Run("raw-tcp-flush-each", func(b *testing.B) {
 				benchStream(b, size, func() (bench.Stream, error) { return bench.RawStream(true) })
 			})
+			b.Run("raw-quic-buffered", func(b *testing.B) { benchStream(b, size, bench.RawQUICStream) })
 		})
 	}
 }

@@ -9,42 +9,8 @@ import (
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
-// Causes of a remote's removal, in the Err of an EventRemoved and in
-// RemoteStats.LastError, and of failed handshakes. Each fault that package
-// transport/fault injects shows as one of them: a black hole or a one-way
-// cut as ErrSilence on the side that hears nothing (and ErrWriteStalled or
-// ErrSilence on the other), a delay or a shaped link too slow for the
-// network timeout as ErrWriteStalled, a broken connection as ErrConnLost.
-var (
-	// ErrSilence: the remote sent nothing, not even the answer to a health
-	// check, for the healthy interval plus the network timeout. It matches
-	// ErrTimeout too.
-	ErrSilence error = &sentinel{"cluster: remote silent", true}
-
-	// ErrWriteStalled: a write to the remote made no progress for the
-	// network timeout. It matches ErrTimeout too.
-	ErrWriteStalled error = &sentinel{"cluster: write to remote stalled", true}
-
-	// ErrConnLost: the connection was closed or reset by the remote or the
-	// network, without a goodbye.
-	ErrConnLost = errors.New("cluster: connection lost")
-
-	// ErrProtocol: the remote sent what the protocol does not allow, such
-	// as garbage or a frame over the size limit. Handshakes that fail with
-	// ErrIncompatible match it too.
-	ErrProtocol = errors.New("cluster: protocol violation")
-
-	// ErrLocalLeave: this node said goodbye to the remote (CloseRemote or
-	// Close). It is not redialled.
-	ErrLocalLeave = errors.New("cluster: left the remote")
-
-	// ErrRemoteLeave: the remote said goodbye. It is not redialled.
-	ErrRemoteLeave = errors.New("cluster: remote left")
-
-	// ErrReplaced: a new instance of the remote, restarted on the same
-	// address, connected and took its place.
-	ErrReplaced = errors.New("cluster: remote replaced by a new instance")
-)
+// How the errors that end connections and handshakes are classified into
+// the causes of errors.go.
 
 // sentinel is a cause that may also match ErrTimeout.
 type sentinel struct {

@@ -51,7 +51,9 @@
 // # Joining
 //
 // [Node.Add] connects to the node at an address and returns once it is a
-// remote. The two nodes then send each other the list of their other
+// remote, and this node one of the other's: when Add returns nil, each may
+// Send to the other at once (the other's RemoteAdded callback may still be
+// on its way). The two nodes then send each other the list of their other
 // remotes, and each dials the addresses it did not know. Adding one peer of a
 // cluster thus connects a node to all of it, and adding a peer of another
 // cluster merges the two. Add does not wait for those further connections;
@@ -127,7 +129,8 @@
 // connection breaks first, what it still held is lost (nothing is resent), the
 // remote is removed, RemoteRemoved fires and a warning says how many messages
 // were discarded. Each remote's queue holds [WithSendQueueSize] bytes (default
-// 1 MiB); when it is full, Send waits for room, at most the network timeout,
+// 1 MiB), counted in bytes (payloads and frame headers), not in messages;
+// when it is full, Send waits for room, at most the network timeout,
 // then fails with [ErrTimeout], and [Node.SendContext] also stops when its
 // context ends. Send fails with [ErrUnknownRemote] for an address that is not
 // a remote, and with [ErrMessageTooLarge] for a payload over
@@ -178,7 +181,10 @@
 // [*RemoteError] when the handler returned an error,
 // [ErrNoHandler] at once when the remote has no handler, [ErrRemoteLeft]
 // when the remote left gracefully, [ErrRemoteLost] when it was removed
-// ungracefully, [ErrUnknownRemote] and [ErrClosed].
+// ungracefully, [ErrUnknownRemote] and [ErrClosed]. A remote that never
+// answers costs the caller only its context. Requests beyond the handler
+// limit wait in the node and count against the sender's receive window, as
+// messages do.
 //
 // [Node.Query] asks every remote, or the ones given, at once. Each gives one
 // [Answer] on [Query.Answers] as it comes, with its reply or its error, and
@@ -248,7 +254,19 @@
 // and protocol versions when they connect and refuse another codec, or a
 // peer with no version in common (see Rolling upgrades), with
 // [ErrIncompatible]. Packages transport/transporttest and codec/codectest
-// check a transport or a codec of your own.
+// check a transport or a codec of your own; examples/custom-transport is a
+// whole transport, over Unix domain sockets, in one file.
+//
+// transport/quic runs each connection as one stream of a QUIC connection,
+// all of a node's on its one UDP socket (give each node its own quic.New()).
+// UDP cannot refuse a connection, so adding a dead address takes the
+// network timeout. The codec encodes only the control messages; the wire
+// protocol, framing and flow control included, is specified in one place,
+// the documentation of package internal/wire. codec/msgpack sends no type
+// information and its decoder allocates only in proportion to the frame it
+// decodes; gob may set aside up to 10 MiB for a peer list's claimed length
+// (codec/gob refuses the lengths a frame cannot hold before gob sees them,
+// and peer lists come only from admitted peers).
 //
 // # Names, tags, labels and advertised addresses
 //
@@ -274,11 +292,64 @@
 //		cluster.WithTags(map[string]string{"role": "db", "zone": "eu-west-1a"}),
 //	)
 //
+// A node that listens on a wildcard address (":0", "0.0.0.0:0", "[::]:0")
+// without an advertised address is known to each peer by the IP it connected
+// from; Self then returns the address its first connection's peer knows it
+// by (the listen address until it has one). Give such a node an advertised
+// address to be known by one address everywhere; port 0 in it means the
+// listen port.
+//
+// A name is 1 to [MaxNameLen] bytes. A node refuses a peer whose name a
+// connected remote at another address has, or its own, and both sides log a
+// warning. A node that restarts at another address before the cluster has
+// noticed that its old instance died is refused until it has (at most the
+// healthy interval plus the network timeout): Add it again, as
+// discovery.Join does every round.
+//
+// Tags travel in the hello, so a node that joins later has them from the
+// start, and in a tags frame after each change. Each change is versioned:
+// an update that arrives late never undoes a newer one. RemoteTagsChanged
+// is called after that remote's RemoteAdded and before its RemoteRemoved.
+// The limit is 16 KiB of keys and values together by default, up to 1 MiB
+// (memberlist allows 512 bytes): SetTags and NewNode fail with
+// [ErrTagsTooLarge] past it, and a peer that sends larger tags is dropped
+// with a warning. Every node of a cluster should use the same limit. A
+// hello may be up to 4 KiB plus four times the limit.
+//
+// Labels are compared after authentication and before either node learns
+// an address from the other; a peer list that names a node of another
+// cluster cannot merge the two either.
+//
 // # Security
 //
-// By default a node trusts its network: anyone who can reach it can join,
-// learn every node's address and put messages in every Inbox, and nothing is
-// encrypted. [WithSecret] closes the cluster to whoever lacks a shared
+// What the default mode does not protect against: [New] trusts the network
+// it listens on. Anyone who can reach the port can join the cluster, learn
+// the address of every node from the peer list, put messages in every
+// node's Inbox, and make nodes dial addresses of its choosing. Nothing is
+// encrypted: payloads and peer lists cross the network in clear, and anyone
+// on the path can read or change them, or take over a connection. Run it on
+// a network you trust, or give the nodes a shared secret (below).
+//
+// What it does protect against is input that would break or exhaust a
+// node. Garbage, a frame over the size limit ([WithMaxMessageSize]), a
+// truncated frame, or a peer that speaks another codec or no protocol
+// version in common gets its connection dropped with a logged reason, and
+// the node keeps serving everyone else. Frames are bounded (the maximum
+// message size, and 4 KiB plus room for the tags of a hello until the
+// handshake is done), memory for a frame is taken only as its bytes arrive,
+// a connection that does not finish its handshake within the network
+// timeout is dropped (until then it holds about 9 KiB: a goroutine and a
+// 512-byte buffer; the process's file-descriptor limit bounds how many),
+// and dials to addresses from peer lists are capped (4 at a time, 65,536
+// waiting). A peer that claims the address of an existing remote with a new
+// nonce replaces it, as a restarted node would: without the shared secret,
+// nothing tells the two apart. The tests (badinput_test.go,
+// hostile_test.go, and the fuzz targets of this package, internal/wire and
+// each codec) cover garbage, truncated and oversized frames, a claimed
+// length of 4 GiB, half a frame and then silence, and crowds of
+// connections that never say hello.
+//
+// Shared secret: [WithSecret] closes the cluster to whoever lacks a shared
 // secret and encrypts everything. Make the secret once with [NewSecret] and
 // give it to every node, for instance base64-encoded in an environment
 // variable:
@@ -312,8 +383,12 @@
 //     path: cannot join, send a message or request, or learn anything of the
 //     cluster. A node it dials answers with its protocol preamble (versions
 //     and codec name) and a refusal. A node that dials it (a stale seed, a
-//     reused address) sends it one proof, which it can only use to guess the
-//     secret offline: that is why secrets are 32 random bytes, 2^256 guesses.
+//     reused address) sends it one proof per connection: an HMAC whose other
+//     inputs (role, the TLS session's keying material, the preambles) the
+//     stranger knows, being the other end of that session. That lets it
+//     test guesses of the secret offline, as fast as it can compute HKDF and
+//     HMAC, and nothing else: that is why secrets are 32 random bytes, 2^256
+//     guesses, and why NewNode refuses shorter ones.
 //     Failed attempts count in [Handshakes].Auth and are logged.
 //   - An attacker on the path, who sees and can change every byte: reads
 //     nothing but sizes and timing (how much, when, between which hosts);
@@ -330,7 +405,31 @@
 //
 // Without a secret nothing of this applies and the wire is the plaintext
 // protocol of package wire; nodes with and without a secret refuse each
-// other with [ErrAuth].
+// other with [ErrAuth]. Turning a secret on or off therefore takes a restart
+// of every node, not a rolling one. Earlier builds of protocol version 3
+// proved the secret in the clear; no release speaks that, so there is no
+// upgrade path from it, and nodes of those builds refuse these.
+//
+// TLS of the transport, for nodes that should be told apart by certificates
+// from a CA rather than trusted alike for one secret:
+// tcp.New(tcp.WithTLS(cfg)) wraps every connection in TLS, and
+// quic.New(quic.WithTLS(cfg)) configures QUIC's (QUIC always encrypts, but
+// without a TLS configuration it verifies nobody); with a secret as well,
+// each connection is encrypted twice. For mutual TLS, give every node a
+// certificate from a CA they all trust. Nodes dial each other
+// by IP, so certificates need IP SANs (or set ServerName):
+//
+//	cfg := &tls.Config{
+//		Certificates: []tls.Certificate{nodeCert},
+//		RootCAs:      caPool, // to verify the nodes we dial
+//		ClientCAs:    caPool, // to verify the nodes that dial us
+//		ClientAuth:   tls.RequireAndVerifyClientCert,
+//		MinVersion:   tls.VersionTLS13,
+//	}
+//	n, err := cluster.NewNode(addr,
+//		cluster.WithTransport(tcp.New(tcp.WithTLS(cfg))),
+//		cluster.WithSecret(secret),
+//	)
 //
 // # Rolling upgrades
 //
@@ -350,7 +449,19 @@
 // This release speaks protocol version 3, the first that negotiates. The
 // releases before it speak version 2 only and refuse any other, so moving a
 // cluster from one of those to this one takes a restart of every node, not a
-// rolling upgrade.
+// rolling upgrade. A node of this release that a node of protocol 2 dials,
+// and one that dials it, log:
+//
+//	level=WARN msg="dropping connection: bad handshake" ... err="cluster: incompatible peer: peer speaks protocol 2 with codec \"gob\", this node protocol 3 with codec \"gob\": no protocol version in common"
+//	level=WARN msg="cannot connect: incompatible peer" ... err="cluster: incompatible peer: peer speaks protocol 2 with codec \"gob\", this node protocol 3 with codec \"gob\": no protocol version in common"
+//
+// To upgrade: take one node at a time; Close it (the others let it go and
+// do not redial it), start the new release on the same address, Add any
+// running node as it does at every start, and wait for WaitMesh. Watch for
+// the warnings above: one means a pair that shares no version (or codec),
+// so stop and roll that node back to the release the others run. Once
+// every node runs the new release, every connection speaks its version,
+// since each restarted node made its connections anew.
 //
 // # Secret rotation
 //
@@ -366,10 +477,17 @@
 //	n.SetSecrets(next, old) // 2: prove with next, accept old too
 //	n.SetSecrets(next)      // 3: retire old
 //
-// A node that starts or restarts meanwhile takes the keyring of the round
-// under way, with WithSecrets. A node created without a secret cannot be
-// given one at runtime, nor a node with one left without: nodes with and
-// without a secret refuse each other, so SetSecrets refuses both.
+// Every secret of the keyring is tried, in constant time. [WithSecret](s)
+// is WithSecrets(s). Skipping round 1 would have nodes prove with next to
+// nodes that do not accept it yet. A node that starts or restarts meanwhile
+// takes the keyring of the round under way, with WithSecrets. A connection
+// proves its secret once, at its handshake, so retiring a secret does not
+// end the connections made with it: if the old secret leaked, restart each
+// node after round 3, so that every connection is made anew. A node created
+// without a secret cannot be given one at runtime, nor a node with one left
+// without: nodes with and without a secret refuse each other, so SetSecrets
+// refuses both. keyring_test.go runs these rounds on a live four-node
+// cluster, on every transport and codec, with a new node joining after each.
 //
 // # Errors
 //
@@ -381,8 +499,22 @@
 //		// r left or was never connected
 //	}
 //
-// The methods that take a context, and Wait and WaitMesh, fail with an error
-// that wraps the context's cause when it ends.
+// One rule holds for every call that takes a context (AddContext,
+// SendContext, Request, RequestValue, Query's answers, Wait and WaitMesh):
+// when the context ends first, the error matches with errors.Is both the
+// context's error, [context.Canceled] or [context.DeadlineExceeded], and its
+// cause, [context.Cause], when a cause was given with
+// [context.WithCancelCause], [context.WithDeadlineCause] or
+// [context.WithTimeoutCause]:
+//
+//	ctx, cancel := context.WithTimeoutCause(ctx, time.Second, errTooSlow)
+//	defer cancel()
+//	_, err := n.Request(ctx, r, q)
+//	errors.Is(err, context.DeadlineExceeded) // true
+//	errors.Is(err, errTooSlow)               // true
+//
+// The node's own network timeout is not the caller's context: a call that
+// runs past it fails with [ErrTimeout].
 //
 // # Scale
 //
@@ -401,10 +533,32 @@
 // writer goroutine runs only while there is something to write, so an idle
 // remote costs one goroutine, its reader.
 //
+// A cluster is a full mesh: N nodes hold N(N-1)/2 connections, and every
+// node a reader goroutine, a writer goroutine while there is something to
+// write, and a read buffer (512 bytes when idle, up to 32 KiB when busy) per
+// remote. An idle remote costs one goroutine and about 9 KiB (3 KiB of heap
+// and the reader's 6 KiB of stack; codec/gob keeps no state for a
+// connection between its frames). Messages that wait for room in Inbox take
+// at most the receive window plus one maximum-size message per remote,
+// though an idle remote holds none. A node of a 200-node cluster thus holds
+// 199 connections, about 2 MiB and 200 goroutines when idle.
+// TestCrowdJoinsOneSeedOnASaturatedMachine checks that 200 nodes joining
+// one seed at once on one busy processor all get in, with join work within
+// its linear bound; cmd/peerweave-bench measures convergence, join work and
+// memory per remote (see BENCHMARKS.md at the root of the module).
+//
+// That is comfortable up to a few hundred nodes. Beyond that, or across
+// unreliable wide-area links, a gossip protocol such as
+// hashicorp/memberlist's (SWIM) scales better, at the price of indirect,
+// eventually consistent membership.
+//
 // [WithMessageHandler] is a delivery path for the last factor of
 // throughput: messages go to a function on the connection's reader instead
-// of Inbox, with no allocation per message, the payload valid only during
-// the call; a slow handler pauses its remote through the receive window.
+// of Inbox, with no Message, no copy and no allocation per message (up to
+// 32 KiB), the payload valid only during the call, as the node reads the
+// next message into the same memory. A slow handler pauses its remote
+// through the receive window, without removal, as long as it keeps up with
+// a window per healthy interval plus network timeout.
 //
 // # Logging
 //
@@ -439,13 +593,23 @@
 // observer costs nothing per message.
 //
 // [Node.Stats] returns the node's statistics: remotes connected and
-// redialled, Inbox depth, bytes queued, messages and payload bytes each way,
-// messages dropped, redials, handshakes by outcome and removals by cause.
+// redialled, Inbox depth, bytes queued, messages and payload bytes each way
+// (a request and a reply count as a message each; control frames as none),
+// messages dropped, redials, handshakes by outcome (a peer refused for its
+// name or label counts as Rejected, on both sides) and removals by cause.
 // [Node.RemoteStats] and [Node.AllRemoteStats] return each remote's: when it
-// connected, the round trip of its health checks (last and smoothed),
+// connected, the round trip of its health checks (last and smoothed; zero
+// until the remote has answered the first, which the node sends within a
+// healthy interval of the connection),
 // messages and bytes each way on its connection, what is queued for it, and
 // since it was first lost, messages dropped, redials and the last error.
 // They are counted where the work is done, by the goroutine that does it,
 // without a lock on the way of a message. Package metrics/promcluster exports
-// them as Prometheus metrics.
+// them as Prometheus metrics, and package status serves them, with the
+// node's recent events, as a page for people and JSON for tools.
+//
+// # License
+//
+// peerweave is free software under the MIT license: see the LICENSE file at
+// the root of the module, github.com/peerweave/peerweave.
 package cluster

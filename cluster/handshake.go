@@ -125,13 +125,17 @@ func afterFunc(ctx context.Context, f func()) (stop func()) {
 	}
 }
 
-// cause prefers the reason ctx ended, such as ErrTimeout, over the error it
-// caused.
+// cause prefers the reason ctx ended over the error it caused: ErrTimeout
+// when the network timeout of connect passed, else the caller's context's
+// error and cause (see ctxErr).
 func cause(ctx context.Context, err error) error {
-	if c := context.Cause(ctx); c != nil {
+	switch c := context.Cause(ctx); {
+	case c == nil:
+		return err
+	case c == ErrTimeout:
 		return fmt.Errorf("%w (%v)", c, err)
 	}
-	return err
+	return fmt.Errorf("%w (%v)", ctxErr(ctx), err)
 }
 
 // dialHandshake writes the dialler's preamble and hello, reads the

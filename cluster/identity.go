@@ -3,7 +3,6 @@ package cluster
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -20,24 +19,9 @@ import (
 // MaxNameLen is the longest name or label, in bytes, that a node takes.
 const MaxNameLen = 128
 
-// Errors of a node's identity, which callers may test for with errors.Is.
-var (
-	// ErrLabelMismatch is returned by Add when the remote belongs to a
-	// cluster of another label (see WithLabel).
-	ErrLabelMismatch = errors.New("cluster: cluster label mismatch")
-
-	// ErrNameConflict is returned by Add when the remote, or one of the
-	// remotes it is connected to, is another live node of the same name
-	// (see WithName).
-	ErrNameConflict = errors.New("cluster: node name in use")
-
-	// ErrTagsTooLarge is returned by SetTags, and by NewNode for WithTags,
-	// when the tags exceed the node's tags limit (see WithMaxTagsSize).
-	ErrTagsTooLarge = errors.New("cluster: tags too large")
-)
-
 // WithName sets the node's name, 1 to MaxNameLen bytes (default: "node-"
-// and 16 random hex digits, new for each node). Names are unique among the
+// and 16 random hex digits, new for each node); NewNode fails for an empty
+// name or a longer one, with an error that says so. Names are unique among the
 // live nodes of a cluster: a node refuses a peer whose name a remote at
 // another address has, and Add fails with ErrNameConflict. A name that
 // reappears at another address while its old address is no longer connected,
@@ -63,8 +47,8 @@ func WithAdvertiseAddr(hostport string) Option { return func(c *config) { c.adve
 // checkIdentity checks the identity options.
 func (c *config) checkIdentity() error {
 	switch {
-	case len(c.name) > MaxNameLen:
-		return fmt.Errorf("cluster: name of %d bytes, more than %d", len(c.name), MaxNameLen)
+	case len(c.name) == 0 || len(c.name) > MaxNameLen:
+		return fmt.Errorf("cluster: name of %d bytes: a name is 1 to %d bytes", len(c.name), MaxNameLen)
 	case len(c.label) > MaxNameLen:
 		return fmt.Errorf("cluster: label of %d bytes, more than %d", len(c.label), MaxNameLen)
 	case c.maxTags < 0 || c.maxTags > maxTagsLimit:
@@ -107,11 +91,6 @@ type identity struct {
 // listens.
 func (n *Node) initIdentity() {
 	n.id.name = n.cfg.name
-	if n.id.name == "" {
-		b := make([]byte, 8)
-		rand.Read(b)
-		n.id.name = "node-" + hex.EncodeToString(b)
-	}
 	n.id.advertise = n.self
 	if n.cfg.advertise != "" {
 		a, _ := addr.Parse(n.cfg.advertise) // checked by checkIdentity
@@ -180,4 +159,11 @@ func (n *Node) Info(r Remote) (RemoteInfo, bool) {
 		return RemoteInfo{}, false
 	}
 	return RemoteInfo{Remote: remoteOf(p.key), Name: p.name, Tags: maps.Clone(p.tags.Load().m)}, true
+}
+
+// randomName is a node's default name: "node-" and 16 random hex digits.
+func randomName() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return "node-" + hex.EncodeToString(b)
 }

@@ -20,7 +20,10 @@ type dialing struct {
 // Add joins the node to another node at the remote address specified.
 //
 // It returns once the remote is connected, or is already, or raddr turns out
-// to be this node's own address. The remote then shares every remote it
+// to be this node's own address. When it returns nil after connecting, the
+// remote has registered this node as well: it lists it in its Remotes and
+// may Send to it at once, though its RemoteAdded callback, which runs on a
+// goroutine of its own, may not have run yet. The remote then shares every remote it
 // knows, and this node every remote it knows, so that both clusters become
 // one full mesh: WaitMesh waits for that. Add waits at most the network
 // timeout. An empty host means this machine (127.0.0.1); a host name is
@@ -58,7 +61,7 @@ func (n *Node) join(ctx context.Context, k netip.AddrPort, joining bool) error {
 		case <-d.done:
 			return d.err
 		case <-ctx.Done():
-			return context.Cause(ctx)
+			return ctxErr(ctx)
 		}
 	}
 	d := &dialing{done: make(chan struct{}), join: joining}

@@ -129,6 +129,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		healthy:       DefaultHealthyInterval,
 		timeout:       DefaultNetworkTimeout,
 		reconnect:     DefaultReconnectInterval,
+		name:          randomName(),
 		minVersion:    wire.MinVersion,
 		maxVersion:    wire.Version,
 	}
@@ -322,7 +323,7 @@ func (n *Node) silenceLimit() time.Duration {
 // caused are delivered once it has.
 func (n *Node) Close() {
 	n.closeOnce.Do(func() { go n.shutdown() })
-	if n.events.calling() {
+	if n.events.calledBack() {
 		<-n.shutDown
 		return
 	}

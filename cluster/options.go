@@ -114,9 +114,11 @@ func WithMaxMessageSize(n int) Option { return func(c *config) { c.maxMessage = 
 func WithInboxSize(n int) Option { return func(c *config) { c.inboxSize = n } }
 
 // WithSendQueueSize sets how many bytes of messages may wait to be written to
-// one remote (default DefaultSendQueueSize). Send blocks while the queue is
-// full. A single message larger than the queue is still accepted once the
-// queue is empty.
+// one remote (default DefaultSendQueueSize). The queue is counted in bytes,
+// payloads and their frame headers, not in messages: a queue of 64 KiB holds
+// about sixty-four 1 KiB messages, or one of 64 KiB. Send blocks while the
+// queue is full. A single message larger than the queue is still accepted
+// once the queue is empty.
 func WithSendQueueSize(n int) Option { return func(c *config) { c.sendQueueSize = n } }
 
 // WithReceiveWindow sets how many payload bytes each remote may send this

@@ -67,8 +67,8 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 			q.answer(Answer{From: from, Err: fmt.Errorf("cluster: query of %d bytes: %w", len(payload), ErrMessageTooLarge)})
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			q.answer(Answer{From: from, Err: fmt.Errorf("cluster: query of %s: %w", from, err)})
+		if ctx.Err() != nil {
+			q.answer(Answer{From: from, Err: fmt.Errorf("cluster: query of %s: %w", from, ctxErr(ctx))})
 			continue
 		}
 		cl := &call{p: p, q: q}
@@ -86,7 +86,9 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 				q.unwatch(cl)
 				q.answer(Answer{From: from, Err: n.failed(from, p, err)})
 			}
+			continue
 		}
+		p.relieve() // the answer comes on p's connection
 	}
 	stop := context.AfterFunc(ctx, func() {
 		for _, cl := range q.calls {
@@ -94,7 +96,7 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 				q.unwatch(cl)
 				cl.p.cancel(cl.id)
 				from := remoteOf(cl.p.key)
-				q.answer(Answer{From: from, Err: fmt.Errorf("cluster: query of %s: %w", from, ctx.Err())})
+				q.answer(Answer{From: from, Err: fmt.Errorf("cluster: query of %s: %w", from, ctxErr(ctx))})
 			}
 		}
 	})

@@ -2,45 +2,12 @@ package cluster
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/peerweave/peerweave/internal/wire"
 )
-
-// Errors of requests and queries, besides ErrClosed, ErrUnknownRemote,
-// ErrMessageTooLarge, ErrTimeout and the context's error.
-var (
-	// ErrRemoteLeft is returned by Request, and given in a query's Answer,
-	// when the remote left gracefully (it closed, or called CloseRemote
-	// with this node), or this node called CloseRemote with it, before it
-	// answered.
-	ErrRemoteLeft = errors.New("cluster: remote left")
-
-	// ErrRemoteLost is returned by Request, and given in a query's Answer,
-	// when the remote was removed ungracefully (its connection broke or
-	// it stopped answering health checks) before it answered.
-	ErrRemoteLost = errors.New("cluster: remote lost")
-
-	// ErrNoHandler is returned by Request, and given in a query's Answer,
-	// when the remote has no request handler: it answers at once, so the
-	// caller does not wait for its context.
-	ErrNoHandler = errors.New("cluster: remote has no request handler")
-)
-
-// RemoteError is the error of a request that the remote's handler answered
-// with an error: Text is what the error said there.
-type RemoteError struct {
-	Remote Remote
-	Text   string
-}
-
-func (e *RemoteError) Error() string {
-	return fmt.Sprintf("cluster: remote %s answered: %s", e.Remote, e.Text)
-}
 
 // A RequestHandler answers the requests that other nodes make of this node
 // with Request or Query: it returns the reply's payload, or an error, whose
@@ -207,8 +174,8 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cluster: request to %s: %w", to, err) // nobody would wait for the answer
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctxErr(ctx)) // nobody would wait for the answer
 	}
 	cl := &call{p: p, done: make(chan result, 1)}
 	id := n.conv.open(cl)
@@ -217,6 +184,7 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 		n.conv.take(id, p)
 		return nil, n.failed(to, p, err)
 	}
+	p.relieve() // the reply comes on p's connection
 	select {
 	case r := <-cl.done:
 		return r.answer(to)
@@ -225,7 +193,7 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 			return (<-cl.done).answer(to) // the reply came first
 		}
 		p.cancel(id)
-		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctx.Err())
+		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctxErr(ctx))
 	case <-life.Done():
 		if n.conv.take(id, p) == nil {
 			return (<-cl.done).answer(to)
@@ -268,18 +236,18 @@ func (n *Node) gone(to Remote, p *peer) error {
 // requestTag is a Request frame for id.
 func requestTag(id uint64) []byte {
 	b := wire.AppendHeader(make([]byte, 0, wire.HeaderSize+wire.ReplySize), wire.KindRequest, wire.RequestSize)
-	return binary.BigEndian.AppendUint64(b, id)
+	return wire.Request{ID: id}.Append(b)
 }
 
 // replyTag is a Reply frame for id.
 func replyTag(id uint64, status byte) []byte {
 	b := wire.AppendHeader(make([]byte, 0, wire.HeaderSize+wire.ReplySize), wire.KindReply, wire.ReplySize)
-	return append(binary.BigEndian.AppendUint64(b, id), status)
+	return wire.Reply{ID: id, Status: status}.Append(b)
 }
 
 // cancel tells p's remote that nobody waits for the answer to request id.
 func (p *peer) cancel(id uint64) {
-	p.control(wire.KindCancel, binary.BigEndian.AppendUint64(make([]byte, 0, wire.RequestSize), id))
+	p.control(wire.KindCancel, wire.Cancel{ID: id}.Append(make([]byte, 0, wire.RequestSize)))
 }
 
 // sendTagged queues data for p behind the tag frame, as sendWithin does.
@@ -307,15 +275,16 @@ type handler struct{ cancel context.CancelFunc }
 // readCancel reads a Cancel frame of size bytes: the remote gave up on a
 // request, and the context of its handler ends, if it runs.
 func (p *peer) readCancel(size int) error {
-	if size != wire.RequestSize {
-		return protocolError{fmt.Errorf("cancel frame of %d bytes", size)}
-	}
-	b, err := p.br.Peek(size)
+	b, err := p.peekBody(wire.KindCancel, size, wire.RequestSize)
 	if err != nil {
-		return truncated(err)
+		return err
 	}
-	id := binary.BigEndian.Uint64(b)
+	f, err := wire.ParseCancel(b)
+	if err != nil {
+		return protocolError{err}
+	}
 	p.br.Discard(size)
+	id := f.ID
 	c := &p.conv
 	c.mu.Lock()
 	h := c.running[id]
@@ -355,7 +324,6 @@ type tag struct {
 	kind   wire.Kind
 	id     uint64
 	status byte
-	size   int // the frame's body, charged to the window with the payload
 }
 
 // reply reports whether t tags a reply; t may be nil.
@@ -387,37 +355,20 @@ func (p *peer) readTag(k wire.Kind, size int) error {
 		return protocolError{fmt.Errorf("%s frame after a %s frame, before its payload", k, p.conv.tag.kind)}
 	case p.in.total > 0:
 		return protocolError{fmt.Errorf("%s frame inside a fragmented payload", k)}
-	case k == wire.KindRequest && size != wire.RequestSize, k == wire.KindReply && size != wire.ReplySize:
-		return protocolError{fmt.Errorf("%s frame of %d bytes", k, size)}
 	}
-	b, err := p.br.Peek(size)
+	t, err := p.parseTag(k, size)
 	if err != nil {
-		return truncated(err)
-	}
-	t := &tag{kind: k, id: binary.BigEndian.Uint64(b), size: size}
-	if k == wire.KindReply {
-		t.status = b[wire.RequestSize]
-	}
-	p.br.Discard(size)
-	if t.status > wire.ReplyNoHandler {
-		return protocolError{fmt.Errorf("reply of status %d", t.status)}
-	}
-	if p.in.credit.Add(-int64(size)) < 0 {
-		return protocolError{fmt.Errorf("flow control: %d bytes past the window", -p.in.credit.Load())}
+		return err
 	}
 	p.conv.tag = t
 	return nil
 }
 
-// takeTag returns the tag of the payload just read, if any, and the bytes
-// to grant back for the payload, charge, and the tag.
-func (c *peerConv) takeTag(charge int) (int, *tag) {
+// takeTag returns the tag of the payload just read, if any.
+func (c *peerConv) takeTag() *tag {
 	t := c.tag
-	if t == nil {
-		return charge, nil
-	}
 	c.tag = nil
-	return charge + t.size, t
+	return t
 }
 
 // tryServe hands the tagged payload m to where it goes, if it can now: a
@@ -505,4 +456,32 @@ func (p *peer) handle(id uint64, req *Message) {
 	if err := p.sendTagged(ctx, replyTag(id, status), body); err != nil {
 		n.log.Debug("reply not sent", "remote", p.key.String(), "err", err)
 	}
+}
+
+// parseTag reads the body of a Request or Reply frame of size bytes.
+func (p *peer) parseTag(k wire.Kind, size int) (*tag, error) {
+	want := wire.RequestSize
+	if k == wire.KindReply {
+		want = wire.ReplySize
+	}
+	b, err := p.peekBody(k, size, want)
+	if err != nil {
+		return nil, err
+	}
+	t := &tag{kind: k}
+	if k == wire.KindReply {
+		r, err := wire.ParseReply(b)
+		t.id, t.status = r.ID, r.Status
+		if err != nil {
+			return nil, protocolError{err}
+		}
+	} else {
+		r, err := wire.ParseRequest(b)
+		t.id = r.ID
+		if err != nil {
+			return nil, protocolError{err}
+		}
+	}
+	p.br.Discard(size)
+	return t, nil
 }

@@ -96,7 +96,7 @@ func (w *sendWait) until(ready, gone <-chan struct{}) error {
 	case <-gone:
 		return errLeft
 	case <-w.ctx.Done():
-		return context.Cause(w.ctx)
+		return ctxErr(w.ctx)
 	case <-w.timer.C:
 		return fmt.Errorf("queue full for %v: %w", w.timeout, ErrTimeout)
 	}

@@ -27,6 +27,9 @@ type Stats struct {
 	QueuedBytes int
 
 	// Messages and payload bytes written to remotes and read from them.
+	// A request and a reply (Request, Query) count as one message each,
+	// their payloads as bytes; control frames (hellos, health checks, peer
+	// lists, goodbyes) count as neither.
 	MessagesSent, BytesSent, MessagesReceived, BytesReceived uint64
 	// MessagesDropped counts messages that Send accepted but that never
 	// went out: discarded when a connection broke, or at a goodbye.
@@ -48,7 +51,7 @@ type Handshakes struct {
 	Admitted     uint64
 	Incompatible uint64 // ErrIncompatible: another protocol version or codec, or not peerweave
 	Auth         uint64 // ErrAuth: the shared secrets differ
-	Rejected     uint64 // ErrRejected: a duplicate, the node itself, a node closing or one that left
+	Rejected     uint64 // ErrRejected: a duplicate, the node itself, a node closing or one that left, a name or label refused (ErrNameConflict, ErrLabelMismatch)
 	Protocol     uint64 // ErrProtocol, other than Incompatible
 	Timeout      uint64 // ErrTimeout
 	Lost         uint64 // ErrConnLost: the connection ended
@@ -90,7 +93,7 @@ type RemoteStats struct {
 	// is (RFC 6298: each new sample counts 1/8); zero before the first.
 	RTT, SmoothedRTT time.Duration
 	// Messages and payload bytes written to the remote and read from it on
-	// this connection.
+	// this connection, requests and replies included (see Stats).
 	MessagesSent, BytesSent, MessagesReceived, BytesReceived uint64
 	// What waits to be written to it: messages, and bytes with frame
 	// headers.
@@ -104,8 +107,8 @@ type RemoteStats struct {
 	LastError       error
 }
 
-// Stats returns the node's statistics. It costs a lock of each connection,
-// never the node's own for long: call it as often as a scraper does.
+// Stats returns the node's statistics. It takes no lock of a connection,
+// and the node's own only for a moment: call it as often as a scraper does.
 func (n *Node) Stats() Stats {
 	s := Stats{InboxDepth: len(n.Inbox)}
 	n.mu.Lock()
@@ -121,9 +124,7 @@ func (n *Node) Stats() Stats {
 	t := st.retired
 	for p := range st.counting {
 		t.add(p.traffic())
-		p.mu.Lock()
-		s.QueuedBytes += p.queuedBytes()
-		p.mu.Unlock()
+		s.QueuedBytes += int(p.st.queuedBytes.Load())
 	}
 	s.MessagesSent, s.BytesSent, s.MessagesReceived, s.BytesReceived = t.msgsOut, t.bytesOut, t.msgsIn, t.bytesIn
 	s.MessagesDropped, s.Reconnects = st.dropped, st.reconnects
@@ -182,9 +183,7 @@ func (n *Node) remoteStats(k netip.AddrPort) (RemoteStats, bool) {
 		}
 		s.Dialled = p.st.dialled.Load()
 		s.RTT, s.SmoothedRTT = time.Duration(p.st.rtt.Load()), time.Duration(p.st.srtt.Load())
-		p.mu.Lock()
-		s.QueuedMessages, s.QueuedBytes = p.queued, p.queuedBytes()
-		p.mu.Unlock()
+		s.QueuedMessages, s.QueuedBytes = int(p.st.queuedMsgs.Load()), int(p.st.queuedBytes.Load())
 	}
 	if h != nil {
 		s.MessagesDropped, s.Reconnects, s.LastError = h.dropped, h.reconnects, h.lastErr
@@ -315,7 +314,7 @@ func (r *Removals) cause(err error) *uint64 {
 
 // peerStats are a connection's counts. Each has one writer, the goroutine
 // that does the work it counts, so counting costs no lock and no contended
-// atomic; readers load them.
+// atomic; readers load them, and so take no lock of the connection.
 type peerStats struct {
 	since   atomic.Int64 // Unix nanoseconds when admitted
 	dialled atomic.Bool
@@ -328,19 +327,28 @@ type peerStats struct {
 	_      [64]byte // the reader's counts apart from the writer's
 
 	// The reader's.
-	rtt, srtt         atomic.Int64 // time.Duration
-	msgsIn, bytesIn   atomic.Uint64
-	_                 [64]byte
-	msgsOut, bytesOut uint64 // the writer's, guarded by the peer's mu
+	rtt, srtt       atomic.Int64 // time.Duration
+	msgsIn, bytesIn atomic.Uint64
+	_               [64]byte
+	// Written under the peer's mu, by whoever changes the send queue
+	// (publishQueue) or takes from it (take).
+	msgsOut, bytesOut       atomic.Uint64
+	queuedMsgs, queuedBytes atomic.Int64
+}
+
+// publishQueue publishes the length of p's send queue to its statistics.
+// p.mu must be held.
+func (p *peer) publishQueue() {
+	p.st.queuedMsgs.Store(int64(p.queued))
+	p.st.queuedBytes.Store(int64(p.queuedBytes()))
 }
 
 // traffic returns what crossed p's connection so far.
 func (p *peer) traffic() traffic {
-	p.mu.Lock()
-	t := traffic{msgsOut: p.st.msgsOut, bytesOut: p.st.bytesOut}
-	p.mu.Unlock()
-	t.msgsIn, t.bytesIn = p.st.msgsIn.Load(), p.st.bytesIn.Load()
-	return t
+	return traffic{
+		msgsOut: p.st.msgsOut.Load(), bytesOut: p.st.bytesOut.Load(),
+		msgsIn: p.st.msgsIn.Load(), bytesIn: p.st.bytesIn.Load(),
+	}
 }
 
 // received counts a message of size bytes read. The reader calls it.

@@ -8,21 +8,6 @@ import (
 	"github.com/peerweave/peerweave/codec"
 )
 
-// Errors of typed values.
-var (
-	// ErrEncode is returned when the node's codec cannot encode a value,
-	// such as a func or a channel.
-	ErrEncode = errors.New("cluster: cannot encode value")
-
-	// ErrDecode is returned when a payload does not decode into the type
-	// asked for.
-	ErrDecode = errors.New("cluster: cannot decode value")
-
-	// ErrNoValues is returned by the typed functions on a node whose codec
-	// does not implement codec.Values.
-	ErrNoValues = errors.New("cluster: codec does not encode values")
-)
-
 // values returns the node's codec as a codec.Values.
 func (n *Node) values() (codec.Values, error) {
 	v, ok := n.cfg.codec.(codec.Values)

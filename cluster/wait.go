@@ -54,7 +54,7 @@ func (n *Node) WaitMesh(ctx context.Context) error {
 
 // waitUntil returns once done reports true, calling it at once and after
 // every change the node notifies, without n.mu held. It fails with ErrClosed
-// once the node closes, and with the cause of ctx if ctx ends first.
+// once the node closes, and with ctxErr(ctx) if ctx ends first.
 func (n *Node) waitUntil(ctx context.Context, done func() bool) error {
 	for {
 		n.mu.Lock()
@@ -74,7 +74,7 @@ func (n *Node) waitUntil(ctx context.Context, done func() bool) error {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return context.Cause(ctx)
+			return ctxErr(ctx)
 		case <-n.ctx.Done():
 		}
 	}

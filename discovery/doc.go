@@ -10,6 +10,13 @@
 //	cancel()
 //	<-done
 //
+// The sources are [Static] (a seed list), [DNS] (the A and AAAA records of a
+// name, with a port: a Kubernetes headless service), [SRV] (hosts and ports
+// from SRV records: Consul, a zone of your own), [File] (one host:port a
+// line, # comments, re-read every round) and [Multi] (the union of
+// several); [SourceFunc] makes your own. examples/discovery shows four
+// nodes meeting through a peers file that the program rewrites.
+//
 // # Sources are polled
 //
 // A Source answers one question, "which addresses now?", through Addrs.
@@ -21,15 +28,18 @@
 //
 // # What Join does
 //
-// Join asks the source at once and then every interval (DefaultInterval),
-// and adds each address that is neither the node's own nor a known remote.
+// Join asks the source at once and then every interval (DefaultInterval,
+// [WithInterval]), and adds each address that is neither the node's own nor
+// a known remote. It returns when its context ends or the node is closed.
 // Addresses are compared in their ip:port form ("[::ffff:10.0.0.1]:7000" is
 // "10.0.0.1:7000"); a name is passed to the node, which resolves it. Adds run
-// a few at a time (DefaultConcurrency), each bounded by DefaultTimeout.
+// a few at a time (DefaultConcurrency, [WithConcurrency]), each bounded by
+// DefaultTimeout ([WithTimeout]).
 //
 // A source that fails is logged through log/slog and retried with
-// exponential backoff and jitter (DefaultMinBackoff up to DefaultMaxBackoff)
-// until it answers again; the node keeps running with the remotes it has. A
+// exponential backoff and jitter (DefaultMinBackoff up to DefaultMaxBackoff,
+// [WithBackoff]) until it answers again, with a warning when the error
+// appears or changes and an info record when it recovers; the node keeps running with the remotes it has. A
 // source may return addresses together with an error, such as a file with a
 // malformed line or a Multi with one failing member: Join uses the addresses
 // and logs the error.

@@ -1,7 +1,3 @@
-// Package transport defines the interface between a cluster node and the
-// network it runs on. It is a leaf: the cluster package re-exports Transport
-// as cluster.Transport, and the transports in its subdirectories (tcp, quic,
-// mem, fault) implement it without importing the cluster package.
 package transport
 
 import (

@@ -1,12 +1,18 @@
 // Command peerweave-bench measures what a cluster library is chosen by, on
-// one machine in one run, and prints it as one Markdown table under a line
-// naming the machine:
+// one machine in one run, and writes it as a Markdown report: the command
+// that made it, the date, the machine (CPU model, cores, Go version, OS),
+// one table, and what each row measures. With -out BENCHMARKS.md it writes
+// the module's BENCHMARKS.md, whole; nobody edits that file by hand. The
+// table has:
 //
 //   - one-way throughput between two nodes, next to two raw TCP loops that
 //     write the same frames with the same payload for the same time, one
 //     flushing only when it runs out of work, one flushing every frame; and
 //     the same through a message handler (cluster.WithMessageHandler)
 //     instead of Inbox;
+//   - the same throughput over QUIC, whatever -transport says, next to a raw
+//     quic-go stream writing the same frames, QUIC's own floor, and the
+//     raw TCP loop;
 //   - the same throughput with both nodes observed, by an observer of their
 //     events and their Prometheus metrics gathered ten times and a thousand
 //     times a second, next to two nodes nobody observes;
@@ -53,6 +59,7 @@
 // Usage:
 //
 //	go run ./cmd/peerweave-bench
+//	go run ./cmd/peerweave-bench -out BENCHMARKS.md
 //	go run ./cmd/peerweave-bench -transport mem -n 10,50,100,200
 //	go run ./cmd/peerweave-bench -only throughput -duration 10s -cpuprofile cpu.out
 //
@@ -76,7 +83,7 @@ import (
 )
 
 // sections are the -only choices, in the order they run.
-var sections = []string{"throughput", "observed", "latency", "convergence", "failure", "slowlink", "inbox", "requests", "secret", "scale"}
+var sections = []string{"throughput", "quic", "observed", "latency", "convergence", "failure", "slowlink", "inbox", "requests", "secret", "scale"}
 
 type config struct {
 	transportName, codecName string
@@ -97,6 +104,18 @@ type config struct {
 	inboxTimeouts            int
 	only                     map[string]bool
 	cpuProfile, memProfile   string
+	out                      string // the report's file; stdout if empty
+}
+
+// ran returns the sections the configuration runs, in their order.
+func (cfg config) ran() []string {
+	var ss []string
+	for _, s := range sections {
+		if cfg.only[s] {
+			ss = append(ss, s)
+		}
+	}
+	return ss
 }
 
 func main() {
@@ -108,15 +127,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "peerweave-bench:", err)
 		os.Exit(2)
 	}
-	host := machine() // before the run, so that the load is not ours
+	rep := report{args: os.Args[1:], host: machine(), started: time.Now()} // before the run, so that the load is not ours
 	rows, err := profiled(cfg, func() []row { return run(cfg) })
+	if err == nil {
+		rep.rows, rep.took, rep.sections = rows, time.Since(rep.started), cfg.ran()
+		if cfg.out == "" {
+			err = rep.write(os.Stdout)
+		} else {
+			err = rep.writeFile(cfg.out)
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "peerweave-bench:", err)
 		os.Exit(1)
 	}
-	fmt.Println(host)
-	fmt.Println()
-	printTable(os.Stdout, rows)
 	for _, r := range rows {
 		if r.failed {
 			os.Exit(1)
@@ -148,6 +172,7 @@ func parseFlags(args []string) (config, error) {
 	only := fs.String("only", "", "comma-separated sections to run: "+strings.Join(sections, ", ")+" (default all; memory comes with convergence)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file`")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the run to `file`")
+	fs.StringVar(&cfg.out, "out", "", "write the report, whole, to `file` (such as BENCHMARKS.md) instead of stdout")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -238,6 +263,8 @@ func run(cfg config) []row {
 		switch s {
 		case "throughput":
 			rows = append(rows, throughput(cfg)...)
+		case "quic":
+			rows = append(rows, quicThroughput(cfg)...)
 		case "observed":
 			rows = append(rows, observed(cfg)...)
 		case "latency":

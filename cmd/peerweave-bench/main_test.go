@@ -72,7 +72,7 @@ func TestRunFillsTheTable(t *testing.T) {
 	}
 	// Every section has its rows, in the order of the sections.
 	next := 0
-	for _, want := range []string{"through a message handler", "observed", "Join work per node, 3 nodes", "4-node mesh",
+	for _, want := range []string{"through a message handler", "quic+gob", "observed", "Join work per node, 3 nodes", "4-node mesh",
 		"Slow link", "Unread inbox", "Request round trip", "Queries", "+gob", "+msgpack", "Convergence, 5 nodes, mem+gob"} {
 		i := slices.IndexFunc(rows[next:], func(r row) bool { return strings.Contains(r.what, want) })
 		if !assert.GreaterOrEqual(t, i, 0, "no row %q after row %d", want, next) {

@@ -53,6 +53,11 @@
 // what a frame holds, not what it claims. AllowAlloc raises the 256 KiB for
 // a codec that cannot do better, such as gob.
 //
+// Run the suite with -race, and fuzz the decoder with
+// go test -run='^$' -fuzz='^FuzzDecode$' ./mycodec. Run once with
+// -codectest.writeseeds, the fuzz target writes its seed corpus to
+// testdata/fuzz/FuzzDecode/.
+//
 // The package example is a codec written by hand, with no reflection, that
 // meets all of it.
 package codectest

@@ -11,6 +11,7 @@ import (
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/codec/gob"
 	"github.com/peerweave/peerweave/transport/mem"
+	"github.com/peerweave/peerweave/transport/quic"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -20,11 +21,16 @@ func memNetwork() func() cluster.Transport {
 	return func() cluster.Transport { return nw }
 }
 
+// quicNetwork gives each node a QUIC transport of its own.
+func quicNetwork() cluster.Transport { return quic.New() }
+
 func TestStreamsDeliverEveryPayload(t *testing.T) {
 	for name, open := range map[string]func() (Stream, error){
 		"raw buffered":   func() (Stream, error) { return RawStream(false) },
 		"raw flush each": func() (Stream, error) { return RawStream(true) },
 		"nodes":          func() (Stream, error) { return NodeStream(memNetwork(), gob.Codec{}) },
+		"raw quic":       RawQUICStream,
+		"nodes on quic":  func() (Stream, error) { return NodeStream(quicNetwork, gob.Codec{}) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, err := open()

@@ -1,6 +1,6 @@
 // Package bench holds the workloads that the cluster package's benchmarks and
-// cmd/peerweave-bench measure, and the raw TCP loops they are compared with,
-// so that both tools measure the same thing in the same way.
+// cmd/peerweave-bench measure, and the raw TCP and quic-go loops they are
+// compared with, so that both tools measure the same thing in the same way.
 //
 // A Stream carries payloads one way: Send hands one over, Drain returns once
 // the far end has read everything sent. An Echo carries a payload there and

@@ -62,7 +62,7 @@ type frameWriter struct {
 	hdr []byte
 }
 
-func newFrameWriter(c net.Conn) *frameWriter {
+func newFrameWriter(c io.Writer) *frameWriter {
 	return &frameWriter{Writer: bufio.NewWriterSize(c, rawWriteBuffer), hdr: make([]byte, 0, wire.HeaderSize)}
 }
 
@@ -81,7 +81,7 @@ type frameReader struct {
 	buf []byte
 }
 
-func newFrameReader(c net.Conn) *frameReader {
+func newFrameReader(c io.Reader) *frameReader {
 	return &frameReader{br: bufio.NewReaderSize(c, rawReadBuffer)}
 }
 

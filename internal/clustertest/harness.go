@@ -34,7 +34,7 @@ type Harness struct {
 // NewHarness returns a harness whose nodes use transports from transports
 // and have opts, besides what Base and Options give them.
 func NewHarness(t testing.TB, transports func() cluster.Transport, opts ...cluster.Option) *Harness {
-	return &Harness{
+	h := &Harness{
 		Faults:     fault.NewNetwork(),
 		Logs:       testlog.New(t),
 		Listen:     func(int) string { return "127.0.0.1:0" },
@@ -42,6 +42,10 @@ func NewHarness(t testing.TB, transports func() cluster.Transport, opts ...clust
 		transports: transports,
 		opts:       opts,
 	}
+	// Once the nodes closed, the connections whose close a fault still
+	// holds back close too, and with them what they hold in the transport.
+	t.Cleanup(h.Faults.Heal)
+	return h
 }
 
 // Transport returns a new transport from the harness's source, without the

@@ -16,7 +16,9 @@
 // peerweave_remote_ metrics, one series per remote labelled "remote" with
 // its address. To export several nodes of one process into one registry,
 // register each through prometheus.WrapRegistererWith with a label, such as
-// "node", that tells them apart.
+// "node", that tells them apart, as examples/metrics does (go run
+// ./examples/metrics serves /metrics for a three-node cluster; with -serve
+// addr, until interrupted). The core package does not import this one.
 //
 // Metrics of the node:
 //
@@ -50,6 +52,11 @@
 //	peerweave_remote_received_bytes_total{remote}       counter  on its connection
 //	peerweave_remote_dropped_messages_total{remote}     counter  since it was first lost
 //	peerweave_remote_reconnects_total{remote}           counter  since it was first lost
+//
+// A remote's two round-trip series appear only once it has answered a health
+// check, which the node sends within a healthy interval of the connection:
+// until then there is no sample, rather than a round trip of zero. Requests and replies count as
+// messages, their payloads as bytes; control frames count as neither.
 //
 // The traffic counters of a remote are those of its connection, and start
 // again from zero when it reconnects, which Prometheus's rate and increase

@@ -23,10 +23,57 @@
 //	...
 //	fn.ShapeAll(fault.Link{}) // unshaped again
 //
-// Nodes are named by their listen addresses. Faults apply to the connections
-// a node dials, in both directions: the dialler's end of each connection
-// holds back what either side sends, so the acceptor needs no way to tell
-// which node dialled it.
+// # Which end a fault acts on
+//
+// Nodes are named by their listen addresses. Faults and shapes act on the
+// connections a node dials, in both directions, at the dialler's end: it
+// holds back what the dialler sends before it goes out, and what the
+// acceptor sends before the dialler reads it, so the acceptor needs no way
+// to tell which node dialled it. The acceptor's end is the wrapped
+// transport's own connection, untouched: its deadlines, its buffers and
+// its Unacked and CloseWrite, if it has them, are that transport's. A
+// fault between a and b thus reaches every connection between them,
+// whichever dialled, but only through the Network that wrapped the
+// dialler's transport.
+//
+// A fault holds back the end of a stream as it holds back data: while a
+// black hole, a partition or a one-way cut stops the way out of a
+// connection, a Close or CloseWrite at that end does not reach the other,
+// which sees silence, as behind a real black hole, not a closed
+// connection; the end gets through once the fault heals. Until then the
+// wrapped transport's connection stays open, with what it holds (over
+// QUIC, its endpoint's goroutines too): call Heal when a test ends, after
+// closing the nodes, to let them go. Break alone ends connections at once,
+// as a reset or a crash does.
+//
+// # Virtual time
+//
+// The connections wait on channels and timers only, never on a lock, so
+// over a transport that waits the same way, as transport/mem does, a
+// Network works inside a testing/synctest bubble: faults, deadlines,
+// latencies and bandwidths all run on the bubble's clock, which jumps
+// ahead whenever every goroutine waits, so that a test of minutes of
+// timeouts runs in milliseconds, and times come out exact. Make both
+// networks inside the bubble, and close every connection, then sleep long
+// enough for the links to deliver what they hold and a second more (the
+// linger of Network.Shape), before the bubble's function returns, so that
+// the links' goroutines end with it:
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		network, fn := mem.NewNetwork(), fault.NewNetwork()
+//		a, b := fn.Wrap(network), fn.Wrap(network) // one per node
+//		lnB, _ := b.Listen("10.0.0.2:7946")
+//		a.Listen("10.0.0.1:7946")
+//		fn.Shape("10.0.0.1:7946", "10.0.0.2:7946", fault.Link{Bandwidth: 1 << 20})
+//		c, _ := a.Dial(t.Context(), "10.0.0.2:7946")
+//		...
+//		c.Close()
+//		time.Sleep(time.Minute) // at once on the wall clock
+//	})
+//
+// A Go example cannot run in a bubble (synctest.Test needs the test's
+// *testing.T), so this package's examples run on the wall clock; the tests
+// named TestInABubble show the same calls in bubbles.
 package fault
 
 import (
@@ -34,7 +81,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -128,7 +174,9 @@ func (nw *Network) Cut(from, to string) {
 }
 
 // Isolate black-holes all traffic between node a and every other node that
-// listened through the network so far.
+// listened through the network so far. It covers only the nodes that exist
+// when it is called: a node that listens later can talk to a, until
+// Isolate is called again.
 func (nw *Network) Isolate(a string) {
 	ka := key(a)
 	nw.update(func() {
@@ -196,13 +244,19 @@ func (nw *Network) setLocked(from, to netip.AddrPort, f func(*rule)) {
 	nw.rules[l] = r
 }
 
+// update changes the faults with f, wakes every call that waits on them,
+// and lets through the ends of streams they no longer hold back.
 func (nw *Network) update(f func()) {
 	nw.mu.Lock()
 	f()
 	nw.stopLocked()
 	close(nw.changed)
 	nw.changed = make(chan struct{})
+	ends := nw.healedLocked()
 	nw.mu.Unlock()
+	for _, e := range ends {
+		e.c.endInner(e.e)
+	}
 }
 
 // state returns the rule on l and a channel closed when rules change.
@@ -258,11 +312,7 @@ func (t *nodeTransport) Dial(ctx context.Context, raddr string) (net.Conn, error
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{
-		Conn: inner, nw: t.nw, link: l,
-		moved: make(chan struct{}), wsem: make(chan struct{}, 1),
-		closed: make(chan struct{}), aborted: make(chan struct{}),
-	}
+	c := newConn(t.nw, inner, l)
 	t.nw.mu.Lock()
 	t.nw.conns[c] = struct{}{}
 	t.nw.mu.Unlock()
@@ -274,298 +324,3 @@ func (t *nodeTransport) Dial(ctx context.Context, raddr string) (net.Conn, error
 	}
 	return c, nil
 }
-
-// conn is the dialler's end of a connection, where faults are applied: what
-// the dialler writes waits before it goes out, what it reads waits after it
-// came in. A shaped direction goes through a wire: the dialler's writes go
-// into one that a goroutine empties into the inner connection, and a
-// goroutine fills one from the inner connection for the dialler's reads.
-type conn struct {
-	net.Conn
-	nw   *Network
-	link link
-
-	mu            sync.Mutex // guards the deadlines, moved and the flags below
-	readDeadline  time.Time
-	writeDeadline time.Time
-	moved         chan struct{} // closed and replaced when a deadline changes
-	shapedIn      bool          // reads come from a wire: deadlines stay here
-	shapedOut     bool          // writes go into a wire: deadlines stay here
-	done          bool          // Close was called
-
-	rmu    sync.Mutex // serialises reads; guards held and heldAt
-	held   []byte     // read from the connection, not yet let through
-	heldAt time.Time  // when held was read
-
-	wsem chan struct{} // serialises writes, as a socket does
-
-	// The wires of the shaped directions, set under nw.mu once a direction
-	// is first shaped and kept from then on.
-	out, in atomic.Pointer[wire]
-
-	closeOnce sync.Once
-	closed    chan struct{}
-	abortOnce sync.Once
-	aborted   chan struct{} // closed when the connection breaks
-}
-
-// direction is the way data flows through the dialler's end.
-type direction bool
-
-const (
-	outbound direction = false // written by the dialler
-	inbound  direction = true  // read by the dialler
-)
-
-// pass waits until data that reached this end at since may go on in
-// direction d: no black hole that way, and the delay elapsed. A black hole
-// holds the call until the deadline of d, including one set while it waits;
-// a delay is the link's and is not cut short, but the call fails once it is
-// over if the deadline passed meanwhile, as it would on a slow socket. pass
-// gives up when the connection closes.
-func (c *conn) pass(d direction, since time.Time) error {
-	for {
-		r, changed := c.nw.state(c.link)
-		deadline, moved := c.deadline(d)
-		expired := !deadline.IsZero() && !time.Now().Before(deadline)
-		var ok bool
-		switch {
-		case (d == outbound && r.send) || (d == inbound && r.recv):
-			if expired {
-				return os.ErrDeadlineExceeded
-			}
-			ok = c.sleep(deadline, changed, moved)
-		case time.Now().Before(since.Add(r.delay)):
-			ok = c.sleep(since.Add(r.delay), changed, nil)
-		case expired:
-			return os.ErrDeadlineExceeded
-		default:
-			return nil
-		}
-		if !ok {
-			return net.ErrClosed
-		}
-	}
-}
-
-// sleep waits until the time until (if not zero), a change of the rules or of
-// the deadlines, and reports false if the connection closed first.
-func (c *conn) sleep(until time.Time, changed, moved <-chan struct{}) bool {
-	var timer <-chan time.Time
-	if !until.IsZero() {
-		t := time.NewTimer(time.Until(until))
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case <-changed:
-	case <-moved:
-	case <-timer:
-	case <-c.closed:
-		return false
-	}
-	return true
-}
-
-func (c *conn) Read(b []byte) (int, error) {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	if len(c.held) == 0 {
-		n, at, err := c.fill(b)
-		if n == 0 {
-			return 0, err
-		}
-		c.held = append(c.held[:0], b[:n]...)
-		c.heldAt = at
-	}
-	if err := c.pass(inbound, c.heldAt); err != nil {
-		return 0, err
-	}
-	n := copy(b, c.held)
-	c.held = c.held[n:]
-	return n, nil
-}
-
-// fill reads into b what comes in next, from the inner connection or, once
-// the direction is shaped, from its wire, and returns when it came in.
-func (c *conn) fill(b []byte) (int, time.Time, error) {
-	w := c.in.Load()
-	if w == nil && c.nw.shaping.Load() {
-		w = c.shape(inbound, nil, time.Time{})
-	}
-	if w == nil {
-		n, err := c.Conn.Read(b)
-		at := time.Now()
-		if n == 0 {
-			if c.isClosed() {
-				err = net.ErrClosed
-			}
-			return 0, at, err
-		}
-		// Shaped while this read waited: the bytes take the link too.
-		if !c.nw.shaping.Load() {
-			return n, at, nil
-		}
-		if w = c.shape(inbound, b[:n], at); w == nil {
-			return n, at, nil
-		}
-	}
-	return c.takeIn(w, b)
-}
-
-func (c *conn) Write(b []byte) (int, error) {
-	if err := c.pass(outbound, time.Now()); err != nil {
-		return 0, err
-	}
-	if err := c.lockWrite(); err != nil {
-		return 0, err
-	}
-	defer func() { <-c.wsem }()
-	w := c.out.Load()
-	if w == nil && c.nw.shaping.Load() {
-		w = c.shape(outbound, nil, time.Time{})
-	}
-	if w == nil {
-		return c.Conn.Write(b)
-	}
-	return c.putOut(w, b)
-}
-
-// lockWrite waits for the writes before to finish, or the write deadline.
-func (c *conn) lockWrite() error {
-	select {
-	case c.wsem <- struct{}{}:
-		return nil
-	default:
-	}
-	for {
-		deadline, moved := c.deadline(outbound)
-		if expired(deadline) {
-			return os.ErrDeadlineExceeded
-		}
-		var timer *time.Timer
-		var fired <-chan time.Time
-		if !deadline.IsZero() {
-			timer = time.NewTimer(time.Until(deadline))
-			fired = timer.C
-		}
-		var err error
-		locked := false
-		select {
-		case c.wsem <- struct{}{}:
-			locked = true
-		case <-moved:
-		case <-fired:
-		case <-c.closed:
-			err = net.ErrClosed
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-		if locked || err != nil {
-			return err
-		}
-	}
-}
-
-func expired(deadline time.Time) bool {
-	return !deadline.IsZero() && !time.Now().Before(deadline)
-}
-
-func (c *conn) isClosed() bool {
-	select {
-	case <-c.closed:
-		return true
-	default:
-		return false
-	}
-}
-
-func (c *conn) Close() error { return c.close(false) }
-
-// close closes the connection. What a shaped link holds still goes out, as
-// a socket sends what it buffered, unless abort: then it is dropped, as
-// after a reset.
-func (c *conn) close(abort bool) error {
-	var err error
-	first := false
-	c.closeOnce.Do(func() {
-		first = true
-		c.nw.mu.Lock()
-		close(c.closed)
-		out := c.out.Load()
-		if out == nil || abort {
-			// Otherwise the link still carries what it holds, and still
-			// heeds the faults and shapes: the sending goroutine forgets c.
-			delete(c.nw.conns, c)
-		}
-		c.nw.mu.Unlock()
-		c.mu.Lock()
-		c.done = true
-		c.mu.Unlock()
-		if out == nil || abort {
-			err = c.Conn.Close()
-			return
-		}
-		// The sending goroutine closes the inner connection once the link
-		// delivered what it holds, or gave up.
-		giveUp := out.finish(net.ErrClosed, time.Now(), linger)
-		c.Conn.SetWriteDeadline(giveUp)
-		c.Conn.SetReadDeadline(time.Unix(1, 0)) // unblocks a read
-	})
-	if abort {
-		c.abortOnce.Do(func() { close(c.aborted) })
-		if !first {
-			return c.Conn.Close()
-		}
-	}
-	if !first && c.out.Load() == nil {
-		return c.Conn.Close()
-	}
-	return err
-}
-
-// deadline returns the deadline of direction d and a channel closed when a
-// deadline changes.
-func (c *conn) deadline(d direction) (time.Time, <-chan struct{}) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d == inbound {
-		return c.readDeadline, c.moved
-	}
-	return c.writeDeadline, c.moved
-}
-
-// setDeadline sets the read deadline, the write deadline or both to t and
-// wakes every wait. A shaped direction keeps its deadline here: the inner
-// connection's is the link's, which never times out.
-func (c *conn) setDeadline(read, write bool, t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if read {
-		c.readDeadline = t
-	}
-	if write {
-		c.writeDeadline = t
-	}
-	close(c.moved)
-	c.moved = make(chan struct{})
-	if c.done {
-		return net.ErrClosed
-	}
-	read = read && !c.shapedIn
-	write = write && !c.shapedOut
-	switch {
-	case read && write:
-		return c.Conn.SetDeadline(t)
-	case read:
-		return c.Conn.SetReadDeadline(t)
-	case write:
-		return c.Conn.SetWriteDeadline(t)
-	}
-	return nil
-}
-
-func (c *conn) SetDeadline(t time.Time) error      { return c.setDeadline(true, true, t) }
-func (c *conn) SetReadDeadline(t time.Time) error  { return c.setDeadline(true, false, t) }
-func (c *conn) SetWriteDeadline(t time.Time) error { return c.setDeadline(false, true, t) }

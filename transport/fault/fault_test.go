@@ -68,6 +68,19 @@ type world struct {
 	t     testing.TB
 	nw    *fault.Network
 	inner func() cluster.Transport
+	// closers, if not nil, collects what the test closes at its end,
+	// instead of t.Cleanup: in a synctest bubble, cleanups run only once
+	// every goroutine of the bubble has ended.
+	closers *[]func()
+}
+
+// atEnd closes c when the test ends.
+func (w *world) atEnd(c io.Closer) {
+	if w.closers != nil {
+		*w.closers = append(*w.closers, func() { c.Close() })
+		return
+	}
+	w.t.Cleanup(func() { c.Close() })
 }
 
 // endpoint is a node's transport: it listens, so the network knows its name.
@@ -82,7 +95,7 @@ func (w *world) endpoint() *endpoint {
 	tr := w.nw.Wrap(w.inner())
 	ln, err := tr.Listen("127.0.0.1:0")
 	require.NoError(w.t, err)
-	w.t.Cleanup(func() { ln.Close() })
+	w.atEnd(ln)
 	return &endpoint{w: w, tr: tr, ln: ln, name: ln.Addr().String()}
 }
 
@@ -94,10 +107,10 @@ func (e *endpoint) dial(to *endpoint) (dialler, acceptor net.Conn) {
 	defer cancel()
 	dialler, err := e.tr.Dial(ctx, to.name)
 	require.NoError(t, err)
-	t.Cleanup(func() { dialler.Close() })
+	e.w.atEnd(dialler)
 	acceptor, err = to.ln.Accept()
 	require.NoError(t, err)
-	t.Cleanup(func() { acceptor.Close() })
+	e.w.atEnd(acceptor)
 	return dialler, acceptor
 }
 

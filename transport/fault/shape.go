@@ -24,7 +24,9 @@ import (
 // Closing a connection lets its links deliver what they hold, at their
 // pace, before the peer reads the end of the stream; what they cannot
 // deliver within a second beyond that (through a black hole, or to a peer
-// that does not read) is dropped. Break drops it at once.
+// that does not read) is dropped, though the end of the stream itself
+// still waits for Heal while a fault stops the link. Break drops it all at
+// once.
 func (nw *Network) Shape(from, to string, l Link) {
 	l.check()
 	kf, kt := key(from), key(to)
@@ -124,7 +126,7 @@ func (c *conn) shape(d direction, first []byte, at time.Time) *wire {
 	w := p.Load()
 	started := false
 	if w == nil {
-		if c.isClosed() {
+		if c.isClosed() || (d == outbound && c.isShut()) {
 			return nil
 		}
 		l := nw.shapeLocked(c.link, d)
@@ -148,7 +150,7 @@ func (c *conn) shape(d direction, first []byte, at time.Time) *wire {
 		started = true
 	}
 	if first != nil {
-		w.put(first, at, true)
+		w.put(first, at)
 	}
 	if started {
 		if d == inbound {
@@ -160,29 +162,45 @@ func (c *conn) shape(d direction, first []byte, at time.Time) *wire {
 	return w
 }
 
-// putOut puts b into the outbound wire, waiting for room, until the write
-// deadline. A write the deadline cuts short returns how much went in, all
-// of which the link delivers.
+// putOut puts b into the outbound wire, as the send buffer has room for
+// it, until the write deadline. A write the deadline cuts short returns how
+// much went in, all of which the link delivers. Once it filled the buffer,
+// it waits for the wake-up room of the link (see wire.room).
 func (c *conn) putOut(w *wire, b []byte) (int, error) {
 	n := 0
+	blocked := false
 	for {
 		if c.isClosed() {
 			return n, net.ErrClosed
 		}
-		k, changed, err := w.put(b[n:], time.Now(), false)
-		n += k
+		room, next, changed, err := w.room(time.Now(), blocked)
+		if err == nil && room > 0 {
+			k := min(room, len(b)-n)
+			if err = w.put(b[n:n+k], time.Now()); err == nil {
+				n += k
+				if n == len(b) {
+					return n, nil
+				}
+				blocked = true // the buffer is full
+				continue
+			}
+		}
+		if err != nil && c.isShut() {
+			return n, errWriteClosed
+		}
 		if err != nil {
 			return n, err
 		}
-		if n == len(b) {
-			return n, nil
-		}
+		blocked = true
 		deadline, moved := c.deadline(outbound)
 		if expired(deadline) {
 			return n, os.ErrDeadlineExceeded
 		}
-		if !c.sleep(deadline, changed, moved) {
-			return n, net.ErrClosed
+		if !deadline.IsZero() && (next.IsZero() || deadline.Before(next)) {
+			next = deadline
+		}
+		if err := c.sleep(outbound, next, changed, moved); err != nil {
+			return n, err
 		}
 	}
 }
@@ -208,35 +226,31 @@ func (c *conn) takeIn(w *wire, b []byte) (int, time.Time, error) {
 		if !deadline.IsZero() && (next.IsZero() || deadline.Before(next)) {
 			next = deadline
 		}
-		if !c.sleep(next, changed, moved) {
-			return 0, time.Time{}, net.ErrClosed
+		if err := c.sleep(inbound, next, changed, moved); err != nil {
+			return 0, time.Time{}, err
 		}
 	}
 }
 
 // send carries the outbound wire's bytes into the inner connection as they
-// arrive, and closes the inner connection once c closed and the wire is
-// empty or gave up, or at once if c breaks.
+// arrive, and ends the stream on it once the wire ends: after the bytes, or
+// when the link gives up on them. It returns at once if c breaks.
 func (c *conn) send(w *wire) {
-	defer func() {
-		c.Conn.Close()
-		c.nw.mu.Lock()
-		delete(c.nw.conns, c)
-		c.nw.mu.Unlock()
-	}()
 	buf := make([]byte, sendChunk)
 	for {
 		n, _, err, next, changed := w.take(buf, time.Now())
 		if n > 0 {
 			if _, err := c.Conn.Write(buf[:n]); err != nil {
 				w.fail(err)
-				<-c.closed
-				return
+				break
 			}
 			continue
 		}
 		if err != nil {
-			return
+			if err == errHalfClosed {
+				c.endStream(endWrite)
+			}
+			break
 		}
 		var timer *time.Timer
 		var fired <-chan time.Time
@@ -258,26 +272,36 @@ func (c *conn) send(w *wire) {
 			return
 		}
 	}
+	select {
+	case <-c.closed:
+		c.endStream(endAll)
+	case <-c.aborted:
+	}
 }
 
-// receive fills the inbound wire from the inner connection while it has
-// room, until the inner connection ends or c closes.
+// receive fills the inbound wire from the inner connection as soon as its
+// send buffer has room, until the inner connection ends or c closes. The
+// acceptor's writes go first into the inner connection's buffers, whose
+// writer wakes at any room (see Link), so the acceptor's count of
+// unacknowledged bytes, the inner connection's, falls as the link moves
+// them.
 func (c *conn) receive(w *wire) {
 	buf := make([]byte, recvChunk)
 	for {
-		room, changed := w.room(recvChunk)
-		if changed != nil {
-			select {
-			case <-changed:
-				continue
-			case <-c.closed:
+		room, next, changed, err := w.room(time.Now(), false)
+		if err != nil {
+			return
+		}
+		if room == 0 {
+			if !c.wait(next, changed) {
 				return
 			}
+			continue
 		}
 		n, err := c.Conn.Read(buf[:min(room, len(buf))])
 		now := time.Now()
 		if n > 0 {
-			w.put(buf[:n], now, true)
+			w.put(buf[:n], now)
 		}
 		if err != nil {
 			if !c.isClosed() {
@@ -286,4 +310,22 @@ func (c *conn) receive(w *wire) {
 			return
 		}
 	}
+}
+
+// wait waits until next (if not zero) or a change, and reports false if c
+// closed first.
+func (c *conn) wait(next time.Time, changed <-chan struct{}) bool {
+	var fired <-chan time.Time
+	if !next.IsZero() {
+		t := time.NewTimer(time.Until(next))
+		defer t.Stop()
+		fired = t.C
+	}
+	select {
+	case <-changed:
+	case <-fired:
+	case <-c.closed:
+		return false
+	}
+	return true
 }

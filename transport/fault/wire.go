@@ -9,15 +9,17 @@ import (
 
 // wire is one shaped direction of a connection: the bytes the link took and
 // not yet handed on, with when each slice of them leaves and arrives. One
-// side puts bytes in, as they are written; the other takes them out once
-// they arrived. Both sides wait on changed for what they need.
+// side puts bytes in, as they are written, into the send buffer; they
+// leave while the receive buffer has room, and the other side takes them
+// out once they arrived. Both sides wait on changed for what they need.
 type wire struct {
 	mu      sync.Mutex
 	link    Link
 	data    bytes.Buffer // the bytes held: put in, not yet taken
 	in, out int64        // how many bytes were ever put in, taken out
+	sched   int64        // how many bytes have their times in marks
 	marks   []mark       // in order of offset, and of arrival
-	free    time.Time    // when the link has sent everything put in
+	free    time.Time    // when the link has sent everything scheduled
 	stopped time.Time    // when a fault stopped the link; zero while it runs
 	end     error        // how the stream ends, once drained; nil while it goes on
 	endAt   time.Time    // when the end arrives
@@ -53,45 +55,57 @@ func (w *wire) watch() <-chan struct{} {
 	return w.changed
 }
 
-// put puts as much of p in as the link has room for, or all of it if
-// force, as bytes handed to the link at now. It returns how much it put in
-// and, if not all, a channel closed when there may be room.
-func (w *wire) put(p []byte, now time.Time, force bool) (int, <-chan struct{}, error) {
+// put puts all of p in, as bytes handed to the link at now; a writer asks
+// room first how much it may put.
+func (w *wire) put(p []byte, now time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.failed != nil {
-		return 0, nil, w.failed
+	if err := w.closedErr(); err != nil {
+		return err
 	}
-	if w.end != nil {
-		return 0, nil, net.ErrClosed
-	}
-	n := len(p)
-	if !force {
-		n = max(0, min(n, w.link.window()-w.data.Len()))
-	}
-	if n > 0 {
-		w.data.Write(p[:n])
-		w.in += int64(n)
-		w.schedule(w.in-int64(n), w.in, now)
+	if len(p) > 0 {
+		w.data.Write(p)
+		w.in += int64(len(p))
+		w.pump(now)
 		w.notify()
 	}
-	if n < len(p) {
-		return n, w.watch(), nil
-	}
-	return n, nil, nil
+	return nil
 }
 
-// room returns how many bytes the link has room for and, if fewer than
-// want or a quarter of the window, a channel closed when there may be more.
-func (w *wire) room(want int) (int, <-chan struct{}) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	window := w.link.window()
-	room := window - w.data.Len()
-	if room < min(want, window/4) {
-		return room, w.watch()
+// closedErr returns why nothing more can be put in, or nil. w.mu must be
+// held.
+func (w *wire) closedErr() error {
+	if w.failed != nil {
+		return w.failed
 	}
-	return room, nil
+	if w.end != nil {
+		return net.ErrClosed
+	}
+	return nil
+}
+
+// pump schedules the bytes waiting to leave that the receive buffer has
+// room for, from now on: what is on the way and arrived but not taken
+// stays within it, as TCP's receive window keeps it. w.mu must be held.
+func (w *wire) pump(now time.Time) {
+	to := min(w.in, w.out+int64(w.link.recvBuffer()))
+	if w.sched >= to {
+		return
+	}
+	w.schedule(w.sched, to, now)
+	w.sched = to
+	if w.end != nil {
+		w.timeEnd(w.clock(now))
+	}
+}
+
+// clock returns the link's time at now: the time it stopped, while a fault
+// stops it. w.mu must be held.
+func (w *wire) clock(now time.Time) time.Time {
+	if !w.stopped.IsZero() && w.stopped.Before(now) {
+		return w.stopped
+	}
+	return now
 }
 
 // schedule sends the bytes from offset from to offset to, handed to the
@@ -154,6 +168,7 @@ func (w *wire) take(p []byte, now time.Time) (n int, at time.Time, err error, ne
 				i++
 			}
 			w.marks = w.marks[i:]
+			w.pump(now)
 			w.notify()
 			return k, at, nil, time.Time{}, nil
 		}
@@ -175,23 +190,24 @@ func (w *wire) take(p []byte, now time.Time) (n int, at time.Time, err error, ne
 
 // finish ends the stream with err after the bytes put in so far, as if the
 // end was handed to the link at now: it arrives one latency after the link
-// is free. From giveUp on, if not zero, take ends the stream at once.
+// is free. From giveUp on, if not zero, take ends the stream at once. A
+// stream already ended keeps its end, and gets a give-up if it had none, as
+// a half-closed connection that then closes.
 func (w *wire) finish(err error, now time.Time, giveUp time.Duration) time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.end != nil {
-		return w.giveUp
-	}
 	start := now
 	if !w.stopped.IsZero() && w.stopped.Before(start) {
 		start = w.stopped
 	}
-	w.end = err
-	w.timeEnd(start)
-	if giveUp > 0 {
+	if w.end == nil {
+		w.end = err
+		w.timeEnd(start)
+	}
+	if giveUp > 0 && w.giveUp.IsZero() {
 		// While a fault stops the link its schedule waits; the give-up
 		// does not.
-		w.giveUp = now.Add(w.endAt.Sub(start) + giveUp)
+		w.giveUp = now.Add(max(w.endAt.Sub(start), 0) + giveUp)
 	}
 	w.notify()
 	return w.giveUp
@@ -286,7 +302,8 @@ func (w *wire) reshape(l Link, now time.Time) {
 	}
 	w.marks = w.marks[:left]
 	w.free = t
-	w.schedule(sent, w.in, t)
+	w.sched = sent
+	w.pump(t)
 	if w.end != nil {
 		w.timeEnd(t)
 	}

@@ -35,10 +35,11 @@ func TestWireDeliversAtTheBandwidthALatencyLater(t *testing.T) {
 	const rate, latency = 1 << 20, 50 * time.Millisecond
 	l := Link{Bandwidth: rate, Latency: latency}
 	w := newWire(l)
-	size := l.window()
-	n, _, err := w.put(make([]byte, size), t0, false)
+	size := l.sendBuffer()
+	room, _, _, err := w.room(t0, false)
 	require.NoError(t, err)
-	require.Equal(t, size, n)
+	require.Equal(t, size, room)
+	require.NoError(t, w.put(make([]byte, size), t0))
 
 	arrived := 0
 	for d := time.Duration(0); arrived < size; d += 7 * time.Millisecond {
@@ -56,9 +57,7 @@ func TestWirePipelinesSmallWrites(t *testing.T) {
 	const latency = 50 * time.Millisecond
 	w := newWire(Link{Bandwidth: 1 << 20, Latency: latency})
 	for i := range 100 {
-		n, _, err := w.put(make([]byte, 100), at(time.Duration(i)*10*time.Microsecond), false)
-		require.NoError(t, err)
-		require.Equal(t, 100, n)
+		require.NoError(t, w.put(make([]byte, 100), at(time.Duration(i)*10*time.Microsecond)))
 	}
 	assert.Zero(t, drain(t, w, at(latency)), "arrived before the latency")
 	// 10,000 bytes take 9.5 ms at 1 MiB/s: the writes follow each other on
@@ -66,34 +65,100 @@ func TestWirePipelinesSmallWrites(t *testing.T) {
 	assert.Equal(t, 10000, drain(t, w, at(latency+10*time.Millisecond)))
 }
 
-func TestWireHoldsTwoBuffers(t *testing.T) {
-	l := Link{Bandwidth: 1 << 20}
+// The send buffer holds what has not arrived, whether the reader took it
+// or not; the receive buffer holds what is on the way or arrived and not
+// taken, and bytes leave only while it has room.
+func TestWireSendBufferHoldsWhatHasNotArrived(t *testing.T) {
+	l := Link{Bandwidth: 1 << 20} // buffers of 128 KiB to send and to receive
 	w := newWire(l)
-	n, changed, err := w.put(make([]byte, 1<<20), t0, false)
+	room, _, _, err := w.room(t0, false)
 	require.NoError(t, err)
-	assert.Equal(t, 2*(64<<10), n, "two buffers of 64 KiB")
+	assert.Equal(t, 128<<10, room, "as large as the receive buffer")
+	require.NoError(t, w.put(make([]byte, room), t0))
+	room, next, changed, err := w.room(t0, false)
+	require.NoError(t, err)
+	assert.Zero(t, room)
 	require.NotNil(t, changed)
-	got := drain(t, w, at(20*time.Millisecond))
-	assert.Positive(t, got)
-	select {
-	case <-changed:
-	default:
-		t.Fatal("taking bytes did not announce room")
-	}
-	n, _, err = w.put(make([]byte, 1<<20), at(20*time.Millisecond), false)
+	assert.Equal(t, at(l.serialise(l.slice())), next, "room once the first slice arrives")
+
+	assert.Equal(t, 128<<10-20*l.slice(), w.unacked(at(20*time.Millisecond)), "20 slices arrived, none taken")
+	room, _, _, err = w.room(at(20*time.Millisecond), false)
 	require.NoError(t, err)
-	assert.Equal(t, got, n, "room for what was taken")
+	assert.Equal(t, 20*l.slice(), room)
+
+	// A send buffer larger than the receive buffer: with nothing taken,
+	// the receive buffer fills, and the rest waits to leave.
+	l.SendBuffer = 256 << 10
+	w = newWire(l)
+	require.NoError(t, w.put(make([]byte, l.SendBuffer), t0))
+	assert.Equal(t, 128<<10, w.unacked(at(time.Second)))
+	assert.Equal(t, 128<<10, drain(t, w, at(time.Second)))
+	assert.Equal(t, 128<<10, w.unacked(at(time.Second)), "leaves once taken")
+	assert.Zero(t, w.unacked(at(time.Second+l.serialise(128<<10+l.slice()))))
+}
+
+// A writer blocked on a full send buffer wakes once a third of it has
+// arrived, not at the first free byte, as on Linux; meanwhile the count of
+// unacknowledged bytes falls.
+func TestWireWakesABlockedWriterOnceAThirdHasDrained(t *testing.T) {
+	const size = 96 << 10
+	l := Link{Bandwidth: 1 << 20, Latency: 10 * time.Millisecond, SendBuffer: size}
+	w := newWire(l)
+	require.NoError(t, w.put(make([]byte, size), t0))
+	room, next, changed, err := w.room(t0, true)
+	require.NoError(t, err)
+	require.Zero(t, room)
+	require.NotNil(t, changed)
+	third := l.serialise(size/3) + l.Latency
+	assert.GreaterOrEqual(t, next, at(third), "wakes before a third arrived")
+	assert.Less(t, next, at(third+l.serialise(l.slice())), "wakes later than the slice with the third's last byte")
+
+	before := next.Add(-time.Nanosecond)
+	room, _, _, err = w.room(before, true)
+	require.NoError(t, err)
+	assert.Zero(t, room, "a blocked writer woke early")
+	assert.Less(t, w.unacked(before), size-size/4, "the count fell while the writer waits")
+	room, _, _, err = w.room(before, false)
+	require.NoError(t, err)
+	assert.Positive(t, room, "a writer that was not blocked finds room")
+	room, _, _, err = w.room(next, true)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, room, size/3)
+	assert.Equal(t, size-room, w.unacked(next))
+}
+
+// With a not-sent low-water mark, a writer copies while fewer bytes than
+// it wait to leave, and a blocked one wakes once fewer than half of it
+// do; bytes on the way count for neither.
+func TestWireNotSentLowat(t *testing.T) {
+	const lowat = 16 << 10
+	l := Link{Bandwidth: 1 << 20, Latency: 50 * time.Millisecond, NotSentLowat: lowat}
+	w := newWire(l)
+	room, _, _, err := w.room(t0, false)
+	require.NoError(t, err)
+	require.Equal(t, lowat, room)
+	require.NoError(t, w.put(make([]byte, lowat), t0))
+	room, next, _, err := w.room(t0, true)
+	require.NoError(t, err)
+	require.Zero(t, room)
+	half := l.serialise(lowat / 2)
+	assert.GreaterOrEqual(t, next, at(half), "wakes before half the mark left")
+	assert.Less(t, next, at(half+l.serialise(l.slice())))
+	room, _, _, err = w.room(next, true)
+	require.NoError(t, err)
+	assert.Greater(t, room, lowat/2)
+	assert.Equal(t, lowat, w.unacked(next), "what left is still on the way")
 }
 
 func TestWireStandsStillWhileStopped(t *testing.T) {
 	const latency = 50 * time.Millisecond
 	w := newWire(Link{Latency: latency})
-	_, _, err := w.put(make([]byte, 1000), t0, false)
+	err := w.put(make([]byte, 1000), t0)
 	require.NoError(t, err)
 	w.stop(true, at(10*time.Millisecond))
 	assert.Zero(t, drain(t, w, at(time.Second)), "arrived through a black hole")
 	// Bytes handed to the link meanwhile wait for it too.
-	_, _, err = w.put(make([]byte, 1000), at(time.Second), false)
+	err = w.put(make([]byte, 1000), at(time.Second))
 	require.NoError(t, err)
 	w.stop(false, at(2*time.Second))
 	// The first bytes had 40 ms to go, the others a whole latency.
@@ -105,7 +170,7 @@ func TestWireStandsStillWhileStopped(t *testing.T) {
 
 func TestWireReshapesTheBytesOnTheWay(t *testing.T) {
 	w := newWire(Link{Bandwidth: 1 << 10, Latency: time.Hour})
-	_, _, err := w.put(make([]byte, 10<<10), t0, false) // 10 s to leave
+	err := w.put(make([]byte, 10<<10), t0) // 10 s to leave
 	require.NoError(t, err)
 	assert.Zero(t, drain(t, w, at(time.Second)))
 	// Unshaped: what left arrives now, and the rest at once.
@@ -114,7 +179,7 @@ func TestWireReshapesTheBytesOnTheWay(t *testing.T) {
 
 	// A slower link slows what has not left yet.
 	w.reshape(Link{Bandwidth: 1 << 20}, at(2*time.Second))
-	_, _, err = w.put(make([]byte, 100<<10), at(2*time.Second), false) // 100 ms to leave
+	err = w.put(make([]byte, 100<<10), at(2*time.Second)) // 100 ms to leave
 	require.NoError(t, err)
 	w.reshape(Link{Bandwidth: 1 << 10}, at(2*time.Second+50*time.Millisecond))
 	got := drain(t, w, at(3*time.Second))
@@ -124,10 +189,10 @@ func TestWireReshapesTheBytesOnTheWay(t *testing.T) {
 func TestWireEndsAfterItsBytes(t *testing.T) {
 	const latency = 50 * time.Millisecond
 	w := newWire(Link{Latency: latency})
-	_, _, err := w.put([]byte("last"), t0, false)
+	err := w.put([]byte("last"), t0)
 	require.NoError(t, err)
 	w.finish(io.EOF, t0, 0)
-	_, _, err = w.put([]byte("more"), t0, false)
+	err = w.put([]byte("more"), t0)
 	assert.Error(t, err, "put after the end")
 	buf := make([]byte, 10)
 	n, _, err, next, _ := w.take(buf, at(latency-time.Nanosecond))
@@ -143,7 +208,7 @@ func TestWireEndsAfterItsBytes(t *testing.T) {
 
 func TestWireGivesUpWhenStoppedTooLong(t *testing.T) {
 	w := newWire(Link{Latency: 50 * time.Millisecond})
-	_, _, err := w.put([]byte("held"), t0, false)
+	err := w.put([]byte("held"), t0)
 	require.NoError(t, err)
 	w.stop(true, t0)
 	giveUp := w.finish(io.EOF, t0, time.Second)

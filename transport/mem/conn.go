@@ -6,8 +6,11 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/peerweave/peerweave/transport"
 )
 
 // BufferSize is how many bytes each direction of a connection buffers: what
@@ -26,6 +29,10 @@ const minBuffer = 512
 // closed, as a socket reports a broken pipe.
 var errPeerClosed = fmt.Errorf("mem: write to a connection the peer closed: %w", syscall.EPIPE)
 
+// errWriteClosed is the error of a Write after CloseWrite, as a socket
+// reports a broken pipe once its sending side is shut down.
+var errWriteClosed = fmt.Errorf("mem: write after CloseWrite: %w", syscall.EPIPE)
+
 // newConnPair returns the two ends of a new connection between the
 // addresses a and b.
 func newConnPair(a, b net.Addr) (atA, atB *conn) {
@@ -33,13 +40,18 @@ func newConnPair(a, b net.Addr) (atA, atB *conn) {
 	return &conn{rx: ba, tx: ab, local: a, remote: b}, &conn{rx: ab, tx: ba, local: b, remote: a}
 }
 
+// A connection tells how much the other end has yet to read, and can close
+// its writing side alone.
+var (
+	_ transport.Unacked    = (*conn)(nil)
+	_ transport.HalfCloser = (*conn)(nil)
+)
+
 // conn is one end of a connection: it reads from one pipe and writes to the
 // other, which the other end reads.
 type conn struct {
-	rx, tx *pipe
-	// wmu makes each Write's bytes arrive together, as every net.Conn of
-	// the standard library does, when a Write waits for room.
-	wmu           sync.Mutex
+	rx, tx        *pipe
+	closed        atomic.Bool // Close was called at this end
 	local, remote net.Addr
 }
 
@@ -77,22 +89,31 @@ func (c *conn) Read(b []byte) (int, error) {
 
 // Write buffers b for the other end, waiting while the buffer is full. A
 // Write cut short by its deadline or a Close returns how much it buffered,
-// which the other end will read.
+// which the other end will read. Writes at once take turns, so that each
+// one's bytes arrive together, as with every net.Conn of the standard
+// library; one that waits for its turn heeds the deadline and Close too.
+//
+// Every wait is on a sync.Cond, with no lock held, so that a Write blocked
+// in a testing/synctest bubble lets the bubble's clock advance.
 func (c *conn) Write(b []byte) (int, error) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	p := c.tx
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for p.writing {
+		if err := p.writeErr(c); err != nil {
+			return 0, err
+		}
+		p.writable.Wait()
+	}
+	p.writing = true
+	defer func() {
+		p.writing = false
+		p.writable.Broadcast() // the next Write's turn
+	}()
 	written := 0
 	for {
-		switch {
-		case p.writerClosed:
-			return written, net.ErrClosed
-		case p.writeDeadline.expired:
-			return written, os.ErrDeadlineExceeded
-		case p.readerClosed:
-			return written, errPeerClosed
+		if err := p.writeErr(c); err != nil {
+			return written, err
 		}
 		if k := p.put(b[written:]); k > 0 {
 			written += k
@@ -105,11 +126,59 @@ func (c *conn) Write(b []byte) (int, error) {
 	}
 }
 
+// writeErr returns why a Write at c, the writing end of p, cannot go on,
+// or nil. p.mu must be held.
+func (p *pipe) writeErr(c *conn) error {
+	switch {
+	case c.closed.Load():
+		return net.ErrClosed
+	case p.writerClosed:
+		return errWriteClosed
+	case p.writeDeadline.expired:
+		return os.ErrDeadlineExceeded
+	case p.readerClosed:
+		return errPeerClosed
+	}
+	return nil
+}
+
+// CloseWrite closes the writing side of this end alone, as a TCP
+// connection's CloseWrite does: the other end reads everything written
+// before it, then io.EOF, and can still write to this end, which can still
+// read. A Write waiting at this end returns with the count of what it
+// buffered; later Writes fail with an error matching syscall.EPIPE.
+// CloseWrite implements transport.HalfCloser.
+func (c *conn) CloseWrite() error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	c.tx.closeWriter()
+	return nil
+}
+
+// Unacked returns how many bytes this end wrote that the other end has not
+// read yet. A connection of this package has no network between its ends:
+// the buffer of each direction is both the writer's send buffer and the
+// reader's receive buffer, and the other end's Read is what takes bytes out
+// of it. So the count falls as the other end reads and stands still while
+// it does not, as a TCP socket's send queue does while the peer's receive
+// window is closed. Unacked implements transport.Unacked.
+func (c *conn) Unacked() (int, error) {
+	if c.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	p := c.tx
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n, nil
+}
+
 // Close closes both directions at this end and unblocks its Reads and
 // Writes and those of the other end. What this end wrote stays readable at
 // the other; what it had not read is dropped, and the other end's Writes
 // fail. Closing again does nothing.
 func (c *conn) Close() error {
+	c.closed.Store(true)
 	rx := c.rx
 	rx.mu.Lock()
 	rx.readerClosed = true
@@ -119,17 +188,24 @@ func (c *conn) Close() error {
 	rx.writable.Broadcast()
 	rx.mu.Unlock()
 
-	tx := c.tx
-	tx.mu.Lock()
-	tx.writerClosed = true
-	if tx.n == 0 {
-		tx.buf, tx.head = nil, 0
-	}
-	tx.writeDeadline.stop()
-	tx.readable.Broadcast()
-	tx.writable.Broadcast()
-	tx.mu.Unlock()
+	c.tx.closeWriter()
+	c.tx.mu.Lock()
+	c.tx.writeDeadline.stop()
+	c.tx.mu.Unlock()
 	return nil
+}
+
+// closeWriter ends what the writing end sends: the reader drains the
+// buffer, then reads io.EOF.
+func (p *pipe) closeWriter() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.writerClosed = true
+	if p.n == 0 {
+		p.buf, p.head = nil, 0
+	}
+	p.readable.Broadcast()
+	p.writable.Broadcast()
 }
 
 func (c *conn) SetDeadline(t time.Time) error {
@@ -141,24 +217,24 @@ func (c *conn) SetDeadline(t time.Time) error {
 
 // SetReadDeadline sets the deadline of Reads, including one that waits.
 func (c *conn) SetReadDeadline(t time.Time) error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
 	p := c.rx
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.readerClosed {
-		return net.ErrClosed
-	}
 	p.setDeadline(&p.readDeadline, &p.readable, t)
 	return nil
 }
 
 // SetWriteDeadline sets the deadline of Writes, including one that waits.
 func (c *conn) SetWriteDeadline(t time.Time) error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
 	p := c.tx
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.writerClosed {
-		return net.ErrClosed
-	}
 	p.setDeadline(&p.writeDeadline, &p.writable, t)
 	return nil
 }
@@ -177,6 +253,7 @@ type pipe struct {
 
 	readerClosed bool // the reading end closed: buf is dropped, Writes fail
 	writerClosed bool // the writing end closed: Reads drain buf, then io.EOF
+	writing      bool // a Write is under way; others wait for their turn
 
 	readDeadline, writeDeadline deadline
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/peerweave/peerweave/transport"
 	"github.com/peerweave/peerweave/transport/mem"
 )
 
@@ -308,4 +309,182 @@ func TestWriteAndReadDoNotAllocate(t *testing.T) {
 		}
 	})
 	assert.Zero(t, allocs, "allocations per Write and Read")
+}
+
+// Many Writes at once on one end, each larger than the buffer, take turns
+// in a synctest bubble: those waiting for their turn are durably blocked,
+// so the bubble does not hang, and each Write's bytes arrive together.
+func TestConcurrentWritersTakeTurnsInABubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, a := pair(t)
+		const writers, size = 16, mem.BufferSize + 1000
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() {
+				n, err := d.Write(bytes.Repeat([]byte{byte(i)}, size))
+				assert.NoError(t, err)
+				assert.Equal(t, size, n)
+			})
+		}
+		synctest.Wait() // all blocked: one on room, the others on their turn
+		got := make([]byte, writers*size)
+		_, err := io.ReadFull(a, got)
+		require.NoError(t, err)
+		wg.Wait()
+		seen := make(map[byte]bool)
+		for off := 0; off < len(got); off += size {
+			w := got[off]
+			require.False(t, seen[w], "writer %d's bytes came in two pieces", w)
+			seen[w] = true
+			require.Equal(t, bytes.Repeat([]byte{w}, size), got[off:off+size], "writer %d's bytes were interleaved", w)
+		}
+	})
+}
+
+// A Write waiting for its turn behind a Write that waits for room returns
+// at its own deadline, on the bubble's clock, and at Close.
+func TestWriteWaitingForItsTurnHeedsDeadlineAndClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, _ := pair(t)
+		first := write(d, fill(mem.BufferSize+1, 9))
+		synctest.Wait()
+		start := time.Now()
+		require.NoError(t, d.SetWriteDeadline(start.Add(time.Second)))
+		r := <-write(d, []byte("second"))
+		assert.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
+		assert.Zero(t, r.n)
+		assert.Equal(t, time.Second, time.Since(start))
+		assert.ErrorIs(t, (<-first).err, os.ErrDeadlineExceeded, "the first Write has the same deadline")
+
+		require.NoError(t, d.SetWriteDeadline(time.Time{}))
+		first = write(d, fill(1, 9))
+		third := write(d, []byte("third"))
+		synctest.Wait()
+		assertPending(t, third, "a Write behind one that waits for room")
+		require.NoError(t, d.Close())
+		assert.ErrorIs(t, (<-first).err, net.ErrClosed)
+		assert.ErrorIs(t, (<-third).err, net.ErrClosed)
+	})
+}
+
+// A Read and an Accept that wait are durably blocked too: Close ends them
+// in a bubble, and a read deadline fires on the bubble's clock.
+func TestAcceptAndReadWaitDurably(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		nw := mem.NewNetwork()
+		ln, err := nw.Listen("10.0.0.1:7946")
+		require.NoError(t, err)
+		accepted := make(chan error, 1)
+		go func() {
+			_, err := ln.Accept()
+			accepted <- err
+		}()
+		synctest.Wait()
+		require.NoError(t, ln.Close())
+		assert.ErrorIs(t, <-accepted, net.ErrClosed)
+
+		d, _ := pair(t)
+		start := time.Now()
+		require.NoError(t, d.SetReadDeadline(start.Add(time.Minute)))
+		_, err = d.Read(make([]byte, 1))
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		assert.Equal(t, time.Minute, time.Since(start))
+	})
+}
+
+// CloseWrite ends what one end sends: the other reads everything written
+// before it, then io.EOF, and can still write back, which the half-closed
+// end reads. The half-closed end's Writes fail; its deadlines still work.
+func TestCloseWriteHalfCloses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, a := pair(t)
+		hc, ok := d.(transport.HalfCloser)
+		require.True(t, ok, "a mem connection is a transport.HalfCloser")
+		want := fill(mem.BufferSize+500, 10)
+		wrote := write(d, want)
+		synctest.Wait()
+		require.NoError(t, hc.CloseWrite())
+		r := <-wrote
+		assert.ErrorIs(t, r.err, syscall.EPIPE, "a Write cut short by CloseWrite")
+		assert.Equal(t, mem.BufferSize, r.n)
+		_, err := d.Write([]byte("x"))
+		assert.ErrorIs(t, err, syscall.EPIPE, "a Write after CloseWrite")
+		require.NoError(t, d.SetDeadline(time.Now().Add(time.Minute)), "deadlines after CloseWrite")
+
+		got, err := io.ReadAll(a)
+		require.NoError(t, err)
+		assert.Equal(t, want[:r.n], got)
+
+		_, err = a.Write([]byte("reply"))
+		require.NoError(t, err)
+		reply := make([]byte, 5)
+		_, err = io.ReadFull(d, reply)
+		require.NoError(t, err)
+		assert.Equal(t, "reply", string(reply))
+
+		require.NoError(t, a.Close())
+		_, err = d.Read(reply)
+		assert.ErrorIs(t, err, io.EOF)
+		require.NoError(t, d.Close())
+		assert.ErrorIs(t, hc.CloseWrite(), net.ErrClosed)
+	})
+}
+
+// Unacked counts what one end wrote and the other has not read: it stands
+// still while a Write waits on a reader that reads nothing, and falls as
+// the reader reads.
+func TestUnackedCountsWhatThePeerHasNotRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, a := pair(t)
+		u, ok := d.(transport.Unacked)
+		require.True(t, ok, "a mem connection is a transport.Unacked")
+		unacked := func() int {
+			t.Helper()
+			n, err := u.Unacked()
+			require.NoError(t, err)
+			return n
+		}
+		assert.Zero(t, unacked())
+		_, err := d.Write(fill(1000, 11))
+		require.NoError(t, err)
+		assert.Equal(t, 1000, unacked())
+
+		wrote := write(d, fill(mem.BufferSize+5000, 12))
+		synctest.Wait()
+		assert.Equal(t, mem.BufferSize, unacked(), "a full buffer")
+		time.Sleep(time.Hour)
+		assert.Equal(t, mem.BufferSize, unacked(), "nothing read for an hour")
+		assertPending(t, wrote, "the Write on a full buffer")
+
+		_, err = io.ReadFull(a, make([]byte, 3000))
+		require.NoError(t, err)
+		synctest.Wait()
+		assert.Equal(t, mem.BufferSize, unacked(), "the waiting Write filled the room the Read made")
+		_, err = io.ReadFull(a, make([]byte, mem.BufferSize-1000))
+		require.NoError(t, err)
+		require.NoError(t, (<-wrote).err)
+		assert.Equal(t, 4000, unacked(), "the rest of the Write")
+		_, err = io.ReadFull(a, make([]byte, 4000))
+		require.NoError(t, err)
+		assert.Zero(t, unacked(), "everything read")
+	})
+}
+
+// The package's doc shows this test: a Network made in a bubble runs on
+// the bubble's clock, so a minute's read deadline passes at once.
+func TestVirtualTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		network := mem.NewNetwork()
+		ln, err := network.Listen("10.0.0.1:7946")
+		require.NoError(t, err)
+		defer ln.Close()
+		c, err := network.Dial(t.Context(), "10.0.0.1:7946")
+		require.NoError(t, err)
+		defer c.Close()
+		start := time.Now()
+		require.NoError(t, c.SetReadDeadline(start.Add(time.Minute)))
+		_, err = c.Read(make([]byte, 1))
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		assert.Equal(t, time.Minute, time.Since(start))
+	})
 }

@@ -6,13 +6,51 @@
 // each direction buffers up to [BufferSize] bytes, so a Write returns once
 // its bytes are buffered, and two ends that write at once both go on; a
 // Write blocks only while the other end reads too little. Deadlines, Close
-// and io.EOF work as on a socket. A listener holds up to [Backlog]
-// connections that it has not accepted, and refuses dials past them.
+// and io.EOF work as on a socket. A connection is also a
+// transport.HalfCloser (CloseWrite, as TCP's) and a transport.Unacked (the
+// bytes written that the other end has not read). A listener holds up to
+// [Backlog] connections that it has not accepted, and refuses dials past
+// them.
 //
 //	network := mem.NewNetwork()
 //	a, _ := cluster.NewNode("10.0.0.1:0", cluster.WithTransport(network))
 //	b, _ := cluster.NewNode("10.0.0.2:0", cluster.WithTransport(network))
 //	b.Add(a.Addr().String())
+//
+// Addresses are exact: a Network has no wildcard addresses and no loopback.
+// A listener on "0.0.0.0:7946" or "[::]:7946" is reached only by dialling
+// that very address, not by dialling 10.0.0.1:7946, so give each node an IP
+// of its own, as above, and the nodes can share a port. A dialled
+// connection's local address is 127.0.0.1 with a port of its own.
+//
+// # Virtual time
+//
+// Every wait in this package (Read, Write, Accept, and a Write waiting for
+// another to finish) is on a sync.Cond with its lock released, and
+// deadlines run on timers. So a Network works inside a testing/synctest
+// bubble: once every goroutine of the test waits, the bubble's clock jumps
+// to the next deadline or timer, and a test of minutes of timeouts runs in
+// milliseconds, exactly. Make the Network inside the bubble, so that its
+// waits belong to it:
+//
+//	func TestReadDeadline(t *testing.T) {
+//		synctest.Test(t, func(t *testing.T) {
+//			network := mem.NewNetwork()
+//			ln, _ := network.Listen("10.0.0.1:7946")
+//			defer ln.Close()
+//			c, _ := network.Dial(t.Context(), "10.0.0.1:7946")
+//			defer c.Close()
+//			start := time.Now()
+//			c.SetReadDeadline(start.Add(time.Minute))
+//			_, err := c.Read(make([]byte, 1))
+//			// err is os.ErrDeadlineExceeded and time.Since(start) exactly
+//			// a minute of the bubble's clock, at once on the wall clock.
+//		})
+//	}
+//
+// A Go example cannot run in a bubble (synctest.Test needs the test's
+// *testing.T), so this package's example runs on the wall clock;
+// TestVirtualTime in its tests shows the same calls in a bubble.
 package mem
 
 import (

@@ -16,12 +16,15 @@ type endpoint struct {
 	refs  int // guarded by owner.mu
 }
 
-// newEndpoint opens a socket on laddr, with no references yet.
+// newEndpoint opens a socket on laddr, with no references yet. quic-go
+// gets the bare *net.UDPConn, on which it batches reads, segments writes
+// (GSO) and reads ECN marks, none of which it can do through a wrapper.
 func (t *Transport) newEndpoint(laddr *net.UDPAddr) (*endpoint, error) {
 	udp, err := net.ListenUDP("udp", laddr)
 	if err != nil {
 		return nil, err
 	}
+	sizeBuffers(udp, t.logger())
 	return &endpoint{owner: t, udp: udp, qt: &quicgo.Transport{Conn: udp}}, nil
 }
 
