@@ -154,6 +154,13 @@ func authError(err error) error {
 	return err
 }
 
+// Close closes the connection under the session, without TLS's
+// close_notify: a node says goodbye in its own protocol (and CloseWrite sends
+// close_notify), Close must not wait on a peer that does not read, and a
+// close_notify written after a write that a deadline cut short would land
+// inside a record, where the other side takes it for tampering.
+func (c secureConn) Close() error { return c.NetConn().Close() }
+
 // CloseWrite sends TLS's close_notify, which the other side reads as the
 // end of the stream, then closes the sending side of the connection under
 // it if it can.
