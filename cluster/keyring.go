@@ -14,10 +14,6 @@ import (
 // documentation): 32 random bytes put that out of reach.
 const MinSecretSize = 32
 
-// ErrShortSecret is returned by NewNode and SetSecrets for a secret shorter
-// than MinSecretSize bytes.
-var ErrShortSecret = errors.New("cluster: secret shorter than 32 bytes")
-
 // NewSecret returns MinSecretSize random bytes from crypto/rand: a secret
 // for WithSecret. Share it as text with base64.StdEncoding, for instance in
 // an environment variable, and decode it on each node.
