@@ -13,10 +13,9 @@ import (
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
-// connect dials the node at k and registers it as a remote. join says the
-// node dials on its own behalf (Add, reconnect) rather than because a peer
-// list named k.
-func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err error) {
+// connect dials the node at k and registers it as a remote; why says why it
+// dials.
+func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (err error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, n.networkTimeout(), ErrTimeout)
 	defer cancel()
 	defer afterFunc(n.ctx, cancel)()
@@ -47,7 +46,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 		}
 	}()
 	stop := n.interrupt(ctx, p)
-	verdict, err := p.dialHandshake(k, join)
+	verdict, err := p.dialHandshake(k, why)
 	stop()
 	if err == nil && ctx.Err() != nil {
 		err = errors.New("handshake interrupted")
@@ -70,6 +69,8 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 	case wire.RejectDuplicate:
 		n.work.tieLosses.Add(1)
 		return n.awaitRemote(ctx, p.key)
+	case wire.RejectGone:
+		return n.refusedAsGone(k, p, why)
 	case wire.RejectAuth:
 		return fmt.Errorf("%w: the peer refused our proof of the shared secret", ErrAuth)
 	case wire.RejectLabel, wire.RejectName:
@@ -141,7 +142,7 @@ func cause(ctx context.Context, err error) error {
 // dialHandshake writes the dialler's preamble and hello, reads the
 // acceptor's, and returns its verdict. k is the address dialled. With a
 // secret, the two sides prove it first, and the hellos follow.
-func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
+func (p *peer) dialHandshake(k netip.AddrPort, why dialCause) (wire.Reject, error) {
 	n := p.n
 	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
 	p.ctrl = append(p.ctrl, n.preamble...)
@@ -150,7 +151,7 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 			return r, err
 		}
 	}
-	ours := n.hello(p, join)
+	ours := n.hello(p, why)
 	if err := p.appendControl(wire.KindHello, ours); err != nil {
 		return wire.Reject{}, err
 	}
@@ -166,7 +167,7 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	if _, err := p.readHello(); err != nil {
 		return wire.Reject{}, err
 	}
-	p.join = join // on both ends, whether the dialler joined
+	p.join = why.joins() // on both ends, whether the dialler joined
 	if p.key != k {
 		n.aliasDialing(k, p.key)
 	}
@@ -174,8 +175,9 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 }
 
 // hello returns this node's hello for p.
-func (n *Node) hello(p *peer, join bool) *wire.Hello {
-	h := &wire.Hello{Addr: n.id.advertise.String(), Nonce: n.nonce, Join: join, Name: n.id.name, Label: n.cfg.label}
+func (n *Node) hello(p *peer, why dialCause) *wire.Hello {
+	h := &wire.Hello{Addr: n.id.advertise.String(), Nonce: n.nonce, Join: why.joins(), Redial: why == byRedial,
+		Name: n.id.name, Label: n.cfg.label}
 	h.Tags, h.TagsVersion = n.ownTags()
 	p.sentTags = h.TagsVersion
 	return h
@@ -244,7 +246,7 @@ func (p *peer) readHello() (*wire.Hello, error) {
 	if p.n.ownAddr(k) && !bytes.Equal(h.Nonce, p.n.nonce) {
 		return nil, protocolError{fmt.Errorf("hello claims this node's own address %s", k)}
 	}
-	p.key, p.nonce, p.join = k, h.Nonce, h.Join
+	p.key, p.nonce, p.join, p.redial = k, h.Nonce, h.Join, h.Redial
 	p.name, p.label = h.Name, h.Label
 	p.tags.Store(&tagSet{version: h.TagsVersion, m: tags})
 	return h, nil
@@ -340,7 +342,7 @@ func (p *peer) acceptHandshake() error {
 	if _, err := p.readHello(); err != nil {
 		return truncated(err)
 	}
-	if err := p.appendControl(wire.KindHello, n.hello(p, false)); err != nil {
+	if err := p.appendControl(wire.KindHello, n.hello(p, byList)); err != nil {
 		return err
 	}
 	code := wire.RejectCode(0)
