@@ -142,7 +142,10 @@ func TestQueryOverTenNodesEndsWithTheLastAnswer(t *testing.T) {
 func TestQuerySaysWhichRemoteAnsweredWhat(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		fail := func(context.Context, *cluster.Message) ([]byte, error) { return nil, errors.New("nope") }
-		a, ok, bad, none := h.node(), h.node(cluster.WithRequestHandler(echo)), h.node(cluster.WithRequestHandler(fail)), h.node()
+		// Twelve handshakes, not about time: the default network timeout.
+		patient := clustertest.Patient()
+		a, ok, bad, none := h.node(patient), h.node(patient, cluster.WithRequestHandler(echo)),
+			h.node(patient, cluster.WithRequestHandler(fail)), h.node(patient)
 		mesh(t, a, ok, bad, none)
 		unknown := cluster.Remote{IP: []byte{127, 0, 0, 1}, Port: 1}
 
