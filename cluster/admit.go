@@ -56,6 +56,9 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		p.appendRaw(wire.KindWindow, windowBody(n.cfg.window-wire.InitialWindow))
 	}
 	p.mu.Unlock()
+	if !p.join {
+		n.forward(p)
+	}
 	if old != nil {
 		n.emit(Event{Kind: EventRemoved, Addr: old.key, Err: ErrReplaced})
 	}

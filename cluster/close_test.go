@@ -1,7 +1,7 @@
 package cluster_test
 
 import (
-	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -137,10 +137,10 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 
 // goroutinesIn counts the goroutines whose stack has function f in it.
 func goroutinesIn(f string) int {
-	buf := make([]byte, 8<<20)
-	buf = buf[:runtime.Stack(buf, true)]
+	var buf strings.Builder
+	pprof.Lookup("goroutine").WriteTo(&buf, 2) // every stack, as a panic prints them
 	n := 0
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
+	for g := range strings.SplitSeq(buf.String(), "\n\n") {
 		if strings.Contains(g, f) {
 			n++
 		}

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -27,16 +26,20 @@ func (p *peer) readData(k wire.Kind, size int) error {
 	payload := size
 	switch k {
 	case wire.KindFirst:
-		if size < wire.WindowSize || size-wire.WindowSize > wire.MaxFragment {
+		if size < wire.FirstSize || size-wire.FirstSize > wire.MaxFragment {
 			return protocolError{fmt.Errorf("first frame of %d bytes", size)}
 		}
-		b, err := p.br.Peek(wire.WindowSize)
+		b, err := p.br.Peek(wire.FirstSize)
 		if err != nil {
 			return truncated(err)
 		}
-		total := int(binary.BigEndian.Uint32(b))
-		p.br.Discard(wire.WindowSize)
-		payload -= wire.WindowSize
+		f, err := wire.ParseFirst(b)
+		if err != nil {
+			return protocolError{err}
+		}
+		p.br.Discard(wire.FirstSize)
+		total := int(f.Total)
+		payload -= wire.FirstSize
 		if total > p.n.cfg.maxMessage || total <= payload {
 			return protocolError{fmt.Errorf("first frame of a %d-byte payload", total)}
 		}
@@ -88,8 +91,7 @@ func (p *peer) readData(k wire.Kind, size int) error {
 	if handled {
 		part := in.part
 		in.part, in.total = nil, 0
-		p.toHandler(part, charge)
-		return nil
+		return p.toHandler(part, charge, 0)
 	}
 	m := newMessage(p.key, 0)
 	m.Payload, in.part, in.total = in.part, nil, 0
@@ -101,15 +103,16 @@ func (p *peer) readData(k wire.Kind, size int) error {
 // readWindow reads a Window frame: the remote opens its window into this
 // node's sends.
 func (p *peer) readWindow(size int) error {
-	if size != wire.WindowSize {
-		return protocolError{fmt.Errorf("window frame of %d bytes", size)}
-	}
-	b, err := p.br.Peek(wire.WindowSize)
+	b, err := p.peekBody(wire.KindWindow, size, wire.WindowSize)
 	if err != nil {
-		return truncated(err)
+		return err
 	}
-	inc := int(binary.BigEndian.Uint32(b))
-	p.br.Discard(wire.WindowSize)
+	w, err := wire.ParseWindow(b)
+	if err != nil {
+		return protocolError{err}
+	}
+	p.br.Discard(size)
+	inc := int(w.Increment)
 	p.mu.Lock()
 	p.credit += inc
 	credit, waiting := p.credit, p.queuedBytes() > 0

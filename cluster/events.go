@@ -1,11 +1,10 @@
 package cluster
 
 import (
-	"bytes"
 	"maps"
 	"net/netip"
+	"reflect"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -58,21 +57,16 @@ type events struct {
 	wake    chan struct{} // capacity 1
 	done    chan struct{} // closed when the dispatcher has returned
 
-	goroutine uint64                      // the dispatcher's goroutine id, set before it runs
-	members   map[netip.AddrPort]struct{} // remotes after the events delivered; dispatcher only
+	// busy is set while the dispatcher runs a callback (see calledBack).
+	busy    atomic.Bool
+	members map[netip.AddrPort]struct{} // remotes after the events delivered; dispatcher only
 }
 
 func (e *events) start() {
 	e.wake = make(chan struct{}, 1)
 	e.done = make(chan struct{})
 	e.members = make(map[netip.AddrPort]struct{})
-	ready := make(chan struct{})
-	go func() {
-		e.goroutine = goroutineID()
-		close(ready)
-		e.run()
-	}()
-	<-ready
+	go e.run()
 }
 
 // push queues an event. The node calls it with its lock held, so events
@@ -101,8 +95,53 @@ func (e *events) stop() {
 	<-e.done
 }
 
-// calling reports whether its caller runs on the dispatcher: in a callback.
-func (e *events) calling() bool { return goroutineID() == e.goroutine }
+// calledBack reports whether its caller runs inside a callback of this
+// node, which Close must not wait for: the dispatcher is in a callback, and
+// the caller's own stack holds the frame that calls callbacks. The stack is
+// the state that tells the caller apart, with no goroutine id: only the
+// dispatcher has that frame, and a node's dispatcher is in a callback only
+// while busy. (A callback of another node that calls Close while this
+// node's dispatcher is in a callback too is taken for this node's: Close
+// then does not wait for this node's callbacks, only for its shutdown.) It
+// costs a walk of the stack, once per Close.
+func (e *events) calledBack() bool {
+	if !e.busy.Load() {
+		return false
+	}
+	pcs := make([]uintptr, 64)
+	for {
+		n := runtime.Callers(2, pcs)
+		if n < len(pcs) {
+			pcs = pcs[:n]
+			break
+		}
+		pcs = make([]uintptr, 2*len(pcs))
+	}
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if f.Function == callbackFrame {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+// callbackFrame is the function that the dispatcher calls every callback
+// from, as runtime.Frame names it.
+var callbackFrame = runtime.FuncForPC(reflect.ValueOf((*events).call).Pointer()).Name()
+
+// call runs a callback on the dispatcher. It is not inlined, so that its
+// frame is on the stack of every callback (calledBack).
+//
+//go:noinline
+func (e *events) call(f func()) {
+	e.busy.Store(true)
+	defer e.busy.Store(false)
+	f()
+}
 
 func (e *events) run() {
 	defer close(e.done)
@@ -124,7 +163,7 @@ func (e *events) deliver(ev event) {
 	if ev.tagged {
 		_, member := e.members[ev.key]
 		if f := e.tagsChanged.Load(); member && f != nil && *f != nil {
-			(*f)(remoteOf(ev.key), maps.Clone(ev.tags))
+			e.call(func() { (*f)(remoteOf(ev.key), maps.Clone(ev.tags)) })
 		}
 		return
 	}
@@ -136,26 +175,13 @@ func (e *events) deliver(ev event) {
 		delete(e.members, ev.key)
 	}
 	if f != nil && *f != nil {
-		(*f)(remoteOf(ev.key))
+		e.call(func() { (*f)(remoteOf(ev.key)) })
 	}
 	if g := e.changed.Load(); g != nil && *g != nil {
 		keys := make([]netip.AddrPort, 0, len(e.members))
 		for k := range e.members {
 			keys = append(keys, k)
 		}
-		(*g)(remoteList(keys))
+		e.call(func() { (*g)(remoteList(keys)) })
 	}
-}
-
-// goroutineID returns the id of the calling goroutine, from the first line
-// of its stack trace ("goroutine 7 [running]:"). Go offers no other way to
-// tell that Close was called from a callback, which must not wait for the
-// callback that called it; it costs a microsecond or two, once per Close.
-func goroutineID() uint64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	b, _, _ = bytes.Cut(b, []byte(" "))
-	id, _ := strconv.ParseUint(string(b), 10, 64)
-	return id
 }

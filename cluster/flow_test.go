@@ -109,6 +109,9 @@ func TestCloseFromEachCallbackReturns(t *testing.T) {
 		"RemoteAdded":   func(f func()) cluster.Option { return cluster.WithRemoteAdded(func(cluster.Remote) { f() }) },
 		"RemoteRemoved": func(f func()) cluster.Option { return cluster.WithRemoteRemoved(func(cluster.Remote) { f() }) },
 		"RemoteChanged": func(f func()) cluster.Option { return cluster.WithRemoteChanged(func([]cluster.Remote) { f() }) },
+		"RemoteTagsChanged": func(f func()) cluster.Option {
+			return cluster.WithRemoteTagsChanged(func(cluster.Remote, map[string]string) { f() })
+		},
 	}
 	for name, callback := range callbacks {
 		t.Run(name, func(t *testing.T) {
@@ -130,8 +133,11 @@ func TestCloseFromEachCallbackReturns(t *testing.T) {
 			close(ready)
 			b := h.node()
 			require.NoError(t, b.Add(a.String()))
-			if name == "RemoteRemoved" {
+			switch name {
+			case "RemoteRemoved":
 				b.Close()
+			case "RemoteTagsChanged":
+				require.NoError(t, b.SetTags(map[string]string{"role": "changed"}))
 			}
 			select {
 			case <-closed:

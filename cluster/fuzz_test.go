@@ -227,7 +227,7 @@ func dataFrames(stream []byte) (certain, possible [][]byte) {
 		}
 		body := stream[wire.HeaderSize : wire.HeaderSize+size]
 		stream = stream[wire.HeaderSize+size:]
-		if k == wire.KindData || k == wire.KindFirst || k == wire.KindMore || k == wire.KindRequest || k == wire.KindReply {
+		if k == wire.KindData || k == wire.KindFirst || k == wire.KindMore {
 			if sent += size; sent > wire.InitialWindow {
 				sure = false
 			}

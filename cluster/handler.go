@@ -1,5 +1,12 @@
 package cluster
 
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
 // WithMessageHandler makes the node hand every message to h, on the reader
 // goroutine of the remote's connection, instead of putting it in Inbox: for
 // applications that want throughput close to a raw connection's, without a
@@ -15,7 +22,12 @@ package cluster
 //
 // Calls for one remote come one at a time, in the order the remote sent;
 // calls for different remotes run at the same time. h may be called until
-// Close returns, and may call any method of the node but Close.
+// Close returns, and may call any method of the node but Close, those that
+// wait for the remote whose message it handles included: a Request or a
+// Query of it, a Send that waits for room, its CloseRemote. While such a call
+// waits, another goroutine reads the remote's connection, so the reply, the
+// room or the acknowledgement comes, and the messages that arrive meanwhile
+// wait, copied, for h to return, then reach it in order.
 //
 // Flow control: while h runs, the connection is not read, and the bytes of a
 // message are granted back to the remote once h has returned, so a slow
@@ -28,16 +40,103 @@ func WithMessageHandler(h func(from Remote, payload []byte)) Option {
 	return func(c *config) { c.messageHandler = h }
 }
 
-// toHandler hands a payload of size bytes, which the remote charged to its
-// window, to the message handler, and grants its bytes back once the handler
-// has returned.
-func (p *peer) toHandler(payload []byte, charge int) {
+// handling is a connection's side of the message handler: one call at a
+// time, in order, normally on the reader. A call that waits for the
+// remote it handles, such as a Request to it or its CloseRemote, needs that
+// remote's connection read meanwhile: relieve then starts a new reader,
+// which takes over the connection after the frame in hand, while the old
+// one stays in the call. The new reader holds the handled messages that
+// arrive while the call runs, copied, in order, within the window, since
+// their bytes are granted back only once handled; the old reader hands them
+// to the handler once its call returns, then ends.
+type handling struct {
+	mu   sync.Mutex // guards the fields below, and the hand-over of the reader
+	busy bool       // a handler call runs
+	held []heldMessage
+	// inReader says that the call runs on the goroutine that reads the
+	// connection, with unread bytes of its frame still in the read
+	// buffer; relieved that another goroutine reads it from now on.
+	inReader atomic.Bool
+	unread   int
+	relieved bool
+}
+
+// heldMessage is a payload that waits for the handler call before it, and
+// how many bytes to grant back once it is handled.
+type heldMessage struct {
+	payload []byte
+	charge  int
+}
+
+// errRelieved ends a reader whose connection another reader took over.
+var errRelieved = errors.New("another reader took over")
+
+// toHandler hands a payload, which the remote charged bytes of its window
+// for, to the message handler, on the reader, if no call runs; unread is how
+// many bytes of its frame are still in the read buffer. It returns
+// errRelieved if another reader took the connection over meanwhile (see
+// handling): the caller must then return, touching nothing of the reader's.
+func (p *peer) toHandler(payload []byte, charge, unread int) error {
+	h := &p.handling
+	h.mu.Lock()
+	if h.busy {
+		h.held = append(h.held, heldMessage{bytes.Clone(payload), charge})
+		h.mu.Unlock()
+		return nil
+	}
+	h.busy, h.unread = true, unread
+	h.inReader.Store(true)
+	h.mu.Unlock()
+	p.callHandler(payload, charge)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.inReader.Store(false)
+	relieved := h.relieved
+	h.relieved = false
+	for len(h.held) > 0 {
+		m := h.held[0]
+		h.held = h.held[1:]
+		h.mu.Unlock()
+		p.callHandler(m.payload, m.charge)
+		h.mu.Lock()
+	}
+	h.held, h.busy = nil, false
+	if relieved {
+		return errRelieved
+	}
+	return nil
+}
+
+// callHandler calls the message handler with payload and grants its charge
+// back once it has returned.
+func (p *peer) callHandler(payload []byte, charge int) {
 	if p.from.IP == nil {
 		p.from = remoteOf(p.key)
 	}
 	p.st.received(len(payload))
 	p.n.cfg.messageHandler(p.from, payload)
 	p.release(charge)
+}
+
+// relieve starts a new reader for p if its reader is in a message handler
+// call, which may be waiting for what the connection brings (see handling).
+// Whoever waits for p's remote calls it.
+func (p *peer) relieve() {
+	h := &p.handling
+	if !h.inReader.Load() {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.inReader.Load() || h.relieved {
+		return
+	}
+	// The reader is in the call, and touches its state again only under
+	// h.mu, to find it relieved: the new reader takes the state over.
+	h.relieved = true
+	p.br = p.br.after(h.unread, readerFunc(p.readConn))
+	p.scratch = nil // may hold the payload of the call
+	p.n.wg.Go(p.readLoop)
 }
 
 // readHandled reads a Data frame's payload of size bytes and hands it to the
@@ -49,7 +148,9 @@ func (p *peer) readHandled(size int) error {
 		if err != nil {
 			return truncated(err)
 		}
-		p.toHandler(b, size)
+		if err := p.toHandler(b, size, size); err != nil {
+			return err
+		}
 		p.br.Discard(size)
 		return nil
 	}
@@ -58,7 +159,9 @@ func (p *peer) readHandled(size int) error {
 	if err != nil {
 		return err
 	}
-	p.toHandler(b, size)
+	if err := p.toHandler(b, size, 0); err != nil {
+		return err
+	}
 	if cap(p.scratch) > maxSpare {
 		p.scratch = nil
 	}

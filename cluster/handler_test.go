@@ -195,3 +195,66 @@ func benchHandler(b *testing.B, s stack, size int) {
 	b.StopTimer()
 	reportCPU(b, cpu)
 }
+
+// A message handler may make a request of the remote whose message it
+// handles: the reply comes on the connection the handler's call holds up,
+// which another reader takes over meanwhile, and the messages that come
+// before the reply reach the handler after the call, in order.
+func TestMessageHandlerMayRequestOfItsSender(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, h *harness) {
+		var a *cluster.Node
+		replies := make(chan string, 1)
+		got := newHandled()
+		a = h.node(cluster.WithMessageHandler(func(from cluster.Remote, payload []byte) {
+			if string(payload) == "ask" {
+				reply, err := a.Request(testContext(t), from, []byte("question"))
+				if err != nil {
+					replies <- err.Error()
+				} else {
+					replies <- string(reply)
+				}
+			}
+			got.handle(from, payload)
+		}))
+		b := h.node(cluster.WithRequestHandler(echo))
+		mesh(t, a, b)
+		for _, m := range []string{"ask", "after", "and after"} {
+			require.NoError(t, b.Send(remote(a), []byte(m)))
+		}
+		assert.Equal(t, "re: question", <-replies)
+		for range 3 {
+			<-got.got
+		}
+		got.mu.Lock()
+		assert.Equal(t, [][]byte{[]byte("ask"), []byte("after"), []byte("and after")}, got.copies)
+		got.mu.Unlock()
+		// And the connection carries on, through whichever reader.
+		require.NoError(t, b.Send(remote(a), []byte("later")))
+		<-got.got
+	})
+}
+
+// A message handler may close the remote whose message it handles: the
+// remote's acknowledgement comes on the connection the call holds up, which
+// another reader takes over meanwhile, so the goodbye does not wait out the
+// network timeout.
+func TestMessageHandlerMayCloseItsSender(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, h *harness) {
+		var a *cluster.Node
+		goodbyes := make(chan error, 1)
+		a = h.node(
+			cluster.WithMessageHandler(func(from cluster.Remote, payload []byte) { a.CloseRemote(from) }),
+			cluster.WithObserver(cluster.ObserverFunc(func(e cluster.Event) {
+				if e.Kind == cluster.EventGoodbye {
+					goodbyes <- e.Err
+				}
+			})),
+		)
+		b := h.node()
+		mesh(t, a, b)
+		require.NoError(t, b.Send(remote(a), []byte("leave me")))
+		assert.NoError(t, <-goodbyes, "the goodbye went unacknowledged")
+		waitRemotes(t, a)
+		waitRemotes(t, b)
+	})
+}

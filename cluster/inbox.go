@@ -66,7 +66,7 @@ type parkedMessage struct {
 // to wait is discarded.
 func (p *peer) deliver(m *Message, charge int) {
 	in := &p.in
-	charge, t := p.conv.takeTag(charge)
+	t := p.conv.takeTag()
 	// A reply goes to its caller at once, even past messages parked before
 	// it: a caller that reads Inbox itself must not wait for its own reply
 	// behind the messages it would read next.

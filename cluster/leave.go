@@ -60,6 +60,7 @@ func (n *Node) leave(p *peer) {
 	}
 	p.setState(saidBye)
 	p.mu.Unlock()
+	p.relieve() // the acknowledgement comes on p's connection
 	timeout, start := n.networkTimeout(), time.Now()
 	t := time.NewTimer(timeout / 2)
 	defer t.Stop()
@@ -116,6 +117,7 @@ func (p *peer) flush(stop <-chan time.Time) {
 func (p *peer) discard() int {
 	discarded := p.queued
 	p.data, p.queued, p.rest = p.data[:p.taken], 0, 0
+	p.publishQueue()
 	return discarded
 }
 
@@ -134,6 +136,7 @@ func (n *Node) farewell(p *peer) (crossed bool) {
 	}
 	p.setState(gotBye)
 	p.data = wire.AppendHeader(p.data, wire.KindByeAck, 0)
+	p.publishQueue()
 	p.expire = time.NewTimer(n.networkTimeout())
 	p.mu.Unlock()
 	p.signal()

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"time"
 )
 
@@ -49,11 +50,14 @@ func (n *Node) reconnectLoop() {
 	defer n.wg.Done()
 	n.every(&n.reconnect, n.retuneReconnect, func() {
 		n.mu.Lock()
-		defer n.mu.Unlock()
+		var redial []netip.AddrPort
 		for k := range n.retry {
-			if n.dialing[k] != nil {
-				continue
+			if n.dialing[k] == nil {
+				redial = append(redial, k)
 			}
+		}
+		n.mu.Unlock()
+		for _, k := range redial {
 			n.wg.Go(func() {
 				n.emit(Event{Kind: EventReconnect, Addr: k, Err: n.join(n.ctx, k, true)})
 			})

@@ -317,7 +317,7 @@ func (n *Node) silenceLimit() time.Duration {
 // caused are delivered once it has.
 func (n *Node) Close() {
 	n.closeOnce.Do(func() { go n.shutdown() })
-	if n.events.calling() {
+	if n.events.calledBack() {
 		<-n.shutDown
 		return
 	}

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -80,7 +79,8 @@ type peer struct {
 	scratch []byte // used by the reader only
 	from    Remote // the remote as the message handler sees it; reader only
 
-	in inbound // the reader's side of flow control, and messages waiting for Inbox
+	in       inbound  // the reader's side of flow control, and messages waiting for Inbox
+	handling handling // the message handler's calls (handler.go)
 
 	mu      sync.Mutex // guards the fields below and changes of state
 	ctrl    []byte     // control frames to write
@@ -169,7 +169,7 @@ func (p *peer) appendRaw(k wire.Kind, body []byte) {
 
 // windowBody returns the body of a Window frame that opens a window by n.
 func windowBody(n int) []byte {
-	return binary.BigEndian.AppendUint32(make([]byte, 0, wire.WindowSize), uint32(n))
+	return wire.Window{Increment: uint32(n)}.Append(make([]byte, 0, wire.WindowSize))
 }
 
 // probe queues a ping or pong.
@@ -239,6 +239,7 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 		}
 		drained := p.drained
 		p.mu.Unlock()
+		p.relieve() // room comes with the remote's Window frames
 		if err := wait.until(drained, p.done); err != nil {
 			return err
 		}
@@ -251,6 +252,7 @@ func (p *peer) send(data []byte, wait *sendWait) error {
 	wasEmpty := p.queuedBytes() == 0
 	p.data = appendData(append(p.data, wait.tag...), data)
 	p.queued++
+	p.publishQueue()
 	p.mu.Unlock()
 	if wasEmpty {
 		p.signal()
@@ -267,9 +269,9 @@ func appendData(b, data []byte) []byte {
 		return append(b, data...)
 	}
 	frames := (len(data) + wire.MaxFragment - 1) / wire.MaxFragment
-	b = slices.Grow(b, len(data)+frames*wire.HeaderSize+wire.WindowSize)
-	b = wire.AppendHeader(b, wire.KindFirst, wire.WindowSize+wire.MaxFragment)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
+	b = slices.Grow(b, len(data)+frames*wire.HeaderSize+wire.FirstSize)
+	b = wire.AppendHeader(b, wire.KindFirst, wire.FirstSize+wire.MaxFragment)
+	b = wire.First{Total: uint32(len(data))}.Append(b)
 	b = append(b, data[:wire.MaxFragment]...)
 	for data = data[wire.MaxFragment:]; len(data) > 0; {
 		n := min(len(data), wire.MaxFragment)
@@ -291,15 +293,19 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 	p.appendForwards()
 	ctrl = p.ctrl
 	p.ctrl, p.spare = p.spare[:0], nil
-	start, queued := p.taken, p.queued
+	start, queued, sent := p.taken, p.queued, 0
 	for p.taken < len(p.data) {
-		size := int(binary.BigEndian.Uint32(p.data[p.taken:])) - 1
-		kind := wire.Kind(p.data[p.taken+4])
-		payload := size
-		if kind == wire.KindFirst {
-			payload -= wire.WindowSize
+		h := wire.HeaderOf(p.data[p.taken:])
+		kind, payload := h.Kind, h.Size
+		var first wire.First
+		switch kind {
+		case wire.KindFirst:
+			payload -= wire.FirstSize
+			first, _ = wire.ParseFirst(p.data[p.taken+wire.HeaderSize:][:wire.FirstSize]) // written by appendData
+		case wire.KindRequest, wire.KindReply:
+			payload = 0 // a tag's bytes count neither against the window nor as traffic
 		}
-		frame := wire.HeaderSize + size
+		frame := wire.HeaderSize + h.Size
 		if payload > p.credit || (p.taken > start && p.taken-start+frame > wire.MaxFragment) {
 			break
 		}
@@ -309,7 +315,7 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 		case wire.KindData:
 			p.queued--
 		case wire.KindFirst:
-			p.rest = int(binary.BigEndian.Uint32(p.data[p.taken+wire.HeaderSize:])) - payload
+			p.rest = int(first.Total) - payload
 		case wire.KindMore:
 			if p.rest -= payload; p.rest == 0 {
 				p.queued--
@@ -317,12 +323,11 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 		}
 		p.credit -= payload
 		p.taken += frame
-		if kind != wire.KindRequest && kind != wire.KindReply {
-			// A tag's bytes count against the window, not as traffic.
-			p.st.bytesOut += uint64(payload)
-		}
+		sent += payload
 	}
-	p.st.msgsOut += uint64(queued - p.queued)
+	p.st.bytesOut.Add(uint64(sent))
+	p.st.msgsOut.Add(uint64(queued - p.queued))
+	p.publishQueue()
 	if p.taken > start && p.drained != nil {
 		close(p.drained)
 		p.drained = nil

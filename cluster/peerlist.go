@@ -62,12 +62,12 @@ const maxListQueue = 1 << 16
 var errListQueue = errors.New("too many peer-list dials waiting")
 
 // queuePeerList queues, for p, which has just been registered, the list of
-// every other remote if p is a join connection, and sends p's address to the
-// node's join remotes if it is a list connection. p.mu must be held. It
-// fails only if the codec cannot encode the list.
+// every other remote if p is a join connection; admit forwards a list
+// connection's address to the join remotes once it has let go of p.mu,
+// whose lock must not be held while another peer's is taken. p.mu must be
+// held. It fails only if the codec cannot encode the list.
 func (n *Node) queuePeerList(p *peer) error {
 	if !p.join {
-		n.forward(p)
 		return nil
 	}
 	var addrs []string
@@ -170,12 +170,16 @@ func (n *Node) learn(p *peer, addrs []string) error {
 	if n.ctx.Err() != nil {
 		return nil
 	}
-	if n.remotes.get(p.key) == p && !p.listed {
-		p.listed = true
-		n.unlisted--
-		n.notifyLocked()
-	}
-	for _, k := range unknown {
+	for i, k := range unknown {
+		if i > 0 && i%learnBatch == 0 {
+			// Let the node's other work in between batches of a long
+			// list: n.mu is held for a batch at a time.
+			n.mu.Unlock()
+			n.mu.Lock()
+			if n.ctx.Err() != nil {
+				return nil
+			}
+		}
 		_, gone := n.left[k]
 		_, queued := n.listQueued[k]
 		// A dial to k under way (an Add, a redial) is queued too, and
@@ -189,8 +193,19 @@ func (n *Node) learn(p *peer, addrs []string) error {
 		}
 		n.queueListDial(k, 1)
 	}
+	// The list counts as arrived once all of it is queued, so that a
+	// WaitMesh between batches does not take the mesh for complete.
+	if n.remotes.get(p.key) == p && !p.listed {
+		p.listed = true
+		n.unlisted--
+		n.notifyLocked()
+	}
 	return nil
 }
+
+// learnBatch is how many addresses of a peer list learn looks at under one
+// hold of n.mu.
+const learnBatch = 256
 
 // queueListDial queues the attempth dial of k, starting a dialer if there is
 // room for one. n.mu must be held.

@@ -86,7 +86,9 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 				q.unwatch(cl)
 				q.answer(Answer{From: from, Err: n.failed(from, p, err)})
 			}
+			continue
 		}
+		p.relieve() // the answer comes on p's connection
 	}
 	stop := context.AfterFunc(ctx, func() {
 		for _, cl := range q.calls {

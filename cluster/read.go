@@ -42,9 +42,14 @@ func (p *peer) limit(k wire.Kind) int {
 }
 
 // readLoop handles frames until the connection ends, then tells the node.
+// A reader that another took over from (handler.go) just returns.
 func (p *peer) readLoop() {
+	err := p.read()
+	if err == errRelieved {
+		return
+	}
 	defer p.exit()
-	if err := p.read(); err != errGoodbye {
+	if err != errGoodbye {
 		p.n.drop(p, err)
 	}
 	p.stopWriters()
@@ -188,4 +193,18 @@ func truncated(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// peekBody returns the body of a frame of kind k and size bytes, a fixed-size body of
+// want bytes, from the read buffer; the caller discards it once parsed. A
+// body of any other size breaks the protocol before a byte of it is read.
+func (p *peer) peekBody(k wire.Kind, size, want int) ([]byte, error) {
+	if size != want {
+		return nil, protocolError{fmt.Errorf("%s frame of %d bytes", k, size)}
+	}
+	b, err := p.br.Peek(size)
+	if err != nil {
+		return nil, truncated(err)
+	}
+	return b, nil
 }

@@ -58,6 +58,19 @@ func (b *readBuffer) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// after returns a new buffer reading from src that starts with the bytes
+// of b past the next skip unread ones: a reader that takes a connection
+// over from b's, which keeps b's memory.
+func (b *readBuffer) after(skip int, src io.Reader) *readBuffer {
+	rest := b.buf[b.r+skip : b.w]
+	nb := newReadBuffer(src)
+	if len(rest) > len(nb.buf) {
+		nb.resize(len(rest))
+	}
+	nb.w = copy(nb.buf, rest)
+	return nb
+}
+
 // fill reads once into the room after the unread bytes, moving them to the
 // front first, and doubling the buffer if the last read filled it.
 func (b *readBuffer) fill() error {

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -185,6 +184,7 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 		n.conv.take(id, p)
 		return nil, n.failed(to, p, err)
 	}
+	p.relieve() // the reply comes on p's connection
 	select {
 	case r := <-cl.done:
 		return r.answer(to)
@@ -236,18 +236,18 @@ func (n *Node) gone(to Remote, p *peer) error {
 // requestTag is a Request frame for id.
 func requestTag(id uint64) []byte {
 	b := wire.AppendHeader(make([]byte, 0, wire.HeaderSize+wire.ReplySize), wire.KindRequest, wire.RequestSize)
-	return binary.BigEndian.AppendUint64(b, id)
+	return wire.Request{ID: id}.Append(b)
 }
 
 // replyTag is a Reply frame for id.
 func replyTag(id uint64, status byte) []byte {
 	b := wire.AppendHeader(make([]byte, 0, wire.HeaderSize+wire.ReplySize), wire.KindReply, wire.ReplySize)
-	return append(binary.BigEndian.AppendUint64(b, id), status)
+	return wire.Reply{ID: id, Status: status}.Append(b)
 }
 
 // cancel tells p's remote that nobody waits for the answer to request id.
 func (p *peer) cancel(id uint64) {
-	p.control(wire.KindCancel, binary.BigEndian.AppendUint64(make([]byte, 0, wire.RequestSize), id))
+	p.control(wire.KindCancel, wire.Cancel{ID: id}.Append(make([]byte, 0, wire.RequestSize)))
 }
 
 // sendTagged queues data for p behind the tag frame, as sendWithin does.
@@ -275,15 +275,16 @@ type handler struct{ cancel context.CancelFunc }
 // readCancel reads a Cancel frame of size bytes: the remote gave up on a
 // request, and the context of its handler ends, if it runs.
 func (p *peer) readCancel(size int) error {
-	if size != wire.RequestSize {
-		return protocolError{fmt.Errorf("cancel frame of %d bytes", size)}
-	}
-	b, err := p.br.Peek(size)
+	b, err := p.peekBody(wire.KindCancel, size, wire.RequestSize)
 	if err != nil {
-		return truncated(err)
+		return err
 	}
-	id := binary.BigEndian.Uint64(b)
+	f, err := wire.ParseCancel(b)
+	if err != nil {
+		return protocolError{err}
+	}
 	p.br.Discard(size)
+	id := f.ID
 	c := &p.conv
 	c.mu.Lock()
 	h := c.running[id]
@@ -323,7 +324,6 @@ type tag struct {
 	kind   wire.Kind
 	id     uint64
 	status byte
-	size   int // the frame's body, charged to the window with the payload
 }
 
 // reply reports whether t tags a reply; t may be nil.
@@ -355,37 +355,20 @@ func (p *peer) readTag(k wire.Kind, size int) error {
 		return protocolError{fmt.Errorf("%s frame after a %s frame, before its payload", k, p.conv.tag.kind)}
 	case p.in.total > 0:
 		return protocolError{fmt.Errorf("%s frame inside a fragmented payload", k)}
-	case k == wire.KindRequest && size != wire.RequestSize, k == wire.KindReply && size != wire.ReplySize:
-		return protocolError{fmt.Errorf("%s frame of %d bytes", k, size)}
 	}
-	b, err := p.br.Peek(size)
+	t, err := p.parseTag(k, size)
 	if err != nil {
-		return truncated(err)
-	}
-	t := &tag{kind: k, id: binary.BigEndian.Uint64(b), size: size}
-	if k == wire.KindReply {
-		t.status = b[wire.RequestSize]
-	}
-	p.br.Discard(size)
-	if t.status > wire.ReplyNoHandler {
-		return protocolError{fmt.Errorf("reply of status %d", t.status)}
-	}
-	if p.in.credit.Add(-int64(size)) < 0 {
-		return protocolError{fmt.Errorf("flow control: %d bytes past the window", -p.in.credit.Load())}
+		return err
 	}
 	p.conv.tag = t
 	return nil
 }
 
-// takeTag returns the tag of the payload just read, if any, and the bytes
-// to grant back for the payload, charge, and the tag.
-func (c *peerConv) takeTag(charge int) (int, *tag) {
+// takeTag returns the tag of the payload just read, if any.
+func (c *peerConv) takeTag() *tag {
 	t := c.tag
-	if t == nil {
-		return charge, nil
-	}
 	c.tag = nil
-	return charge + t.size, t
+	return t
 }
 
 // tryServe hands the tagged payload m to where it goes, if it can now: a
@@ -473,4 +456,32 @@ func (p *peer) handle(id uint64, req *Message) {
 	if err := p.sendTagged(ctx, replyTag(id, status), body); err != nil {
 		n.log.Debug("reply not sent", "remote", p.key.String(), "err", err)
 	}
+}
+
+// parseTag reads the body of a Request or Reply frame of size bytes.
+func (p *peer) parseTag(k wire.Kind, size int) (*tag, error) {
+	want := wire.RequestSize
+	if k == wire.KindReply {
+		want = wire.ReplySize
+	}
+	b, err := p.peekBody(k, size, want)
+	if err != nil {
+		return nil, err
+	}
+	t := &tag{kind: k}
+	if k == wire.KindReply {
+		r, err := wire.ParseReply(b)
+		t.id, t.status = r.ID, r.Status
+		if err != nil {
+			return nil, protocolError{err}
+		}
+	} else {
+		r, err := wire.ParseRequest(b)
+		t.id = r.ID
+		if err != nil {
+			return nil, protocolError{err}
+		}
+	}
+	p.br.Discard(size)
+	return t, nil
 }

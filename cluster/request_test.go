@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -326,4 +327,36 @@ func TestARequestWaitingForAHandlerHoldsUpNoOtherRemote(t *testing.T) {
 			assert.ErrorIs(t, ask(), context.Canceled)
 		}
 	})
+}
+
+// TestRequestsAndRepliesOfEverySizeCrossTheSmallestWindow sends a request
+// and gets a reply of the maximum message size through the smallest receive
+// window, where a tag charged to the window once left too little room for a
+// whole fragment, and the connection carries messages after them. The
+// transfer takes a round trip per fragment, hundreds of them, which a
+// loaded machine with the race detector stretches to many seconds: the
+// nodes and the requests here wait for minutes, as a test does for a hang.
+func TestRequestsAndRepliesOfEverySizeCrossTheSmallestWindow(t *testing.T) {
+	t.Parallel()
+	same := func(_ context.Context, req *cluster.Message) ([]byte, error) { return req.Payload, nil }
+	for _, s := range []stack{stacks[0], memStack()} {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, s)
+			small := cluster.WithReceiveWindow(64 << 10)
+			patient := cluster.WithNetworkTimeout(time.Minute)
+			a, b := h.node(small, patient), h.node(small, patient, cluster.WithRequestHandler(same))
+			mesh(t, a, b)
+			for _, size := range []int{64 << 10, 64<<10 + 1, cluster.DefaultMaxMessageSize} {
+				big := bytes.Repeat([]byte{byte(size)}, size)
+				ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+				got, err := a.Request(ctx, remote(b), big)
+				cancel()
+				require.NoError(t, err, "%d bytes", size)
+				assert.True(t, bytes.Equal(big, got), "%d bytes came back as %d", size, len(got))
+			}
+			require.NoError(t, a.Send(remote(b), []byte("after")))
+			assert.Equal(t, "after", string(receive(t, b).Payload))
+		})
+	}
 }

@@ -107,8 +107,8 @@ type RemoteStats struct {
 	LastError       error
 }
 
-// Stats returns the node's statistics. It costs a lock of each connection,
-// never the node's own for long: call it as often as a scraper does.
+// Stats returns the node's statistics. It takes no lock of a connection,
+// and the node's own only for a moment: call it as often as a scraper does.
 func (n *Node) Stats() Stats {
 	s := Stats{InboxDepth: len(n.Inbox)}
 	n.mu.Lock()
@@ -124,9 +124,7 @@ func (n *Node) Stats() Stats {
 	t := st.retired
 	for p := range st.counting {
 		t.add(p.traffic())
-		p.mu.Lock()
-		s.QueuedBytes += p.queuedBytes()
-		p.mu.Unlock()
+		s.QueuedBytes += int(p.st.queuedBytes.Load())
 	}
 	s.MessagesSent, s.BytesSent, s.MessagesReceived, s.BytesReceived = t.msgsOut, t.bytesOut, t.msgsIn, t.bytesIn
 	s.MessagesDropped, s.Reconnects = st.dropped, st.reconnects
@@ -185,9 +183,7 @@ func (n *Node) remoteStats(k netip.AddrPort) (RemoteStats, bool) {
 		}
 		s.Dialled = p.st.dialled.Load()
 		s.RTT, s.SmoothedRTT = time.Duration(p.st.rtt.Load()), time.Duration(p.st.srtt.Load())
-		p.mu.Lock()
-		s.QueuedMessages, s.QueuedBytes = p.queued, p.queuedBytes()
-		p.mu.Unlock()
+		s.QueuedMessages, s.QueuedBytes = int(p.st.queuedMsgs.Load()), int(p.st.queuedBytes.Load())
 	}
 	if h != nil {
 		s.MessagesDropped, s.Reconnects, s.LastError = h.dropped, h.reconnects, h.lastErr
@@ -318,7 +314,7 @@ func (r *Removals) cause(err error) *uint64 {
 
 // peerStats are a connection's counts. Each has one writer, the goroutine
 // that does the work it counts, so counting costs no lock and no contended
-// atomic; readers load them.
+// atomic; readers load them, and so take no lock of the connection.
 type peerStats struct {
 	since   atomic.Int64 // Unix nanoseconds when admitted
 	dialled atomic.Bool
@@ -331,19 +327,28 @@ type peerStats struct {
 	_      [64]byte // the reader's counts apart from the writer's
 
 	// The reader's.
-	rtt, srtt         atomic.Int64 // time.Duration
-	msgsIn, bytesIn   atomic.Uint64
-	_                 [64]byte
-	msgsOut, bytesOut uint64 // the writer's, guarded by the peer's mu
+	rtt, srtt       atomic.Int64 // time.Duration
+	msgsIn, bytesIn atomic.Uint64
+	_               [64]byte
+	// Written under the peer's mu, by whoever changes the send queue
+	// (publishQueue) or takes from it (take).
+	msgsOut, bytesOut       atomic.Uint64
+	queuedMsgs, queuedBytes atomic.Int64
+}
+
+// publishQueue publishes the length of p's send queue to its statistics.
+// p.mu must be held.
+func (p *peer) publishQueue() {
+	p.st.queuedMsgs.Store(int64(p.queued))
+	p.st.queuedBytes.Store(int64(p.queuedBytes()))
 }
 
 // traffic returns what crossed p's connection so far.
 func (p *peer) traffic() traffic {
-	p.mu.Lock()
-	t := traffic{msgsOut: p.st.msgsOut, bytesOut: p.st.bytesOut}
-	p.mu.Unlock()
-	t.msgsIn, t.bytesIn = p.st.msgsIn.Load(), p.st.bytesIn.Load()
-	return t
+	return traffic{
+		msgsOut: p.st.msgsOut.Load(), bytesOut: p.st.bytesOut.Load(),
+		msgsIn: p.st.msgsIn.Load(), bytesIn: p.st.bytesIn.Load(),
+	}
 }
 
 // received counts a message of size bytes read. The reader calls it.

@@ -79,3 +79,41 @@ func FuzzReadPreamble(f *testing.F) {
 		assert.Equal(t, len(data)-len(want), r.Len(), "read past the preamble")
 	})
 }
+
+// FuzzFrameBodies checks each Parse of a fixed-size body against its
+// Append: a body is accepted exactly when it has the kind's size (and, for
+// a reply, a known status), and an accepted one is what Append writes.
+func FuzzFrameBodies(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(Window{Increment: 1}.Append(nil))
+	f.Add(Request{ID: 1}.Append(nil))
+	f.Add(Reply{ID: 1, Status: ReplyError}.Append(nil))
+	f.Add(Reply{ID: 1, Status: 9}.Append(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if w, err := ParseWindow(b); err == nil {
+			assert.Equal(t, b, w.Append(nil))
+		} else {
+			assert.NotEqual(t, WindowSize, len(b))
+		}
+		if x, err := ParseFirst(b); err == nil {
+			assert.Equal(t, b, x.Append(nil))
+		} else {
+			assert.NotEqual(t, FirstSize, len(b))
+		}
+		if r, err := ParseRequest(b); err == nil {
+			assert.Equal(t, b, r.Append(nil))
+		} else {
+			assert.NotEqual(t, RequestSize, len(b))
+		}
+		if c, err := ParseCancel(b); err == nil {
+			assert.Equal(t, b, c.Append(nil))
+		} else {
+			assert.NotEqual(t, RequestSize, len(b))
+		}
+		if r, err := ParseReply(b); err == nil {
+			assert.Equal(t, b, r.Append(nil))
+		} else {
+			assert.False(t, len(b) == ReplySize && b[RequestSize] <= ReplyNoHandler, "rejected a reply: %v", err)
+		}
+	})
+}

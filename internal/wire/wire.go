@@ -90,7 +90,7 @@
 // after the verdict if it has more room than that, and more as its
 // application takes messages. A payload's bytes count
 // against the window as they are sent (the length field of a First frame does
-// not count); a sender never sends a frame that would overdraw it, and a
+// not count, nor does a Request or Reply frame: see Requests and replies); a sender never sends a frame that would overdraw it, and a
 // receiver drops a peer that does. So every connection is always read, and
 // control frames flow whatever the application does.
 //
@@ -138,7 +138,9 @@
 // ordinary messages; control frames may come between a tag and its payload,
 // but no other data may. A receiver drops a peer that sends a tag inside a
 // fragmented payload, a tag after a tag, or a reply with an unknown status.
-// A tag's body counts against the window as payload bytes do.
+// A tag's body does not count against the window, only the payload it tags
+// does: so a payload as large as the window crosses it, tagged or not (a
+// tag cannot stand alone, since a tag after a tag breaks the protocol).
 //
 // A requester that gives up on a request (its caller's context ended) sends
 // a Cancel frame, a control frame whose body is the request's id, and
