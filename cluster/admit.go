@@ -96,7 +96,7 @@ func (n *Node) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
 	if d := n.dialing[p.key]; acceptor && d != nil && wins(d.join, p.join, n.nonce, p.nonce) {
 		return wire.RejectDuplicate
 	}
-	if l, gone := n.left[p.key]; acceptor && gone && !p.join && l.nonce == string(p.nonce) {
+	if acceptor && n.goneLocked(p) {
 		return wire.RejectGone
 	}
 	return n.nameVerdictLocked(p)

@@ -94,10 +94,13 @@
 // the network timeout (default 10s) is removed, and so is one whose
 // connection fails or makes no progress for the network timeout while the
 // node has something to write to it: a remote cut off without a word is
-// removed within about the sum of the two. A slow link that keeps moving
-// bytes keeps its remote, whatever the size of what crosses it: a payload
-// over 64 KiB travels in fragments, and pings, answers and goodbyes go out
-// between them.
+// removed within about the sum of the two. Progress is the link's, not one
+// write's: on a transport that reports its unacknowledged bytes (TCP on
+// Linux and macOS) a write that waits on a full send buffer goes on while
+// the network takes bytes. A slow link that keeps moving bytes keeps its
+// remote, whatever the size of what crosses it: a payload over 64 KiB
+// travels in fragments, and pings, answers and goodbyes go out between
+// them.
 // Such a removal is ungraceful: the node redials the remote every reconnect
 // interval (default 5m) until it answers, and then it is a remote again and
 // RemoteAdded fires. A node that restarts on the same address is a new
@@ -107,12 +110,15 @@
 //
 // [Node.Close] leaves every remote and [Node.CloseRemote] one, gracefully: the
 // node removes the remote at once, lets what is queued for it go out (for at
-// most half the network timeout) and tells it; the remote removes the node,
-// sends what it has queued for the node, and acknowledges; and the node waits
-// for that, all within the network timeout. What cannot go out in that time
-// is discarded, with a warning. Neither side redials the other. A peer list
-// that still names a node that left does not bring it back; [Node.Add], on
-// either side, does. Close closes Inbox, so that ranging over it ends, and
+// most half the network timeout), tells it, and ends its side of the stream
+// where the transport can (TCP's half-close); the remote removes the node,
+// sends what it has queued for the node, and acknowledges; and the node reads
+// on until that, within the network timeout, or for as long as a slow link
+// keeps taking what the node wrote before its goodbye. What cannot go out in
+// that time is discarded, with a warning. Neither side redials the other: a
+// node refuses a redial from a remote it said goodbye to or was told goodbye
+// by, and the redialler stops. A peer list that still names a node that left
+// does not bring it back; [Node.Add], on either side, does. Close closes Inbox, so that ranging over it ends, and
 // returns once every goroutine of the node has stopped and its last callback
 // has run. It may be called more than once, and from a callback: it then
 // returns without waiting for the callback that called it.

@@ -13,10 +13,9 @@ import (
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
-// connect dials the node at k and registers it as a remote. join says the
-// node dials on its own behalf (Add, reconnect) rather than because a peer
-// list named k.
-func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err error) {
+// connect dials the node at k and registers it as a remote; why says why it
+// dials.
+func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (err error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, n.networkTimeout(), ErrTimeout)
 	defer cancel()
 	defer afterFunc(n.ctx, cancel)()
@@ -39,7 +38,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 		}
 	}()
 	stop := n.interrupt(ctx, p)
-	verdict, err := p.dialHandshake(k, join)
+	verdict, err := p.dialHandshake(k, why)
 	stop()
 	if err == nil && ctx.Err() != nil {
 		err = errors.New("handshake interrupted")
@@ -62,6 +61,8 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, join bool) (err er
 	case wire.RejectDuplicate:
 		n.work.tieLosses.Add(1)
 		return n.awaitRemote(ctx, p.key)
+	case wire.RejectGone:
+		return n.refusedAsGone(k, p, why)
 	case wire.RejectAuth:
 		return fmt.Errorf("%w: the peer refused our proof of the shared secret", ErrAuth)
 	case wire.RejectLabel, wire.RejectName:
@@ -132,11 +133,11 @@ func cause(ctx context.Context, err error) error {
 
 // dialHandshake writes the dialler's preamble and hello, reads the
 // acceptor's, and returns its verdict. k is the address dialled.
-func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
+func (p *peer) dialHandshake(k netip.AddrPort, why dialCause) (wire.Reject, error) {
 	n := p.n
 	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
 	p.ctrl = append(p.ctrl, n.preamble...)
-	ours := n.hello(p, join)
+	ours := n.hello(p, why)
 	if err := p.appendControl(wire.KindHello, ours); err != nil {
 		return wire.Reject{}, err
 	}
@@ -151,7 +152,7 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 	if err != nil {
 		return wire.Reject{}, err
 	}
-	p.join = join // on both ends, whether the dialler joined
+	p.join = why.joins() // on both ends, whether the dialler joined
 	if p.key != k {
 		n.aliasDialing(k, p.key)
 	}
@@ -163,8 +164,8 @@ func (p *peer) dialHandshake(k netip.AddrPort, join bool) (wire.Reject, error) {
 
 // hello returns this node's hello for p, with a fresh challenge if it has a
 // secret.
-func (n *Node) hello(p *peer, join bool) *wire.Hello {
-	h := &wire.Hello{Addr: n.id.advertise.String(), Nonce: n.nonce, Join: join, Challenge: n.challenge(),
+func (n *Node) hello(p *peer, why dialCause) *wire.Hello {
+	h := &wire.Hello{Addr: n.id.advertise.String(), Nonce: n.nonce, Join: why.joins(), Redial: why == byRedial, Challenge: n.challenge(),
 		Name: n.id.name, Label: n.cfg.label}
 	h.Tags, h.TagsVersion = n.ownTags()
 	p.sentTags = h.TagsVersion
@@ -229,7 +230,7 @@ func (p *peer) readHello() (*wire.Hello, error) {
 	if p.n.ownAddr(k) && !bytes.Equal(h.Nonce, p.n.nonce) {
 		return nil, protocolError{fmt.Errorf("hello claims this node's own address %s", k)}
 	}
-	p.key, p.nonce, p.join = k, h.Nonce, h.Join
+	p.key, p.nonce, p.join, p.redial = k, h.Nonce, h.Join, h.Redial
 	p.name, p.label = h.Name, h.Label
 	p.tags.Store(&tagSet{version: h.TagsVersion, m: tags})
 	return h, nil
@@ -305,7 +306,7 @@ func (p *peer) acceptHandshake() error {
 	if err != nil {
 		return truncated(err)
 	}
-	ours := n.hello(p, false)
+	ours := n.hello(p, byList)
 	code, err := p.checkDialler(ours, theirs)
 	if err != nil {
 		return err

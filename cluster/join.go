@@ -34,7 +34,7 @@ func (n *Node) Add(raddr string) error { return n.AddContext(context.Background(
 func (n *Node) AddContext(ctx context.Context, raddr string) error {
 	k, err := addr.Resolve(ctx, nil, raddr)
 	if err == nil {
-		err = n.join(ctx, k, true)
+		err = n.join(ctx, k, byAdd)
 	}
 	if err != nil {
 		return fmt.Errorf("cluster: add %s: %w", raddr, err)
@@ -43,9 +43,9 @@ func (n *Node) AddContext(ctx context.Context, raddr string) error {
 }
 
 // join connects to k unless it is known already, or waits for a connection
-// to k that is under way. joining says the node dials on its own behalf
-// (Add, reconnect) rather than because a peer list named k.
-func (n *Node) join(ctx context.Context, k netip.AddrPort, joining bool) error {
+// to k that is under way. why says whether the node dials on its own behalf
+// (Add, reconnect) or because a peer list named k.
+func (n *Node) join(ctx context.Context, k netip.AddrPort, why dialCause) error {
 	n.mu.Lock()
 	if n.ctx.Err() != nil {
 		n.mu.Unlock()
@@ -64,11 +64,11 @@ func (n *Node) join(ctx context.Context, k netip.AddrPort, joining bool) error {
 			return ctxErr(ctx)
 		}
 	}
-	d := &dialing{done: make(chan struct{}), join: joining}
+	d := &dialing{done: make(chan struct{}), join: why.joins()}
 	n.dialing[k] = d
 	n.mu.Unlock()
 
-	d.err = n.connect(ctx, k, joining)
+	d.err = n.connect(ctx, k, why)
 
 	n.mu.Lock()
 	delete(n.dialing, k)

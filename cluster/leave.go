@@ -8,9 +8,12 @@ import (
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
-// A graceful leave is a goodbye: the side that leaves sends Bye and waits,
-// at most the network timeout, for ByeAck; the other side removes it at once,
-// acknowledges and closes. Both then remember the other as one that left
+// A graceful leave is a goodbye: the side that leaves sends Bye, half-closes
+// its side of the stream and reads on until ByeAck, for the network timeout
+// or as long as its link keeps taking what it wrote (awaitAck); the other
+// side removes it at once, acknowledges and closes. The leaver closes only
+// then, so that its kernel does not reset the connection under a goodbye
+// still on its way. Both then remember the other as one that left
 // (markLeft), so neither redials it, and a stale peer list does not bring it
 // back; Add does. Two nodes that say goodbye at once take each other's Bye
 // for the acknowledgement.
@@ -32,7 +35,8 @@ type departure struct {
 //
 // The remote is told, removes this node and does not reconnect either. Stale
 // peer lists do not bring it back; Add does. CloseRemote waits for the remote
-// to acknowledge, at most the network timeout.
+// to acknowledge, at most the network timeout after the link last took
+// anything this node wrote.
 func (n *Node) CloseRemote(r Remote) {
 	k := r.key()
 	n.mu.Lock()
@@ -67,23 +71,38 @@ func (n *Node) leave(p *peer) {
 	p.flush(t.C)
 	p.mu.Lock()
 	discarded := p.discard()
-	p.appendRaw(wire.KindBye, nil)
+	p.sayBye = true
 	p.mu.Unlock()
 	p.signal()
 	if discarded > 0 {
 		n.emit(Event{Kind: EventDiscarded, Addr: p.key, Err: ErrLocalLeave, Count: discarded})
 	}
-	t.Reset(timeout - time.Since(start))
-	var err error
-	select {
-	case <-p.acked:
-	case <-p.done:
-		err = because(ErrConnLost, errNoAck)
-	case <-t.C:
-		err = because(ErrTimeout, errNoAck)
-	}
-	n.emit(Event{Kind: EventGoodbye, Addr: p.key, Err: err})
+	n.emit(Event{Kind: EventGoodbye, Addr: p.key, Err: p.awaitAck(start.Add(timeout), timeout)})
 	p.shutdown()
+}
+
+// awaitAck waits for the acknowledgement of our goodbye until deadline, or
+// for as long after it as the link keeps taking what we wrote, up to a
+// timeout after it stops: the goodbye may wait behind a send buffer's worth
+// of data on a slow link. It returns why no acknowledgement came, or nil.
+func (p *peer) awaitAck(deadline time.Time, timeout time.Duration) error {
+	w := newProgress(p.conn, timeout)
+	tick := time.NewTicker(timeout / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.acked:
+			return nil
+		case <-p.done:
+			return because(ErrConnLost, errNoAck)
+		case now := <-tick.C:
+			if w.moved() {
+				deadline = now.Add(timeout)
+			} else if !now.Before(deadline) {
+				return because(ErrTimeout, errNoAck)
+			}
+		}
+	}
 }
 
 // flush waits until the writer has taken every queued message, or stop

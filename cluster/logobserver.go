@@ -36,7 +36,9 @@ func (l logObserver) Observe(e Event) {
 	case EventAcceptFailed:
 		l.log.Warn("accept failed", "err", e.Err, "retry_in", e.Wait)
 	case EventReconnect:
-		if e.Err != nil {
+		if errors.Is(e.Err, errGoneBefore) {
+			l.log.Info("remote refused a redial after a goodbye: no longer redialling it", "remote", e.Addr.String())
+		} else if e.Err != nil {
 			l.log.Debug("reconnect failed", "remote", e.Addr.String(), "err", e.Err)
 		}
 	case EventPeerListDial:

@@ -59,7 +59,7 @@ func (n *Node) reconnectLoop() {
 		n.mu.Unlock()
 		for _, k := range redial {
 			n.wg.Go(func() {
-				n.emit(Event{Kind: EventReconnect, Addr: k, Err: n.join(n.ctx, k, true)})
+				n.emit(Event{Kind: EventReconnect, Addr: k, Err: n.join(n.ctx, k, byRedial)})
 			})
 		}
 	})

@@ -308,7 +308,9 @@ func (n *Node) silenceLimit() time.Duration {
 // will not attempt reconnection.
 //
 // Close says goodbye to every remote at once and waits for each to
-// acknowledge, at most the network timeout; RemoteRemoved fires for each.
+// acknowledge: at most the network timeout, or longer while that remote's
+// link still takes what was written to it (see CloseRemote); RemoteRemoved
+// fires for each.
 // Messages that arrive while it does so are discarded. Close then closes
 // Inbox and waits for the callbacks of every event before it to return. It
 // is safe to call more than once; every call returns once the node is shut

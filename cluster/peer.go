@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
+	"github.com/peerweave/peerweave/transport"
 )
 
 // maxSpare is the largest write buffer a peer keeps between writes.
@@ -56,11 +57,12 @@ type peer struct {
 	dec  Decoder // used by the reader only
 
 	// Set by the handshake, then immutable.
-	key   netip.AddrPort
-	nonce []byte
-	join  bool // the dialler joined on its own behalf: a join connection (peerlist.go)
-	name  string
-	label string
+	key    netip.AddrPort
+	nonce  []byte
+	join   bool // the dialler joined on its own behalf: a join connection (peerlist.go)
+	redial bool // the dialler reconnects to a node it lost (redial.go)
+	name   string
+	label  string
 	// tags are the remote's tags: from its hello, then replaced by its
 	// reader, under n.mu, with newer ones (tags.go).
 	tags atomic.Pointer[tagSet]
@@ -91,6 +93,7 @@ type peer struct {
 	rest    int           // payload bytes of the fragmented message being taken, after the frames taken
 	drained chan struct{} // closed when the writer takes data, if non-nil
 	expire  *time.Timer   // set by farewell: the writer gives up on the acknowledgement of a goodbye when it fires
+	sayBye  bool          // set by leave: the writer writes our goodbye once the data taken is out, then half-closes
 	// sentTags is the version of this node's tags last queued for the
 	// remote, in our hello or a tags frame.
 	sentTags uint64
@@ -286,9 +289,11 @@ func appendData(b, data []byte) []byte {
 var errLeft = fmt.Errorf("remote left: %w", ErrUnknownRemote)
 
 // take hands the writer what it may write now: every control frame, and the
-// data frames that the remote's window and one write's budget allow. last
-// says that they end with the acknowledgement of the remote's goodbye, and
-// the connection with them. p.mu must be held.
+// data frames that the remote's window and one write's budget allow, or our
+// goodbye once the data taken before is out. last says that they end with
+// the acknowledgement of the remote's goodbye, and the connection with them,
+// or with our goodbye, and our side of the stream with it. p.mu must be
+// held.
 func (p *peer) take() (ctrl, data []byte, last bool) {
 	p.appendForwards()
 	ctrl = p.ctrl
@@ -332,6 +337,10 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 		close(p.drained)
 		p.drained = nil
 	}
+	if p.sayBye && p.taken == start {
+		ctrl = wire.AppendHeader(ctrl, wire.KindBye, 0)
+		p.sayBye, last = false, true
+	}
 	return ctrl, p.data[start:p.taken], last
 }
 
@@ -354,9 +363,9 @@ func (p *peer) written(ctrl []byte) {
 
 // writeLoop writes whatever may be written, until the peer shuts down or,
 // once it has acknowledged the remote's goodbye, until that is written.
-// Each write is bounded, and so is the time it may take: a connection that
-// makes no progress for the network timeout is dropped, however much there
-// is to send. A live connection's writer returns once it runs out of work,
+// Each write is bounded, and so is the time it may take: a connection whose
+// link takes nothing for the network timeout is dropped, however much there
+// is to send (writeLink). A live connection's writer returns once it runs out of work,
 // and signal starts another when there is some, so that an idle remote
 // costs no goroutine.
 func (p *peer) writeLoop() {
@@ -386,6 +395,10 @@ func (p *peer) writeLoop() {
 					return
 				}
 			}
+			if last && p.getState() == saidBye {
+				p.halfClose()
+				return
+			}
 			if last {
 				p.shutdown()
 				return
@@ -400,7 +413,8 @@ func (p *peer) writeLoop() {
 	}
 }
 
-// write writes ctrl, then data, in one call where it can.
+// write writes ctrl, then data, in one call where it can, for as long as
+// the link makes progress (writeLink).
 func (p *peer) write(ctrl, data []byte) error {
 	if len(ctrl) > 0 && len(data) > 0 && len(data) <= maxCopy {
 		ctrl, data = append(ctrl, data...), nil
@@ -409,12 +423,25 @@ func (p *peer) write(ctrl, data []byte) error {
 		if len(b) == 0 {
 			continue
 		}
-		p.conn.SetWriteDeadline(time.Now().Add(p.n.networkTimeout()))
-		if _, err := p.conn.Write(b); err != nil {
+		if err := writeLink(p.conn, b, p.n.networkTimeout()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// halfClose ends our side of the stream once our goodbye is written: no
+// writer runs again, and the remote reads the end of the stream after the
+// goodbye, while we read on until its acknowledgement (leave). Closing
+// instead would make our kernel reset the connection at the remote's next
+// frame, and the reset can overtake the goodbye.
+func (p *peer) halfClose() {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	if hc, ok := p.conn.(transport.HalfCloser); ok {
+		hc.CloseWrite()
+	}
 }
 
 // maxCopy is the most data a write copies behind control frames to make one

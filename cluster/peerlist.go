@@ -227,7 +227,7 @@ func (n *Node) listDialer() {
 		k := n.listQueue[0]
 		n.listQueue = n.listQueue[1:]
 		n.mu.Unlock()
-		err := n.join(n.ctx, k, false)
+		err := n.join(n.ctx, k, byList)
 		n.emit(Event{Kind: EventPeerListDial, Addr: k, Err: err})
 		n.mu.Lock()
 		attempt := n.listQueued[k]

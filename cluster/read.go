@@ -61,6 +61,11 @@ var errGoodbye = errors.New("goodbye")
 func (p *peer) read() error {
 	for {
 		k, size, err := p.readHeader()
+		if err == io.EOF && p.getState() == gotBye {
+			// The remote half-closed after its goodbye: our writer
+			// finishes ours (see halfClose).
+			return errGoodbye
+		}
 		if err != nil {
 			return err
 		}

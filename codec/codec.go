@@ -82,6 +82,10 @@ type Hello struct {
 	// rather than because a peer list named the acceptor. An acceptor
 	// refuses a peer-list dial from a node instance that said goodbye to it.
 	Join bool
+	// Redial is set, with Join, by a dialler that reconnects to a node it
+	// lost rather than one that Add names. An acceptor refuses a redial
+	// from a node instance that it said goodbye to or was told goodbye by.
+	Redial bool
 	// Challenge is random for each connection when the sender has a shared
 	// secret; the other side proves it knows the secret by answering it.
 	Challenge []byte

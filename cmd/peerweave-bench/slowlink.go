@@ -170,10 +170,19 @@ func measureSlowLink(cfg config) (slowResult, error) {
 	return res, nil
 }
 
-// slowLink measures the slow-link section and returns its rows.
+// slowLink measures the slow-link section and returns its rows: the large
+// payload with small messages the other way, small messages behind bulk
+// data the same way with and without TCP_NOTSENT_LOWAT (sameway.go), and
+// what it costs throughput on loopback (lowat.go).
 func slowLink(cfg config) []row {
 	res, err := measureSlowLink(cfg)
-	return slowLinkRows(cfg, res, err)
+	rows := slowLinkRows(cfg, res, err)
+	for _, lowat := range []int{wire.MaxFragment, 0} {
+		link := cfg.sameWayLink(lowat)
+		same, err := measureSameWay(cfg, link)
+		rows = append(rows, sameWayRows(cfg, link, same, err)...)
+	}
+	return append(rows, lowatRows()...)
 }
 
 // slowLinkRows are the rows of a slow-link run: the transfer's rate against

@@ -40,7 +40,7 @@ func (handCodec) Append(b []byte, v any) ([]byte, error) {
 	switch m := v.(type) {
 	case *codec.Hello:
 		b = appendString(append(b, tagHello), m.Addr)
-		b = append(appendString(b, m.Nonce), boolByte(m.Join))
+		b = append(appendString(b, m.Nonce), boolByte(m.Join), boolByte(m.Redial))
 		b = appendString(appendString(b, m.Challenge), m.Proof)
 		b = appendString(appendString(b, m.Name), m.Label)
 		return binary.AppendUvarint(appendList(b, m.Tags), m.TagsVersion), nil
@@ -80,7 +80,7 @@ func (handCodec) Decode(body []byte, v any) error {
 	switch m := v.(type) {
 	case *codec.Hello:
 		r.tag(tagHello)
-		m.Addr, m.Nonce, m.Join = string(r.bytes()), bytes.Clone(r.bytes()), r.bool()
+		m.Addr, m.Nonce, m.Join, m.Redial = string(r.bytes()), bytes.Clone(r.bytes()), r.bool(), r.bool()
 		m.Challenge, m.Proof = bytes.Clone(r.bytes()), bytes.Clone(r.bytes())
 		m.Name, m.Label = string(r.bytes()), string(r.bytes())
 		m.Tags, m.TagsVersion = r.list(), r.uvarint()

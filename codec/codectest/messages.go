@@ -26,7 +26,7 @@ var messageTypes = []reflect.Type{
 // full has one message of each type with every field set: the messages that
 // the suite decodes as other types and mangles.
 var full = []sample{
-	{"Hello", &codec.Hello{Addr: "[2001:db8::1]:7946", Nonce: bytesN(64, 1), Join: true, Challenge: bytesN(32, 2), Proof: bytesN(32, 3),
+	{"Hello", &codec.Hello{Addr: "[2001:db8::1]:7946", Nonce: bytesN(64, 1), Join: true, Redial: true, Challenge: bytesN(32, 2), Proof: bytesN(32, 3),
 		Name: "node-eu-1", Label: "prod", Tags: []string{"role", "db", "zone", "eu-west-1a"}, TagsVersion: 1 << 40}},
 	{"Peers", &codec.Peers{Addrs: []string{"10.0.0.1:7946", "[2001:db8::2]:65535"}}},
 	{"Reject", &codec.Reject{Code: wire.RejectDuplicate, Reason: "already connected"}},
@@ -37,7 +37,7 @@ var full = []sample{
 // compact has one message of each type with every field set, each as short
 // as can be: the messages that checkClaims cuts at every byte.
 var compact = []sample{
-	{"Hello", &codec.Hello{Addr: "a", Nonce: []byte{1}, Join: true, Challenge: []byte{2}, Proof: []byte{3},
+	{"Hello", &codec.Hello{Addr: "a", Nonce: []byte{1}, Join: true, Redial: true, Challenge: []byte{2}, Proof: []byte{3},
 		Name: "n", Label: "l", Tags: []string{"k", "v"}, TagsVersion: 1}},
 	{"Peers", &codec.Peers{Addrs: []string{"a", "b"}}},
 	{"Reject", &codec.Reject{Code: wire.RejectGone, Reason: "x"}},
@@ -57,6 +57,7 @@ func samples() []sample {
 	s := []sample{
 		{"Hello/minimal", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16)}},
 		{"Hello/join", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Join: true}},
+		{"Hello/redial", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Join: true, Redial: true}},
 		{"Hello/challenge", &codec.Hello{Addr: "127.0.0.1:7946", Nonce: distinct(16), Challenge: distinct(32)}},
 		{"Hello/proof", &codec.Hello{Addr: "0.0.0.0:7946", Nonce: distinct(16), Challenge: distinct(32), Proof: distinct(32)}},
 		{"Hello/nil-nonce", &codec.Hello{Addr: "127.0.0.1:7946"}},

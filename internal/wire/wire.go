@@ -296,7 +296,7 @@ const (
 	RejectDuplicate RejectCode = 1 // a connection between the two nodes exists or wins the tie-break
 	RejectSelf      RejectCode = 2 // the dialler reached itself
 	RejectClosing   RejectCode = 3 // the acceptor is shutting down
-	RejectGone      RejectCode = 4 // the dialler said goodbye before, and dials only because a peer list named the acceptor
+	RejectGone      RejectCode = 4 // the two said goodbye before, and the dialler dials because a peer list named the acceptor or to reconnect
 	RejectAuth      RejectCode = 5 // the dialler could not prove it knows the shared secret
 	RejectLabel     RejectCode = 6 // the dialler's cluster label is not the acceptor's
 	RejectName      RejectCode = 7 // another live node has the dialler's name

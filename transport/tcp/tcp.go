@@ -2,6 +2,23 @@
 // settings New does not offer, TLS and keep-alives, as options.
 //
 //	node, err := cluster.NewNode(":7946", cluster.WithTransport(tcp.New(tcp.WithTLS(cfg))))
+//
+// # Slow links
+//
+// On Linux every connection sets TCP_NOTSENT_LOWAT to 64 KiB, one fragment
+// of a large payload: the kernel then takes more from a writer only once
+// less than that waits in its send buffer unsent, so a control frame, a
+// small message or a goodbye queued behind a bulk transfer waits behind
+// about one fragment in the kernel, as it does in the node, rather than
+// behind megabytes. On macOS the connection sets the same option; other
+// systems keep their kernel's default, and a small message may wait behind
+// a whole send buffer there.
+//
+// Connections implement transport.Unacked (on Linux the socket's SIOCOUTQ,
+// on macOS SO_NWRITE; elsewhere it reports errors.ErrUnsupported), so that a
+// node tells a slow link, whose unacknowledged bytes fall, from a stalled
+// one, and transport.HalfCloser, with or without TLS, so that a node's
+// goodbye is followed by the end of its stream rather than a reset.
 package tcp
 
 import (
@@ -17,7 +34,12 @@ type Option func(*config)
 type config struct {
 	tls       *tls.Config
 	keepAlive time.Duration
+	lowat     int
 }
+
+// defaultLowat is the TCP_NOTSENT_LOWAT a connection gets: one fragment of
+// a large payload (wire.MaxFragment).
+const defaultLowat = 64 << 10
 
 // WithTLS, if cfg is not nil, wraps every connection in TLS with this
 // configuration, both as server (accepted connections) and client (dialled
@@ -31,6 +53,14 @@ func WithTLS(cfg *tls.Config) Option { return func(c *config) { c.tls = cfg } }
 // checks find dead peers either way.
 func WithKeepAlive(d time.Duration) Option { return func(c *config) { c.keepAlive = d } }
 
+// WithUnsentLimit sets the most bytes a connection's kernel send buffer
+// holds unsent before a write waits (TCP_NOTSENT_LOWAT, where the system has
+// it): zero keeps the default of 64 KiB, and a negative value leaves the
+// kernel's setting, which lets megabytes queue ahead of a small message. It
+// is meant for measuring what the limit costs and buys, as
+// cmd/peerweave-bench does.
+func WithUnsentLimit(bytes int) Option { return func(c *config) { c.lowat = bytes } }
+
 // Transport is a TCP transport. It is safe for use by several nodes.
 type Transport struct {
 	cfg config
@@ -43,6 +73,9 @@ func New(opts ...Option) *Transport {
 	for _, o := range opts {
 		o(&t.cfg)
 	}
+	if t.cfg.lowat == 0 {
+		t.cfg.lowat = defaultLowat
+	}
 	return t
 }
 
@@ -53,10 +86,11 @@ func (t *Transport) Listen(laddr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	var l net.Listener = &listener{TCPListener: ln.(*net.TCPListener), lowat: t.cfg.lowat}
 	if t.cfg.tls != nil {
-		ln = tls.NewListener(ln, t.cfg.tls)
+		l = tlsListener{tls.NewListener(l, t.cfg.tls)}
 	}
-	return ln, nil
+	return l, nil
 }
 
 // Dial connects to raddr ("host:port"), completing the TLS handshake if TLS is
@@ -64,8 +98,18 @@ func (t *Transport) Listen(laddr string) (net.Listener, error) {
 func (t *Transport) Dial(ctx context.Context, raddr string) (net.Conn, error) {
 	d := net.Dialer{KeepAlive: t.cfg.keepAlive}
 	if t.cfg.tls == nil {
-		return d.DialContext(ctx, "tcp", raddr)
+		c, err := d.DialContext(ctx, "tcp", raddr)
+		if err != nil {
+			return nil, err
+		}
+		return newConn(c.(*net.TCPConn), t.cfg.lowat), nil
 	}
 	td := tls.Dialer{NetDialer: &d, Config: t.cfg.tls}
-	return td.DialContext(ctx, "tcp", raddr)
+	c, err := td.DialContext(ctx, "tcp", raddr)
+	if err != nil {
+		return nil, err
+	}
+	tc := c.(*tls.Conn)
+	limitUnsent(tc.NetConn().(*net.TCPConn), t.cfg.lowat)
+	return tlsConn{tc}, nil
 }
