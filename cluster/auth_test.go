@@ -2,8 +2,10 @@ package cluster_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"io"
 	"testing"
 
@@ -35,7 +37,7 @@ func TestNodesWithoutTheSameSecretRefuseEachOther(t *testing.T) {
 		strangers := 0
 		for name, opts := range map[string][]cluster.Option{
 			"no secret":    nil,
-			"wrong secret": {cluster.WithSecret([]byte("a guess"))},
+			"wrong secret": {cluster.WithSecret([]byte("a guess, long enough to be taken"))},
 		} {
 			stranger := h.node(opts...)
 			// Dialling in: the cluster refuses and says why, once.
@@ -58,55 +60,67 @@ func TestNodesWithoutTheSameSecretRefuseEachOther(t *testing.T) {
 	})
 }
 
-// TestStrangerLearnsNothingAndInjectsNothing plays a stranger by hand: it
-// skips the proof and sends data instead.
+// TestStrangerLearnsNothingAndInjectsNothing plays a stranger by hand: over
+// TLS, it sends a guessed proof, a hello and data; in the clear, a hello and
+// data. It gets a preamble and a refusal, or a TLS alert, and nothing of the
+// cluster; its data goes nowhere.
 func TestStrangerLearnsNothingAndInjectsNothing(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
-		a, b := h.node(secret), h.node(secret)
+		ev := newEvents()
+		a, b := h.node(append(private(0), secret, ev.Option())...), h.node(append(private(1), secret)...)
 		mesh(t, a, b)
 
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		conn, err := h.transport().Dial(ctx, a.String())
-		require.NoError(t, err)
-		defer conn.Close()
-		p := &rawPeer{conn: conn}
-		p.enc = h.stack.codec.NewEncoder()
-		nonce, challenge := make([]byte, 16), make([]byte, 32)
+		p := &rawPeer{enc: h.stack.codec.NewEncoder()}
+		nonce := make([]byte, 16)
 		rand.Read(nonce)
-		rand.Read(challenge)
 		out := wire.AppendPreamble(nil, h.stack.codec.Name())
-		out = p.frame(out, wire.KindHello, &wire.Hello{Addr: "127.0.0.1:1", Nonce: nonce, Challenge: challenge, Join: true})
-		out = p.frame(out, wire.KindData, nil)
-		out = append(wire.AppendHeader(out, wire.KindData, 4), "evil"...)
-		go conn.Write(out)
+		plain := p.frame(bytes.Clone(out), wire.KindHello, &wire.Hello{Addr: "127.0.0.1:1", Nonce: nonce, Join: true})
+		out = p.frame(out, wire.KindAuth, &wire.Auth{Proof: cluster.NewSecret()})
+		out = p.frame(out, wire.KindHello, &wire.Hello{Addr: "127.0.0.1:1", Nonce: nonce, Join: true})
+		evil := append(wire.AppendHeader(nil, wire.KindData, 4), "evil"...)
 
-		// All the stranger gets is the node's hello and a close.
-		br := bufio.NewReader(conn)
-		_, err = wire.ReadPreamble(br)
-		require.NoError(t, err)
-		var kinds []wire.Kind
-		for {
-			hdr := make([]byte, wire.HeaderSize)
-			if _, err := io.ReadFull(br, hdr); err != nil {
-				break
+		for _, overTLS := range []bool{true, false} {
+			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+			defer cancel()
+			conn, err := h.transport().Dial(ctx, a.String())
+			require.NoError(t, err)
+			defer conn.Close()
+			send := append(plain, evil...)
+			if overTLS {
+				cfg, err := cluster.NewSecureConfig()
+				require.NoError(t, err)
+				conn = tls.Client(conn, cfg)
+				send = append(out, evil...)
 			}
-			k, size, err := wire.ParseHeader(hdr, 1<<20)
+			go conn.Write(send)
+			got, _ := io.ReadAll(conn)
+			assert.Empty(t, leaks(got, a), "what the stranger got")
+			if !overTLS {
+				assert.Equal(t, []byte{21, 3, 3, 0, 2, 2, 40}, got, "a TLS alert, handshake failure")
+				continue
+			}
+			br := bufio.NewReader(bytes.NewReader(got))
+			_, err = wire.ReadPreamble(br)
 			require.NoError(t, err)
-			kinds = append(kinds, k)
-			_, err = br.Discard(size)
-			require.NoError(t, err)
+			k, frame := readFrame(t, br)
+			assert.Equal(t, wire.KindReject, k)
+			var r wire.Reject
+			require.NoError(t, h.stack.codec.NewDecoder().Decode(frame[wire.HeaderSize:], &r))
+			assert.Equal(t, wire.RejectAuth, r.Code)
+			_, err = br.ReadByte()
+			assert.ErrorIs(t, err, io.EOF, "nothing after the refusal")
 		}
-		assert.Equal(t, []wire.Kind{wire.KindHello}, kinds)
-		h.Logs.Wait(t, waitFor, "WARN", "bad handshake", "data frame where auth was due")
+		clustertest.WaitCount(t, ev, 2, caused(is(cluster.EventHandshakeFailed, nil), cluster.ErrAuth))
 		assert.Equal(t, names(b), remoteNames(a))
 		require.NoError(t, b.Send(remote(a), []byte("only friends")))
 		assert.Equal(t, "only friends", string(receive(t, a).Payload))
 	})
 }
 
-func TestEmptySecretIsRefused(t *testing.T) {
+func TestShortSecretIsRefused(t *testing.T) {
 	t.Parallel()
-	_, err := cluster.NewNode("127.0.0.1:0", cluster.WithSecret([]byte{}))
-	assert.Error(t, err)
+	for _, s := range [][]byte{{}, []byte("correct horse battery staple")} {
+		_, err := cluster.NewNode("127.0.0.1:0", cluster.WithSecret(s))
+		assert.ErrorIs(t, err, cluster.ErrShortSecret)
+	}
 }

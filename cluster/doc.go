@@ -334,7 +334,7 @@
 // node's Inbox, and make nodes dial addresses of its choosing. Nothing is
 // encrypted: payloads and peer lists cross the network in clear, and anyone
 // on the path can read or change them, or take over a connection. Run it on
-// a network you trust, or turn on the two options below.
+// a network you trust, or give the nodes a shared secret (below).
 //
 // What it does protect against is input that would break or exhaust a
 // node. Garbage, a frame over the size limit ([WithMaxMessageSize]), a
@@ -355,20 +355,74 @@
 // length of 4 GiB, half a frame and then silence, and crowds of
 // connections that never say hello.
 //
-// Shared secret: [WithSecret] on every node makes both sides of each
-// connection prove that they know the secret, by answering a fresh random
-// challenge of the other with HMAC-SHA256. The secret never crosses the
-// wire, proofs are compared in constant time, and a recorded handshake
-// cannot be replayed. A node without the secret is refused, with [ErrAuth],
-// before it learns any address or can send a message, and the refusal is
-// logged. It authenticates the handshake only: it does not encrypt, and an
-// attacker on the path could relay a handshake and then use that
-// connection. Combine it with TLS against that.
+// Shared secret: [WithSecret] closes the cluster to whoever lacks a shared
+// secret and encrypts everything. Make the secret once with [NewSecret] and
+// give it to every node, for instance base64-encoded in an environment
+// variable:
 //
-// TLS: tcp.New(tcp.WithTLS(cfg)) wraps every connection in TLS, and
+//	secret, err := base64.StdEncoding.DecodeString(os.Getenv("PEERWEAVE_SECRET"))
+//	...
+//	n, err := cluster.NewNode(addr, cluster.WithSecret(secret))
+//
+// where PEERWEAVE_SECRET was made once with
+// base64.StdEncoding.EncodeToString(cluster.NewSecret()). Secrets shorter
+// than [MinSecretSize] (32 bytes) are refused with [ErrShortSecret].
+//
+// With a secret, every connection, on every transport, runs TLS 1.3 before
+// its first byte of peerweave: encryption, integrity, and forward secrecy
+// from an ephemeral key exchange, so that a secret stolen later does not
+// decrypt traffic recorded before. Each node makes a throwaway certificate
+// when it starts; nobody checks it. Trust comes from the secret: inside TLS,
+// the dialler and then the acceptor prove they know it with an HMAC-SHA256,
+// under a key derived from the secret with HKDF, over the TLS session's
+// exported keying material, its own role and the protocol preambles. The
+// proof is worthless on any other TLS session, so it can be neither relayed
+// nor handed back. The acceptor proves only once the dialler has, and
+// names, labels, tags, addresses and peer lists travel only after both
+// proofs. A transport with TLS of its own (tcp.WithTLS, quic) is wrapped
+// again: the cost is a second encryption, and the guarantees do not depend
+// on how the outer TLS is configured.
+//
+// What this protects against whom:
+//
+//   - An outsider who can reach a node but has no secret, and is not on the
+//     path: cannot join, send a message or request, or learn anything of the
+//     cluster. A node it dials answers with its protocol preamble (versions
+//     and codec name) and a refusal. A node that dials it (a stale seed, a
+//     reused address) sends it one proof per connection: an HMAC whose other
+//     inputs (role, the TLS session's keying material, the preambles) the
+//     stranger knows, being the other end of that session. That lets it
+//     test guesses of the secret offline, as fast as it can compute HKDF and
+//     HMAC, and nothing else: that is why secrets are 32 random bytes, 2^256
+//     guesses, and why NewNode refuses shorter ones.
+//     Failed attempts count in [Handshakes].Auth and are logged.
+//   - An attacker on the path, who sees and can change every byte: reads
+//     nothing but sizes and timing (how much, when, between which hosts);
+//     an altered, injected, replayed or reordered byte ends the connection,
+//     counted as an authentication failure, and the nodes reconnect. It can
+//     cut connections, as any on-path attacker can, and see which addresses
+//     talk to each other. It gets nothing to guess the secret against, since
+//     the proofs travel inside TLS.
+//   - A member, or anyone who knows the secret: is a full member. It can
+//     join under any name, read and send everything, answer requests, and
+//     pose as any node to a node it connects to (a name is a claim, not an
+//     identity). Rotate the secret (below) to shut out a node that should
+//     no longer have it; its open connections stay until they break.
+//
+// Without a secret nothing of this applies and the wire is the plaintext
+// protocol of package wire; nodes with and without a secret refuse each
+// other with [ErrAuth]. Turning a secret on or off therefore takes a restart
+// of every node, not a rolling one. Earlier builds of protocol version 3
+// proved the secret in the clear; no release speaks that, so there is no
+// upgrade path from it, and nodes of those builds refuse these.
+//
+// TLS of the transport, for nodes that should be told apart by certificates
+// from a CA rather than trusted alike for one secret:
+// tcp.New(tcp.WithTLS(cfg)) wraps every connection in TLS, and
 // quic.New(quic.WithTLS(cfg)) configures QUIC's (QUIC always encrypts, but
-// without a TLS configuration it verifies nobody). For mutual TLS, give
-// every node a certificate from a CA they all trust. Nodes dial each other
+// without a TLS configuration it verifies nobody); with a secret as well,
+// each connection is encrypted twice. For mutual TLS, give every node a
+// certificate from a CA they all trust. Nodes dial each other
 // by IP, so certificates need IP SANs (or set ServerName):
 //
 //	cfg := &tls.Config{

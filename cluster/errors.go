@@ -36,8 +36,14 @@ var (
 	ErrIncompatible = errors.New("cluster: incompatible peer")
 
 	// ErrAuth is returned by Add when the remote and this node do not share
-	// the same secret (see WithSecret), or only one of them has one.
+	// the same secret (see WithSecret), or only one of them has one. A
+	// connection whose TLS session fails its checks (bytes altered,
+	// injected or replayed on the way) ends with an error that matches it.
 	ErrAuth = errors.New("cluster: authentication failed")
+
+	// ErrShortSecret is returned by NewNode and SetSecrets for a secret
+	// shorter than MinSecretSize bytes.
+	ErrShortSecret = errors.New("cluster: secret shorter than 32 bytes")
 
 	// ErrRejected is returned by Add when the remote refuses the connection,
 	// for example because it is shutting down. ErrLabelMismatch and

@@ -25,7 +25,7 @@ func TestErrorTextsDiffer(t *testing.T) {
 		cluster.ErrNameConflict, cluster.ErrTagsTooLarge, cluster.ErrSilence, cluster.ErrWriteStalled,
 		cluster.ErrConnLost, cluster.ErrProtocol, cluster.ErrLocalLeave, cluster.ErrRemoteLeave,
 		cluster.ErrReplaced, cluster.ErrRemoteLeft, cluster.ErrRemoteLost, cluster.ErrNoHandler,
-		cluster.ErrEncode, cluster.ErrDecode, cluster.ErrNoValues,
+		cluster.ErrEncode, cluster.ErrDecode, cluster.ErrNoValues, cluster.ErrShortSecret,
 	}
 	seen := make(map[string]error)
 	for _, err := range errs {

@@ -27,6 +27,14 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 		return err
 	}
 	n.emit(Event{Kind: EventDial, Addr: k})
+	secured, err := n.secure(ctx, conn, true)
+	if err != nil {
+		conn.Close()
+		err = cause(ctx, err)
+		n.emit(Event{Kind: EventHandshakeFailed, Addr: k, Dialled: true, Err: handshakeCause(err)})
+		return err
+	}
+	conn = secured
 	p := n.newPeer(conn)
 	admitted := false
 	defer func() {
@@ -132,11 +140,17 @@ func cause(ctx context.Context, err error) error {
 }
 
 // dialHandshake writes the dialler's preamble and hello, reads the
-// acceptor's, and returns its verdict. k is the address dialled.
+// acceptor's, and returns its verdict. k is the address dialled. With a
+// secret, the two sides prove it first, and the hellos follow.
 func (p *peer) dialHandshake(k netip.AddrPort, why dialCause) (wire.Reject, error) {
 	n := p.n
 	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
 	p.ctrl = append(p.ctrl, n.preamble...)
+	if n.tls != nil {
+		if r, err := p.proveToAcceptor(); err != nil || r.Code != 0 {
+			return r, err
+		}
+	}
 	ours := n.hello(p, why)
 	if err := p.appendControl(wire.KindHello, ours); err != nil {
 		return wire.Reject{}, err
@@ -145,27 +159,24 @@ func (p *peer) dialHandshake(k netip.AddrPort, why dialCause) (wire.Reject, erro
 		return wire.Reject{}, err
 	}
 	p.helloSent = true
-	if err := p.readPreamble(); err != nil {
-		return wire.Reject{}, err
+	if n.tls == nil {
+		if _, err := p.readPreamble(); err != nil {
+			return wire.Reject{}, err
+		}
 	}
-	theirs, err := p.readHello()
-	if err != nil {
+	if _, err := p.readHello(); err != nil {
 		return wire.Reject{}, err
 	}
 	p.join = why.joins() // on both ends, whether the dialler joined
 	if p.key != k {
 		n.aliasDialing(k, p.key)
 	}
-	if err := p.proveToAcceptor(ours, theirs); err != nil {
-		return wire.Reject{}, err
-	}
 	return p.readVerdict()
 }
 
-// hello returns this node's hello for p, with a fresh challenge if it has a
-// secret.
+// hello returns this node's hello for p.
 func (n *Node) hello(p *peer, why dialCause) *wire.Hello {
-	h := &wire.Hello{Addr: n.id.advertise.String(), Nonce: n.nonce, Join: why.joins(), Redial: why == byRedial, Challenge: n.challenge(),
+	h := &wire.Hello{Addr: n.id.advertise.String(), Nonce: n.nonce, Join: why.joins(), Redial: why == byRedial,
 		Name: n.id.name, Label: n.cfg.label}
 	h.Tags, h.TagsVersion = n.ownTags()
 	p.sentTags = h.TagsVersion
@@ -183,15 +194,20 @@ func (p *peer) flushHandshake() error {
 
 // readPreamble reads the other side's preamble, checks that it speaks a
 // protocol version of ours and our codec, and sets the version to speak.
-func (p *peer) readPreamble() error {
+func (p *peer) readPreamble() (wire.Preamble, error) {
+	if p.n.tls == nil {
+		if err := p.refuseTLS(); err != nil {
+			return wire.Preamble{}, err
+		}
+	}
 	pre, err := wire.ReadPreamble(p.br)
 	if errors.Is(err, wire.ErrBadMagic) {
-		return protocolError{fmt.Errorf("%w: %v", ErrIncompatible, err)}
+		return pre, protocolError{fmt.Errorf("%w: %v", ErrIncompatible, err)}
 	}
 	if err != nil {
-		return err
+		return pre, err
 	}
-	return p.negotiate(pre)
+	return pre, p.negotiate(pre)
 }
 
 // readHello reads the other side's hello and sets the peer's identity from it.
@@ -253,51 +269,59 @@ func (p *peer) readExpected(k wire.Kind, v any) error {
 
 // readVerdict reads the acceptor's Welcome or Reject.
 func (p *peer) readVerdict() (wire.Reject, error) {
-	var r wire.Reject
 	k, size, err := p.readHeader()
 	if err != nil {
-		return r, truncated(err)
+		return wire.Reject{}, truncated(err)
 	}
 	switch k {
 	case wire.KindWelcome:
-		return r, nil
+		return wire.Reject{}, nil
 	case wire.KindReject:
-		if err := p.readControl(size, &r); err != nil {
-			return r, err
-		}
-		if r.Code == 0 {
-			return r, protocolError{errors.New("reject without a code")}
-		}
-		return r, nil
+		return p.readReject(size)
 	}
-	return r, protocolError{fmt.Errorf("%s frame where a verdict was due", k)}
+	return wire.Reject{}, protocolError{fmt.Errorf("%s frame where a verdict was due", k)}
+}
+
+// readReject reads the body of a Reject frame of size bytes.
+func (p *peer) readReject(size int) (wire.Reject, error) {
+	var r wire.Reject
+	if err := p.readControl(size, &r); err != nil {
+		return r, err
+	}
+	if r.Code == 0 {
+		return r, protocolError{errors.New("reject without a code")}
+	}
+	return r, nil
 }
 
 // serve runs the acceptor's side of a connection: handshake, then reading.
 func (n *Node) serve(conn net.Conn) {
 	n.emit(Event{Kind: EventAccepted, From: conn.RemoteAddr()})
-	p := n.newPeer(conn)
+	secured, err := n.secure(n.ctx, conn, false)
+	if err != nil {
+		n.emit(Event{Kind: EventHandshakeFailed, From: conn.RemoteAddr(), Err: handshakeCause(err)})
+		conn.Close()
+		return
+	}
+	p := n.newPeer(secured)
 	stop := n.interrupt(n.ctx, p)
-	err := p.acceptHandshake()
+	err = p.acceptHandshake()
 	stop()
 	if err != nil {
 		n.emit(Event{Kind: EventHandshakeFailed, Addr: p.key, From: conn.RemoteAddr(), Err: handshakeCause(err), Name: p.name, Label: p.label})
-		conn.Close()
+		secured.Close()
 		return
 	}
 	p.readLoop()
 }
 
-// acceptHandshake reads the dialler's preamble and hello, answers with ours
+// acceptHandshake reads the dialler's preamble and, with a secret, checks
+// its proof and proves it in turn; then reads its hello, answers with ours
 // and a verdict, and registers the remote if the verdict is a welcome.
 func (p *peer) acceptHandshake() error {
 	n := p.n
 	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
-	err := p.readPreamble()
-	var theirs *wire.Hello
-	if err == nil {
-		theirs, err = p.readHello()
-	}
+	pre, err := p.readPreamble()
 	p.ctrl = append(p.ctrl, n.preamble...)
 	if errors.Is(err, ErrIncompatible) {
 		// Tell the dialler what we speak, so that it can say why it failed.
@@ -306,12 +330,23 @@ func (p *peer) acceptHandshake() error {
 	if err != nil {
 		return truncated(err)
 	}
-	ours := n.hello(p, byList)
-	code, err := p.checkDialler(ours, theirs)
-	if err != nil {
+	if n.tls != nil {
+		code, err := p.checkDialler(pre)
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return p.refuse(code)
+		}
+	}
+	if _, err := p.readHello(); err != nil {
+		return truncated(err)
+	}
+	if err := p.appendControl(wire.KindHello, n.hello(p, byList)); err != nil {
 		return err
 	}
-	if code == 0 && p.label != n.cfg.label {
+	code := wire.RejectCode(0)
+	if p.label != n.cfg.label {
 		code = wire.RejectLabel
 	}
 	if code == 0 {
@@ -320,6 +355,12 @@ func (p *peer) acceptHandshake() error {
 	if code == 0 {
 		return nil
 	}
+	return p.refuse(code)
+}
+
+// refuse writes what the handshake queued and a Reject with code, and
+// returns the refusal.
+func (p *peer) refuse(code wire.RejectCode) error {
 	if err := p.appendControl(wire.KindReject, &wire.Reject{Code: code, Reason: rejectReason(code)}); err != nil {
 		return err
 	}

@@ -1,14 +1,18 @@
 package cluster_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/internal/clustertest"
+	"github.com/peerweave/peerweave/transport/mem"
 )
 
 // TestSecretRotationWithoutDowntime rotates a running cluster of four from
@@ -44,19 +48,45 @@ func TestSecretRotationWithoutDowntime(t *testing.T) {
 			{"prove with the new secret", next, [][]byte{old}},
 			{"retire the old secret", next, nil},
 		}
+		// Traffic all along, on connections made with the old secret.
+		stop, sent := make(chan struct{}), make(chan int)
+		go func() {
+			n := 0
+			defer func() { sent <- n }()
+			pace := time.NewTicker(time.Millisecond)
+			defer pace.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-pace.C:
+				}
+				if members[0].Send(remote(members[3]), []byte("during rotation")) != nil {
+					return
+				}
+				n++
+			}
+		}()
 		for _, round := range rounds {
 			for i, m := range members {
 				step := fmt.Sprintf("%s, step %d", round.name, i+1)
 				require.NoError(t, m.SetSecrets(round.primary, round.accepted...), step)
 
+				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+				defer cancel()
 				fresh := h.node(clustertest.Patient(), cluster.WithSecrets(round.primary, round.accepted...))
 				require.NoError(t, members[(i+1)%len(members)].Add(fresh.String()), step)
-				require.NoError(t, clustertest.WaitMesh(fresh), step)
+				require.NoError(t, fresh.WaitMesh(ctx), step)
 				waitRemotes(t, fresh, members...)
 				fresh.Close()
 				// No refusal of any kind, and no remote lost.
 				assert.Empty(t, h.Logs.Find("WARN"), step)
 			}
+		}
+
+		close(stop)
+		for range <-sent {
+			assert.Equal(t, "during rotation", string(receive(t, members[3]).Payload))
 		}
 
 		stranger := h.node(cluster.WithSecret(old))
@@ -77,28 +107,44 @@ func TestSecretRotationWithoutDowntime(t *testing.T) {
 
 func TestSecretsAreCheckedAndKeepTheirMode(t *testing.T) {
 	h := newHarness(t, memStack())
+	key := func(c byte) []byte { return bytes.Repeat([]byte{c}, cluster.MinSecretSize) }
+	short := key('s')[1:]
 	for name, opt := range map[string]cluster.Option{
-		"no primary":             cluster.WithSecrets(nil, []byte("accepted")),
-		"empty primary":          cluster.WithSecrets([]byte{}, []byte("accepted")),
-		"empty accepted secret":  cluster.WithSecrets([]byte("primary"), []byte{}),
+		"no primary":             cluster.WithSecrets(nil, key('a')),
+		"empty primary":          cluster.WithSecrets([]byte{}, key('a')),
+		"short primary":          cluster.WithSecrets(short, key('a')),
+		"empty accepted secret":  cluster.WithSecrets(key('p'), []byte{}),
+		"short accepted secret":  cluster.WithSecrets(key('p'), short),
 		"empty secret, as ever":  cluster.WithSecret([]byte{}),
-		"empty secret after one": cluster.WithSecrets([]byte("primary"), []byte("b"), nil),
+		"a one-byte secret":      cluster.WithSecret([]byte{'x'}),
+		"empty secret after one": cluster.WithSecrets(key('p'), key('b'), nil),
 	} {
 		_, err := cluster.NewNode("127.0.0.1:0", h.Options(opt)...)
-		assert.Error(t, err, name)
+		assert.ErrorIs(t, err, cluster.ErrShortSecret, name)
 	}
 
 	open := h.node()
-	assert.Error(t, open.SetSecrets([]byte("secret")), "a node without a secret gets none")
-	closed := h.node(cluster.WithSecret([]byte("secret")))
+	assert.Error(t, open.SetSecrets(key('s')), "a node without a secret gets none")
+	closed := h.node(cluster.WithSecret(key('s')))
 	assert.Error(t, closed.SetSecrets(nil), "a node with a secret keeps one")
-	assert.Error(t, closed.SetSecrets([]byte("secret"), []byte{}))
+	assert.ErrorIs(t, closed.SetSecrets(key('s'), []byte{}), cluster.ErrShortSecret)
+	assert.ErrorIs(t, closed.SetSecrets(short), cluster.ErrShortSecret)
 
 	// The refused changes changed nothing, and the last of WithSecret and
 	// WithSecrets wins.
-	a := h.node(cluster.WithSecrets([]byte("old"), []byte("secret")), cluster.WithSecret([]byte("other")))
+	a := h.node(cluster.WithSecrets(key('o'), key('s')), cluster.WithSecret(key('x')))
 	assert.ErrorIs(t, closed.Add(a.String()), cluster.ErrAuth)
-	b := h.node(cluster.WithSecret([]byte("other")), cluster.WithSecrets([]byte("secret")))
+	b := h.node(cluster.WithSecret(key('x')), cluster.WithSecrets(key('s')))
 	assert.NoError(t, closed.Add(b.String()))
 	assert.NoError(t, open.Add(h.node().String()))
+}
+
+func TestNewSecretIsRandomAndLongEnough(t *testing.T) {
+	t.Parallel()
+	a, b := cluster.NewSecret(), cluster.NewSecret()
+	assert.Len(t, a, cluster.MinSecretSize)
+	assert.NotEqual(t, a, b)
+	n, err := cluster.NewNode("127.0.0.1:0", cluster.WithSecret(a), cluster.WithTransport(mem.NewNetwork()))
+	require.NoError(t, err)
+	n.Close()
 }

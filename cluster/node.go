@@ -2,7 +2,7 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -43,6 +43,7 @@ type Node struct {
 	nonce    []byte         // random, identifies this node instance in hellos
 	preamble []byte
 	keys     atomic.Pointer[keyring] // the secrets; SetSecrets replaces them
+	tls      *tls.Config             // with a secret: TLS on every connection (secure.go)
 
 	healthy   atomic.Int64 // time.Duration
 	timeout   atomic.Int64 // time.Duration
@@ -169,8 +170,14 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		backlog:         backlog{wake: make(chan struct{}, 1)},
 		grantAt:         grantAt(cfg.window),
 	}
-	rand.Read(n.nonce)
+	n.readRandom(n.nonce)
 	n.keys.Store(newKeyring(cfg.secret, cfg.accepted))
+	if cfg.secret != nil {
+		if n.tls, err = newSecureConfig(); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	n.conv.init(&cfg)
 	n.log = cfg.logger
 	if n.log == nil {
@@ -216,8 +223,6 @@ func (c *config) check() error {
 		return fmt.Errorf("cluster: receive window %d must be from %d to %d", c.window, wire.InitialWindow, maxWindow)
 	case c.sendQueueSize <= 0:
 		return fmt.Errorf("cluster: send queue size %d must be positive", c.sendQueueSize)
-	case c.secret != nil && len(c.secret) == 0:
-		return fmt.Errorf("cluster: empty secret")
 	case c.healthy <= 0 || c.timeout <= 0 || c.reconnect <= 0:
 		return fmt.Errorf("cluster: intervals must be positive (healthy %v, timeout %v, reconnect %v)", c.healthy, c.timeout, c.reconnect)
 	}

@@ -205,8 +205,8 @@ func TestObserverHearsAConnectionsLife(t *testing.T) {
 func TestFailedHandshakesSayWhy(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		evA, evB := newEvents(), newEvents()
-		a := h.node(evA.Option(), cluster.WithSecret([]byte("one secret")))
-		b := h.node(evB.Option(), cluster.WithSecret([]byte("another")))
+		a := h.node(evA.Option(), cluster.WithSecret([]byte("one secret, of 32 bytes or more.")))
+		b := h.node(evB.Option(), cluster.WithSecret([]byte("another secret, 32 bytes or more")))
 		require.ErrorIs(t, b.Add(a.String()), cluster.ErrAuth)
 		failed := evA.Wait(t, "failed handshake", is(cluster.EventHandshakeFailed, nil))
 		assert.ErrorIs(t, failed.Err, cluster.ErrAuth)
@@ -218,7 +218,7 @@ func TestFailedHandshakesSayWhy(t *testing.T) {
 		assert.Equal(t, cluster.Handshakes{Auth: 1}, a.Stats().Handshakes)
 		assert.Equal(t, cluster.Handshakes{Auth: 1}, b.Stats().Handshakes)
 
-		c := h.node(evB.Option(), cluster.WithCodec(otherCodec{h.stack.codec}))
+		c := h.node(evB.Option(), cluster.WithCodec(otherCodec{h.stack.codec}), cluster.WithSecret([]byte("one secret, of 32 bytes or more.")))
 		require.ErrorIs(t, c.Add(a.String()), cluster.ErrIncompatible)
 		failed = evA.Wait(t, "incompatible handshake", caused(is(cluster.EventHandshakeFailed, nil), cluster.ErrIncompatible))
 		assert.ErrorIs(t, failed.Err, cluster.ErrProtocol)

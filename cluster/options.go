@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"log/slog"
 	"time"
+
+	"github.com/peerweave/peerweave/internal/simhook"
 )
 
 // Defaults of a node's settings.
@@ -62,6 +64,10 @@ type config struct {
 
 	// The delivery path of handler.go: nil for Inbox.
 	messageHandler func(from Remote, payload []byte)
+
+	// The simulator's seeded source of random choices (sim_hooks.go); nil
+	// outside it.
+	rand simhook.Rand
 }
 
 // WithTransport makes the node use t instead of TCP.
@@ -132,14 +138,15 @@ func WithSendQueueSize(n int) Option { return func(c *config) { c.sendQueueSize 
 // maximum message size.
 func WithReceiveWindow(n int) Option { return func(c *config) { c.window = n } }
 
-// WithSecret makes the node admit only peers that prove they know secret, and
-// prove it to them in turn: both sides answer a fresh random challenge of the
-// other with HMAC-SHA256 keyed with the secret, so the secret never crosses
-// the wire and a recorded handshake cannot be replayed. A peer without the
-// secret is refused before it learns any peer address or can send a message.
-// Every node of a cluster needs the same secret; use at least 32 random
-// bytes. It authenticates peers but does not encrypt traffic: for that, use
-// a transport with TLS.
+// WithSecret makes the node encrypt every connection with TLS 1.3, whatever
+// the transport, and admit only peers that prove they know secret, proving
+// it to them in turn. The proofs are HMAC-SHA256 under a key derived from the
+// secret, bound to the TLS session, so the secret never crosses the wire and
+// a proof is worthless on any other connection. A peer without the secret is
+// refused before it learns any name, label, tag or address of the cluster.
+// Every node of a cluster needs the same secret, of at least MinSecretSize
+// bytes (else NewNode fails with ErrShortSecret): make one with NewSecret.
+// The package documentation's Security section says what it protects.
 func WithSecret(secret []byte) Option {
 	return func(c *config) { c.secret, c.accepted = bytes.Clone(secret), nil }
 }

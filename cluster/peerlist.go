@@ -3,7 +3,6 @@ package cluster
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/netip"
 	"slices"
 
@@ -126,7 +125,7 @@ func (n *Node) gossip() {
 	seen := 0
 	n.remotes.each(func(q *peer) {
 		seen++
-		if rand.IntN(seen) == 0 { // each remote is picked with chance 1/seen
+		if n.randIntN(seen) == 0 { // each remote is picked with chance 1/seen
 			to = q
 		}
 		addrs = append(addrs, q.key.String())

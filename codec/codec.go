@@ -86,12 +86,12 @@ type Hello struct {
 	// lost rather than one that Add names. An acceptor refuses a redial
 	// from a node instance that it said goodbye to or was told goodbye by.
 	Redial bool
-	// Challenge is random for each connection when the sender has a shared
-	// secret; the other side proves it knows the secret by answering it.
+	// Challenge and Proof are sent empty and ignored: nodes that share a
+	// secret prove it in Auth frames, inside TLS, before their hellos (see
+	// the wire protocol). A codec still carries them, so that a hello that
+	// has them stays decodable.
 	Challenge []byte
-	// Proof, in the acceptor's Hello, answers both challenges: an HMAC
-	// keyed with the shared secret, as the wire protocol defines it.
-	Proof []byte
+	Proof     []byte
 	// Name is the sender's node name, unique in its cluster; empty for a
 	// node without one.
 	Name string
@@ -117,7 +117,8 @@ type TagsUpdate struct {
 	Tags []string
 }
 
-// Auth is the dialler's answer to the acceptor's challenge.
+// Auth carries one side's proof that it knows the shared secret: an HMAC
+// bound to the connection's TLS session, as the wire protocol defines it.
 type Auth struct {
 	Proof []byte
 }

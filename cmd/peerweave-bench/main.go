@@ -41,6 +41,9 @@
 //     nine remotes one Request at a time, and the throughput of typed
 //     values (SendValue and Decode) in gob and in msgpack next to Sends of
 //     their bodies as bytes;
+//   - a shared secret (cluster.WithSecret: TLS 1.3 on every connection):
+//     one-way throughput at 1 KiB and 64 KiB, the round trip (p50, p99),
+//     and the convergence of 100 nodes, each next to the same without one;
 //   - scale, last, as its heap would weigh on whatever came after it: the
 //     convergence of one mesh of -scale-n nodes (500) on the in-memory
 //     transport, skipped where the machine has too little memory.
@@ -80,7 +83,7 @@ import (
 )
 
 // sections are the -only choices, in the order they run.
-var sections = []string{"throughput", "quic", "observed", "latency", "convergence", "failure", "slowlink", "inbox", "requests", "scale"}
+var sections = []string{"throughput", "quic", "observed", "latency", "convergence", "failure", "slowlink", "inbox", "requests", "secret", "scale"}
 
 type config struct {
 	transportName, codecName string
@@ -278,6 +281,8 @@ func run(cfg config) []row {
 			rows = append(rows, unreadInbox(cfg)...)
 		case "requests":
 			rows = append(rows, requests(cfg)...)
+		case "secret":
+			rows = append(rows, secretCost(cfg)...)
 		}
 	}
 	return rows

@@ -93,10 +93,10 @@ func (s *nodeStream) Close() error { return s.close() }
 type nodeEcho struct{ *nodePair }
 
 // NodeEcho returns an Echo between two nodes on the given transport and
-// codec: the requester Sends, the far end reads its Inbox and Sends each
-// payload back, and the requester reads it from its Inbox.
-func NodeEcho(transport func() cluster.Transport, codec cluster.Codec) (Echo, error) {
-	p, err := newNodePair(transport, codec, nil)
+// codec, with opts: the requester Sends, the far end reads its Inbox and
+// Sends each payload back, and the requester reads it from its Inbox.
+func NodeEcho(transport func() cluster.Transport, codec cluster.Codec, opts ...cluster.Option) (Echo, error) {
+	p, err := newNodePair(transport, codec, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -7,11 +7,22 @@
 //
 // The dialler writes its preamble and a Hello frame. The acceptor reads them,
 // then writes its own preamble, its Hello and a verdict: a Welcome frame, or a
-// Reject frame and a close. Nodes that share a secret authenticate first: the
-// acceptor's Hello carries a Proof over both sides' challenges, and the
-// dialler answers with an Auth frame before the acceptor gives its verdict.
-// Neither side sends its peer list or accepts data before the verdict. The
-// preamble is
+// Reject frame and a close. Neither side sends its peer list or accepts data
+// before the verdict.
+//
+// Nodes that share a secret run TLS 1.3 over the connection first, and the
+// whole protocol inside it, and prove the secret before anything else: the
+// dialler writes its preamble and an Auth frame; the acceptor reads them and
+// writes its preamble and an Auth frame of its own if the dialler's proof
+// holds, or a Reject (RejectAuth) and a close if not; the dialler checks the
+// acceptor's proof and closes if it fails. Only then come the dialler's
+// Hello and the acceptor's Hello and verdict, as above. A proof is Prove
+// under ProofKey(secret) with the prover's role, the TLS session's exported
+// keying material (ExporterLabel) and the preambles written so far: the
+// dialler's for the dialler's proof, the dialler's then the acceptor's for
+// the acceptor's. Hello's Challenge and Proof fields are not used.
+//
+// The preamble is:
 //
 //	"pwv" version:uint8 len:uint8 codec-name[len] min-version:uint8
 //
@@ -31,11 +42,12 @@
 // version or later, and a receiver drops a connection that carries a frame
 // of a kind its version does not have. A side that finds no version in common, or another
 // codec, closes the connection; an acceptor first writes its own preamble,
-// so that the dialler can tell why. The dialler's hello goes out before it
-// has read the acceptor's preamble, so it must stay what every version its
-// range holds can decode: a later version carries what it adds in frames
-// or in fields sent once the version is known, never in the dialler's hello
-// (codec/msgpack refuses a field it does not know).
+// so that the dialler can tell why. The dialler's hello (with a secret, its
+// Auth frame) goes out before it has read the acceptor's preamble, so it
+// must stay what every version its range holds can decode: a later version
+// carries what it adds in frames or in fields sent once the version is
+// known, never in the dialler's hello (codec/msgpack refuses a field it does
+// not know).
 //
 // Versions 2 and before had a preamble without min-version and spoke one
 // version each, refusing every other: a preamble whose version is below 3
@@ -150,6 +162,7 @@
 package wire
 
 import (
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
@@ -426,25 +439,48 @@ func ParseHeaderUpTo(h []byte, max int, last Kind) (Kind, int, error) {
 var ErrFrameTooLarge = errors.New("frame too large")
 
 // Roles that a proof is made for, so that a proof made by one side cannot be
-// replayed as the other's.
+// handed back to it as the other's.
 const (
-	RoleAcceptor = "peerweave/1 acceptor"
-	RoleDialler  = "peerweave/1 dialler"
+	RoleAcceptor = "peerweave/3 acceptor"
+	RoleDialler  = "peerweave/3 dialler"
 )
 
-// Prove returns HMAC-SHA256 keyed with secret over the role and both
-// challenges, the dialler's first.
-func Prove(secret []byte, role string, dialler, acceptor []byte) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(role))
-	for _, c := range [][]byte{dialler, acceptor} {
-		m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(c))))
-		m.Write(c)
+// ExporterLabel is the label of the TLS exported keying material that a
+// proof binds to (RFC 8446 section 7.5), and ExporterSize its length.
+const (
+	ExporterLabel = "EXPORTER-peerweave/3 secret proof"
+	ExporterSize  = 32
+)
+
+// proofKeyInfo is the HKDF info that derives a proof key from a secret.
+const proofKeyInfo = "peerweave/3 proof key"
+
+// ProofKey derives the key that proofs of secret are made with:
+// HKDF-SHA256 with no salt. The secret itself never keys a MAC, so a proof
+// key found some other way would not give the secret away.
+func ProofKey(secret []byte) []byte {
+	k, err := hkdf.Key(sha256.New, secret, nil, proofKeyInfo, sha256.Size)
+	if err != nil {
+		panic(err) // only for a key longer than 255 hashes
+	}
+	return k
+}
+
+// Prove returns HMAC-SHA256 keyed with key (from ProofKey) over the role,
+// the TLS session's exported keying material (ExporterLabel, no context,
+// ExporterSize bytes) and the transcript so far, each prefixed with its
+// length. The keying material is unique to one TLS session and known only to
+// its two ends, so a proof is worth nothing on any other connection.
+func Prove(key []byte, role string, exported, transcript []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	for _, b := range [][]byte{[]byte(role), exported, transcript} {
+		m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
+		m.Write(b)
 	}
 	return m.Sum(nil)
 }
 
 // Verify reports, in constant time, whether proof is what Prove returns.
-func Verify(secret []byte, role string, dialler, acceptor, proof []byte) bool {
-	return hmac.Equal(proof, Prove(secret, role, dialler, acceptor))
+func Verify(key []byte, role string, exported, transcript, proof []byte) bool {
+	return hmac.Equal(proof, Prove(key, role, exported, transcript))
 }

@@ -121,13 +121,15 @@ func TestParseHeaderRejectsBadFrames(t *testing.T) {
 	assert.True(t, errors.Is(err, ErrFrameTooLarge))
 }
 
-func TestProofsBindSecretRoleAndChallenges(t *testing.T) {
-	secret, d, a := []byte("secret"), []byte("dialler challenge"), []byte("acceptor challenge")
-	p := Prove(secret, RoleAcceptor, d, a)
-	assert.True(t, Verify(secret, RoleAcceptor, d, a, p))
-	assert.False(t, Verify([]byte("guess"), RoleAcceptor, d, a, p))
-	assert.False(t, Verify(secret, RoleDialler, d, a, p), "a proof must not pass for the other role")
-	assert.False(t, Verify(secret, RoleAcceptor, a, d, p), "nor for swapped challenges")
-	// Length prefixes keep challenge boundaries apart.
-	assert.NotEqual(t, Prove(secret, RoleDialler, []byte("ab"), []byte("c")), Prove(secret, RoleDialler, []byte("a"), []byte("bc")))
+func TestProofsBindKeyRoleSessionAndTranscript(t *testing.T) {
+	key, ekm, tr := ProofKey([]byte("secret")), []byte("session one"), []byte("preambles")
+	p := Prove(key, RoleAcceptor, ekm, tr)
+	assert.True(t, Verify(key, RoleAcceptor, ekm, tr, p))
+	assert.False(t, Verify(ProofKey([]byte("guess")), RoleAcceptor, ekm, tr, p))
+	assert.False(t, Verify(key, RoleDialler, ekm, tr, p), "a proof must not pass for the other role")
+	assert.False(t, Verify(key, RoleAcceptor, []byte("session two"), tr, p), "nor on another TLS session")
+	assert.False(t, Verify(key, RoleAcceptor, ekm, []byte("other preambles"), p), "nor for another transcript")
+	// Length prefixes keep the fields apart.
+	assert.NotEqual(t, Prove(key, RoleDialler, []byte("ab"), []byte("c")), Prove(key, RoleDialler, []byte("a"), []byte("bc")))
+	assert.NotEqual(t, []byte("secret"), key)
 }
