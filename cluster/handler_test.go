@@ -14,6 +14,7 @@ import (
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/internal/bench"
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -79,17 +80,20 @@ func TestMessageHandlerGetsEveryMessageInMemoryTheNodeReuses(t *testing.T) {
 
 // A slow handler pauses its remote through the receive window: the remote's
 // Sends wait and fail with ErrTimeout, nobody is removed, and every message a
-// Send accepted arrives, in order.
+// Send accepted arrives, in order. The test is about time, so it runs in a
+// synctest bubble, where the handler's 250 ms and b's 100 ms are exact.
 func TestSlowMessageHandlerBackpressuresItsRemoteWithoutRemoval(t *testing.T) {
-	forEachStack(t, func(t *testing.T, h *harness) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
 		const size, attempts = 16 << 10, 10
+		var handled clustertest.Signal
 		var mu sync.Mutex
 		var got [][]byte
 		slow := func(_ cluster.Remote, payload []byte) {
-			time.Sleep(250 * time.Millisecond) // a slow application, not a synchronisation
+			time.Sleep(250 * time.Millisecond) // a slow application, in virtual time
 			mu.Lock()
 			got = append(got, bytes.Clone(payload[:8]))
 			mu.Unlock()
+			handled.Notify()
 		}
 		ra, rb := newRecorder(), newRecorder()
 		// a lets in 4 messages at a time, one per 250 ms; b gives up on a
@@ -117,11 +121,11 @@ func TestSlowMessageHandlerBackpressuresItsRemoteWithoutRemoval(t *testing.T) {
 			}
 		}
 		assert.Positive(t, timedOut, "b's Sends waited for a's handler and timed out")
-		require.Eventually(t, func() bool {
+		handled.Wait(t, waitFor, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(got) == len(accepted)
-		}, waitFor, tick, "every accepted message reaches the handler")
+		}, func() string { return "every accepted message reaches the handler" })
 		mu.Lock()
 		assert.Equal(t, accepted, got, "in order")
 		mu.Unlock()

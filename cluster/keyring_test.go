@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/transport/mem"
 )
 
@@ -31,7 +32,10 @@ func TestSecretRotationWithoutDowntime(t *testing.T) {
 		members := make([]*cluster.Node, 4)
 		for i := range members {
 			recs[i] = newRecorder()
-			members[i] = h.node(append(recs[i].Options(), cluster.WithSecret(old))...)
+			// With the default network timeout: a handshake that a
+			// loaded machine timed out would log the warning this
+			// test counts.
+			members[i] = h.node(append(recs[i].Options(), clustertest.Patient(), cluster.WithSecret(old))...)
 		}
 		mesh(t, members...)
 
@@ -70,7 +74,7 @@ func TestSecretRotationWithoutDowntime(t *testing.T) {
 
 				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 				defer cancel()
-				fresh := h.node(cluster.WithSecrets(round.primary, round.accepted...))
+				fresh := h.node(clustertest.Patient(), cluster.WithSecrets(round.primary, round.accepted...))
 				require.NoError(t, members[(i+1)%len(members)].Add(fresh.String()), step)
 				require.NoError(t, fresh.WaitMesh(ctx), step)
 				waitRemotes(t, fresh, members...)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 )
 
 // echo answers every request with "re: " and its payload.
@@ -98,14 +99,15 @@ func TestRequestKeepsOrderWithMessages(t *testing.T) {
 			}
 			return req.Payload, nil
 		}
-		a := h.node()
-		b = h.node(cluster.WithRequestHandler(handler))
+		a := h.node(clustertest.Patient())
+		b = h.node(clustertest.Patient(), cluster.WithRequestHandler(handler))
 		mesh(t, a, b)
-		ctx := testContext(t)
 		for i := range 20 {
 			msg := fmt.Sprintf("message %d", i)
 			require.NoError(t, a.Send(remote(b), []byte(msg)))
-			_, err := a.Request(ctx, remote(b), []byte("request"))
+			// Each request has a WaitFor of its own: twenty round
+			// trips on a loaded machine may outlast one.
+			_, err := a.Request(testContext(t), remote(b), []byte("request"))
 			require.NoError(t, err)
 			assert.Equal(t, msg, <-inbox, "the request overtook the message")
 		}
@@ -115,8 +117,10 @@ func TestRequestKeepsOrderWithMessages(t *testing.T) {
 func TestQueryOverTenNodesEndsWithTheLastAnswer(t *testing.T) {
 	// Eleven nodes a stack: one stack per transport, the codecs in turn.
 	forEachTransport(t, func(t *testing.T, h *harness) {
-		a := h.node()
-		ns := h.nodes(10, cluster.WithRequestHandler(echo))
+		// Fifty-five handshakes: with the default network timeout, so
+		// that a loaded machine does not fail one.
+		a := h.node(clustertest.Patient())
+		ns := h.nodes(10, clustertest.Patient(), cluster.WithRequestHandler(echo))
 		mesh(t, append(ns, a)...)
 
 		// A context that would outlast the test: only the answers can
@@ -139,7 +143,10 @@ func TestQueryOverTenNodesEndsWithTheLastAnswer(t *testing.T) {
 func TestQuerySaysWhichRemoteAnsweredWhat(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		fail := func(context.Context, *cluster.Message) ([]byte, error) { return nil, errors.New("nope") }
-		a, ok, bad, none := h.node(), h.node(cluster.WithRequestHandler(echo)), h.node(cluster.WithRequestHandler(fail)), h.node()
+		// Twelve handshakes, not about time: the default network timeout.
+		patient := clustertest.Patient()
+		a, ok, bad, none := h.node(patient), h.node(patient, cluster.WithRequestHandler(echo)),
+			h.node(patient, cluster.WithRequestHandler(fail)), h.node(patient)
 		mesh(t, a, ok, bad, none)
 		unknown := cluster.Remote{IP: []byte{127, 0, 0, 1}, Port: 1}
 

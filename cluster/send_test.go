@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 )
 
 func TestSendDeliversInOrderFromTheSendersListenAddress(t *testing.T) {
@@ -46,7 +47,11 @@ func TestSendCopiesThePayload(t *testing.T) {
 func TestSendCarriesLargeAndEmptyPayloads(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		const max = 4 << 20
-		a, b := h.node(cluster.WithMaxMessageSize(max)), h.node(cluster.WithMaxMessageSize(max))
+		// a's queue holds both payloads, so that no Send waits for the
+		// link, and the default network timeout lets the large one cross
+		// a loaded machine: this test is about payloads, not time.
+		opts := []cluster.Option{cluster.WithMaxMessageSize(max), cluster.WithSendQueueSize(2 * max), clustertest.Patient()}
+		a, b := h.node(opts...), h.node(opts...)
 		mesh(t, a, b)
 		big := bytes.Repeat([]byte("0123456789abcdef"), max/16)
 		require.NoError(t, a.Send(remote(b), big))

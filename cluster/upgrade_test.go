@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -46,10 +47,16 @@ func TestReleasesInteroperate(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		recs := []*recorder{newRecorder(), newRecorder(), newRecorder(), newRecorder()}
 		var frames [2]laterFrames
-		current := []*cluster.Node{h.node(recs[0].Options()...), h.node(recs[2].Options()...)}
+		// With the default network timeout: a handshake that a loaded
+		// machine timed out would log a warning and lose a remote, which
+		// this test counts.
+		opts := func(r *recorder, extra ...cluster.Option) []cluster.Option {
+			return append(append(r.Options(), clustertest.Patient()), extra...)
+		}
+		current := []*cluster.Node{h.node(opts(recs[0])...), h.node(opts(recs[2])...)}
 		later := []*cluster.Node{
-			h.node(append(recs[1].Options(), cluster.WithLaterRelease(frames[0].add))...),
-			h.node(append(recs[3].Options(), cluster.WithLaterRelease(frames[1].add))...),
+			h.node(opts(recs[1], cluster.WithLaterRelease(frames[0].add))...),
+			h.node(opts(recs[3], cluster.WithLaterRelease(frames[1].add))...),
 		}
 		all := []*cluster.Node{current[0], later[0], current[1], later[1]}
 		mesh(t, all...)

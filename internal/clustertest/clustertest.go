@@ -46,6 +46,13 @@ func Fast() []cluster.Option {
 	}
 }
 
+// Patient returns the option that gives a node the library's default network
+// timeout in place of Fast's, for a test that is not about timeouts and
+// makes many handshakes: a QUIC handshake under the race detector on a
+// loaded machine can outlast Timeout, and a failed handshake is not what
+// such a test checks.
+func Patient() cluster.Option { return cluster.WithNetworkTimeout(cluster.DefaultNetworkTimeout) }
+
 // Sources of transports for the nodes of one test: each call returns a new
 // source, and the transports of one source reach each other.
 

@@ -56,18 +56,25 @@ func WaitFullMesh(t testing.TB, ns ...*cluster.Node) {
 	}
 }
 
-// Mesh joins every node of ns to the first, each waiting for the mesh it
-// joined (Node.WaitMesh), then waits until every node knows exactly the
-// others.
+// Mesh joins every node of ns to the first, each waiting at most WaitFor for
+// the mesh it joined (Node.WaitMesh), then waits until every node knows
+// exactly the others. Each join has a WaitFor of its own: a mesh of many
+// nodes takes many handshakes, and a loaded machine slows each of them.
 func Mesh(t testing.TB, ns ...*cluster.Node) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
-	defer cancel()
 	for _, n := range ns[1:] {
 		require.NoError(t, n.Add(ns[0].String()), "%s joins %s", n, ns[0])
-		require.NoError(t, n.WaitMesh(ctx), "%s joins the mesh of %s", n, ns[0])
+		require.NoError(t, WaitMesh(n), "%s joins the mesh of %s", n, ns[0])
 	}
 	WaitFullMesh(t, ns...)
+}
+
+// WaitMesh waits at most WaitFor until n has joined the mesh it was added
+// to (Node.WaitMesh), and returns what Node.WaitMesh returns.
+func WaitMesh(n *cluster.Node) error {
+	ctx, cancel := context.WithTimeout(context.Background(), WaitFor)
+	defer cancel()
+	return n.WaitMesh(ctx)
 }
 
 // Stringers returns xs as a slice of fmt.Stringer, to mix with others.

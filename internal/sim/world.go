@@ -104,7 +104,11 @@ func Run(s Schedule) Result {
 
 func (w *world) now() time.Duration { return time.Since(w.start) }
 
-func secret(gen int) []byte { return fmt.Appendf(nil, "sim secret %d", gen) }
+// secret is the cluster's secret of a generation of rotations: 32 bytes or
+// more, as WithSecrets requires.
+func secret(gen int) []byte {
+	return fmt.Appendf(nil, "the simulated cluster's secret, generation %d", gen)
+}
 
 // boot starts the first nodes, each joining the first, and waits for the
 // mesh: faults begin on a whole cluster.
