@@ -264,6 +264,12 @@ func (n *Node) dialedLocked(src netip.AddrPort, j dialJob, err error) {
 		}
 		b := d.backoff[j.k]
 		b.fails++
+		if n.givesUpLocked(j.k, b.fails) {
+			delete(d.backoff, j.k)
+			delete(n.retry, j.k)
+			n.log.Warn("giving up on a lost remote's claimed address, never reached", "remote", j.k.String(), "redials", b.fails)
+			return
+		}
 		b.next = d.tick + min(uint64(1)<<min(b.fails, 2), maxRedialBackoff)
 		d.backoff[j.k] = b
 		return

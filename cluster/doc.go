@@ -368,13 +368,12 @@
 //     one remote's addresses that never answer delay another's by at most
 //     one network timeout. An address whose list dial failed is not dialled
 //     from a peer list again for a healthy interval.
-//   - The node redials, after an ungraceful removal, only an address it has
+//   - The node redials, after an ungraceful removal, an address it has
 //     reached itself (it dialled it and found the remote there, or an Add
-//     named it), not one a remote merely claimed in its hello: a remote
-//     that only ever dialled the node is redialled by its own end. The
-//     reconnect set holds at most 4,096 addresses (16,384 remembered as
-//     reached); a redial that fails waits 2, then 4 reconnect intervals
-//     before the next.
+//     named it) until it answers; an address a remote merely claimed in its
+//     hello only 3 times, unless one of them reaches it. The reconnect set
+//     holds at most 4,096 addresses (16,384 remembered as reached); a redial
+//     that fails waits 2, then 4 reconnect intervals before the next.
 //   - The queue to the callbacks holds at most the newest tags of each
 //     remote besides the remotes added and removed, so a flood of tags
 //     updates delays RemoteAdded of another remote by one RemoteTagsChanged

@@ -5,18 +5,26 @@ import "net/netip"
 // Which addresses the node redials. A remote says in its hello which address
 // it listens on, and nothing proves it: a stranger could name a third party
 // and make the node dial it every reconnect interval, forever. So the node
-// redials, when a connection breaks, only an address it has reached there
-// itself: one it dialled and found the remote at, or that an Add named. A
-// remote that only ever dialled the node is redialled by its own end.
+// trusts only what it has reached itself: an address it dialled and found
+// the remote at, or that an Add named, is redialled after an ungraceful
+// removal until it answers, as the spec wants. An address a remote merely
+// claimed is redialled too, since an honest remote that only ever dialled
+// the node may have crashed and come back knowing nobody, but only
+// maxUnreachedRedials times unless one of them reaches it: then it is
+// reached, and redialled like any other.
 
 // maxReached bounds the addresses the node remembers having reached, and
-// maxRetry the reconnect set; past them, a lost remote is not redialled
-// (its own end still redials it), and a warning says so. Honest clusters
+// maxRetry the reconnect set; past the latter, a lost remote is not
+// redialled (its own end may still redial it), and a warning says so. Honest clusters
 // of up to about a thousand nodes never come near them.
 const (
 	maxReached = 1 << 14
 	maxRetry   = 1 << 12
 )
+
+// maxUnreachedRedials is how many failed redials the node spends on an
+// address it has never reached before it gives up on it.
+const maxUnreachedRedials = 3
 
 // reachedLocked remembers that the node reached k itself. n.mu must be held.
 func (n *Node) reachedLocked(k netip.AddrPort) {
@@ -39,9 +47,6 @@ func (n *Node) reachedBy(p *peer, k netip.AddrPort, join bool) {
 // mayRetryLocked reports whether k, a remote just lost, joins the reconnect
 // set. n.mu must be held.
 func (n *Node) mayRetryLocked(k netip.AddrPort) bool {
-	if _, ok := n.reached[k]; !ok {
-		return false
-	}
 	if _, ok := n.retry[k]; !ok && len(n.retry) >= maxRetry {
 		n.log.Warn("reconnect set full: not redialling a lost remote", "remote", k.String(), "limit", maxRetry)
 		return false
@@ -60,4 +65,12 @@ func (n *Node) retryCut(k netip.AddrPort) {
 		return
 	}
 	n.retry[k] = ""
+}
+
+// givesUpLocked reports whether the node stops redialling k after fails
+// failed redials: only an address it never reached, after
+// maxUnreachedRedials. n.mu must be held.
+func (n *Node) givesUpLocked(k netip.AddrPort, fails int) bool {
+	_, reached := n.reached[k]
+	return !reached && fails >= maxUnreachedRedials
 }
