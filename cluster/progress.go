@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -15,16 +16,67 @@ import (
 // has drained, which on a slow link can take longer than the timeout while
 // the kernel is acknowledging bytes the whole time.
 //
-// writeLink therefore watches the connection's unacknowledged bytes
-// (transport.Unacked) while a write waits: each half timeout that they
-// changed, the write deadline moves a timeout ahead. When a deadline passes
-// anyway, the write goes on with a fresh one if it made progress or the
-// count changed since the last look; otherwise the link is stalled. A
-// connection without Unacked is judged by the progress of its writes alone.
+// writeLink therefore judges a write by the count of unacknowledged bytes
+// (transport.Unacked) as well as by its own progress, in one of two ways.
+// Most connections survive a write deadline: writeLink gives each write half
+// a timeout, and on each expiry looks at the count; the link is stalled
+// once neither the write nor the count moved for a whole timeout. A write
+// that does not block costs what a plain Write does, which keeps round trips
+// near the wire's. A TLS connection is broken for good by a write deadline
+// that passes, so there writeLink watches the count while the write waits,
+// each half timeout, and moves the deadline out while it changes; the
+// deadline passes only on a stalled link. A connection without Unacked is
+// judged by the progress of its writes alone.
 
 // writeLink writes b to conn, failing with a timeout only once the link
 // has made no progress for timeout.
 func writeLink(conn net.Conn, b []byte, timeout time.Duration) error {
+	if _, fragile := conn.(interface{ ConnectionState() tls.ConnectionState }); fragile {
+		return writeWatched(conn, b, timeout)
+	}
+	u, _ := conn.(transport.Unacked)
+	step := timeout / 2
+	last, quiet := int64(-1), time.Duration(0)
+	for {
+		deadline := time.Now().Add(step)
+		conn.SetWriteDeadline(deadline)
+		n, err := conn.Write(b)
+		b = b[n:]
+		if err == nil || !isTimeout(err) {
+			return err
+		}
+		if len(b) == 0 {
+			return nil // the deadline passed as the last byte went
+		}
+		if time.Now().Before(deadline) {
+			return err // not our deadline: the connection cannot write again
+		}
+		count := unackedOf(u)
+		if n > 0 || (count >= 0 && last >= 0 && count != last) {
+			quiet = 0
+		} else if quiet += step; quiet >= timeout {
+			return err
+		}
+		last = count
+	}
+}
+
+// unackedOf returns u's count of unacknowledged bytes, or -1 if u is nil or
+// cannot tell.
+func unackedOf(u transport.Unacked) int64 {
+	if u == nil {
+		return -1
+	}
+	n, err := u.Unacked()
+	if err != nil {
+		return -1
+	}
+	return int64(n)
+}
+
+// writeWatched is writeLink for a connection that a passed write deadline
+// breaks for good: it moves the deadline out while the link takes bytes.
+func writeWatched(conn net.Conn, b []byte, timeout time.Duration) error {
 	w := newProgress(conn, timeout)
 	for {
 		deadline := time.Now().Add(timeout)
@@ -72,16 +124,7 @@ func newProgress(conn net.Conn, timeout time.Duration) *progress {
 }
 
 // unacked returns the connection's unacknowledged bytes, or -1.
-func (w *progress) unacked() int64 {
-	if w.u == nil {
-		return -1
-	}
-	n, err := w.u.Unacked()
-	if err != nil {
-		return -1
-	}
-	return int64(n)
-}
+func (w *progress) unacked() int64 { return unackedOf(w.u) }
 
 // moved reports whether the count changed since the last look: the
 // network took bytes, or the kernel took more of ours.

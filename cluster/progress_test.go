@@ -128,10 +128,12 @@ func (c *writeOnlyConn) Write(b []byte) (int, error) {
 
 func TestWriteLinkWithoutUnackedGoesOnWhileWritesProgress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := &writeOnlyConn{takes: []int{10, 10, 0}}
+		// Each write waits half a timeout: the link is stalled once two
+		// in a row took nothing.
+		c := &writeOnlyConn{takes: []int{10, 0, 10, 0, 0}}
 		err := writeLink(c, make([]byte, 25), time.Second)
-		require.ErrorIs(t, err, os.ErrDeadlineExceeded, "the third write took nothing")
-		assert.Equal(t, 3, c.calls)
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded, "the fourth and fifth writes took nothing")
+		assert.Equal(t, 5, c.calls)
 
 		c = &writeOnlyConn{takes: []int{10, 10, 10}}
 		require.NoError(t, writeLink(c, make([]byte, 25), time.Second), "partial writes that end the payload")
