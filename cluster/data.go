@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/peerweave/peerweave/internal/link"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -112,16 +113,8 @@ func (p *peer) readWindow(size int) error {
 		return protocolError{err}
 	}
 	p.br.Discard(size)
-	inc := int(w.Increment)
-	p.mu.Lock()
-	p.credit += inc
-	credit, waiting := p.credit, p.queuedBytes() > 0
-	p.mu.Unlock()
-	if credit > maxWindow {
-		return protocolError{fmt.Errorf("flow control: a window of %d bytes", credit)}
-	}
-	if waiting {
-		p.signal()
+	if err := p.link.Opened(int(w.Increment)); err != nil {
+		return protocolError{err}
 	}
 	return nil
 }
@@ -131,7 +124,7 @@ func (p *peer) readWindow(size int) error {
 // which, unlike make, does not zero the memory it is about to fill.
 func (p *peer) readMessage(size int) (*Message, error) {
 	m := newMessage(p.key, size)
-	if size > maxReadBuffer {
+	if size > link.MaxReadBuffer {
 		b, err := p.readBody(nil, size)
 		m.Payload = b
 		return m, err

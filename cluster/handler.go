@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+
+	"github.com/peerweave/peerweave/internal/link"
 )
 
 // WithMessageHandler makes the node hand every message to h, on the reader
@@ -134,7 +136,7 @@ func (p *peer) relieve() {
 	// The reader is in the call, and touches its state again only under
 	// h.mu, to find it relieved: the new reader takes the state over.
 	h.relieved = true
-	p.br = p.br.after(h.unread, readerFunc(p.readConn))
+	p.br = p.br.After(h.unread, readerFunc(p.readConn))
 	p.scratch = nil // may hold the payload of the call
 	p.n.wg.Go(p.readLoop)
 }
@@ -143,7 +145,7 @@ func (p *peer) relieve() {
 // message handler: in place in the read buffer if it fits, else through a
 // buffer the reader keeps, as it keeps the one for control frames.
 func (p *peer) readHandled(size int) error {
-	if size <= maxReadBuffer {
+	if size <= link.MaxReadBuffer {
 		b, err := p.br.Peek(size)
 		if err != nil {
 			return truncated(err)

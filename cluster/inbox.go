@@ -6,11 +6,12 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/peerweave/peerweave/internal/link"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
 // maxWindow is the largest window a node grants or accepts.
-const maxWindow = 1<<31 - 1
+const maxWindow = link.MaxWindow
 
 // grantAt returns how many released bytes make a node grant them back to a
 // remote through a window of w bytes: a quarter of it, but never more than

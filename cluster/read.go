@@ -52,7 +52,7 @@ func (p *peer) readLoop() {
 	if err != errGoodbye {
 		p.n.drop(p, err)
 	}
-	p.stopWriters()
+	p.link.StopWriters()
 }
 
 // errGoodbye ends the reader after a goodbye either way.
@@ -63,7 +63,7 @@ func (p *peer) read() error {
 		k, size, err := p.readHeader()
 		if err == io.EOF && p.getState() == gotBye {
 			// The remote half-closed after its goodbye: our writer
-			// finishes ours (see halfClose).
+			// finishes ours (see link.GotBye).
 			return errGoodbye
 		}
 		if err != nil {
@@ -111,10 +111,9 @@ func (p *peer) read() error {
 			// Read on: the remote grants room for what is still queued
 			// for it, and hangs up once it has our acknowledgement.
 		case wire.KindByeAck:
-			if p.getState() != saidBye {
+			if !p.link.AckReceived() {
 				return protocolError{errors.New("acknowledgement of a goodbye never said")}
 			}
-			close(p.acked)
 			return errGoodbye
 		default:
 			if p.extended(k) {

@@ -124,7 +124,8 @@ func (n *Node) Stats() Stats {
 	t := st.retired
 	for p := range st.counting {
 		t.add(p.traffic())
-		s.QueuedBytes += int(p.st.queuedBytes.Load())
+		_, queued := p.link.Queued()
+		s.QueuedBytes += queued
 	}
 	s.MessagesSent, s.BytesSent, s.MessagesReceived, s.BytesReceived = t.msgsOut, t.bytesOut, t.msgsIn, t.bytesIn
 	s.MessagesDropped, s.Reconnects = st.dropped, st.reconnects
@@ -183,7 +184,7 @@ func (n *Node) remoteStats(k netip.AddrPort) (RemoteStats, bool) {
 		}
 		s.Dialled = p.st.dialled.Load()
 		s.RTT, s.SmoothedRTT = time.Duration(p.st.rtt.Load()), time.Duration(p.st.srtt.Load())
-		s.QueuedMessages, s.QueuedBytes = int(p.st.queuedMsgs.Load()), int(p.st.queuedBytes.Load())
+		s.QueuedMessages, s.QueuedBytes = p.link.Queued()
 	}
 	if h != nil {
 		s.MessagesDropped, s.Reconnects, s.LastError = h.dropped, h.reconnects, h.lastErr
@@ -312,8 +313,8 @@ func (r *Removals) cause(err error) *uint64 {
 	return &r.ConnLost
 }
 
-// peerStats are a connection's counts. Each has one writer, the goroutine
-// that does the work it counts, so counting costs no lock and no contended
+// peerStats are a connection's counts, but for what the link counts itself
+// (traffic). Each has one writer, the goroutine that does the work it counts, so counting costs no lock and no contended
 // atomic; readers load them, and so take no lock of the connection.
 type peerStats struct {
 	since   atomic.Int64 // Unix nanoseconds when admitted
@@ -324,29 +325,19 @@ type peerStats struct {
 	// was the only one (0 otherwise), so that its answer times it.
 	pings  atomic.Int32
 	pingAt atomic.Int64
-	_      [64]byte // the reader's counts apart from the writer's
+	_      [64]byte // the reader's counts apart from the health loop's
 
 	// The reader's.
 	rtt, srtt       atomic.Int64 // time.Duration
 	msgsIn, bytesIn atomic.Uint64
-	_               [64]byte
-	// Written under the peer's mu, by whoever changes the send queue
-	// (publishQueue) or takes from it (take).
-	msgsOut, bytesOut       atomic.Uint64
-	queuedMsgs, queuedBytes atomic.Int64
 }
 
-// publishQueue publishes the length of p's send queue to its statistics.
-// p.mu must be held.
-func (p *peer) publishQueue() {
-	p.st.queuedMsgs.Store(int64(p.queued))
-	p.st.queuedBytes.Store(int64(p.queuedBytes()))
-}
-
-// traffic returns what crossed p's connection so far.
+// traffic returns what crossed p's connection so far: what went out is
+// the link's count.
 func (p *peer) traffic() traffic {
+	msgsOut, bytesOut := p.link.Sent()
 	return traffic{
-		msgsOut: p.st.msgsOut.Load(), bytesOut: p.st.bytesOut.Load(),
+		msgsOut: msgsOut, bytesOut: bytesOut,
 		msgsIn: p.st.msgsIn.Load(), bytesIn: p.st.bytesIn.Load(),
 	}
 }
@@ -412,7 +403,7 @@ func (n *Node) added(p *peer, dialled bool) {
 }
 
 // exit tells the statistics that p's reader has returned, after the last
-// of its writers (stopWriters): p's counts are final, and join the node's
+// of its writers (link.StopWriters): p's counts are final, and join the node's
 // retired ones.
 func (p *peer) exit() {
 	st := &p.n.stats
