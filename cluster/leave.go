@@ -84,14 +84,10 @@ func ackError(err error) error {
 	return because(ErrConnLost, errNoAck)
 }
 
-// farewell handles a goodbye from p's remote: remove it, then send what is
-// queued for it, as its window allows, and the acknowledgement after it
-// (link.GotBye). It reports whether the goodbye was an acknowledgement of
-// ours instead: both sides said goodbye at once.
-func (n *Node) farewell(p *peer) (crossed bool) {
-	n.retire(p, ErrRemoteLeave)
-	return p.link.GotBye()
-}
+// farewell handles a goodbye from p's remote: remove it. The link then
+// sends what is queued for it, as its window allows, and the
+// acknowledgement after it (link.GotBye).
+func (n *Node) farewell(p *peer) { n.retire(p, ErrRemoteLeave) }
 
 // goodbye tells the acceptor of a connection still in its handshake that we
 // leave it, without waiting for an answer.

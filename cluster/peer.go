@@ -41,8 +41,8 @@ func (s peerState) leaving() bool { return s >= saidBye }
 type peer struct {
 	n    *Node
 	conn net.Conn
-	br   *link.ReadBuffer
-	dec  Decoder // used by the reader only
+	br   *link.ReadBuffer // the handshake's; the link's reader takes it over
+	dec  Decoder          // used by the handshake, then by the link's reader
 
 	// Set by the handshake, then immutable.
 	key    netip.AddrPort
@@ -69,8 +69,7 @@ type peer struct {
 	state  atomic.Uint32 // a peerState
 	listed bool          // its peer list arrived; guarded by n.mu
 
-	scratch []byte // used by the reader only
-	from    Remote // the remote as the message handler sees it; reader only
+	from Remote // the remote as the message handler sees it; reader only
 
 	in       inbound  // the reader's side of flow control, and messages waiting for Inbox
 	handling handling // the message handler's calls (handler.go)
@@ -93,15 +92,11 @@ type peer struct {
 
 func (n *Node) newPeer(conn net.Conn) *peer {
 	p := &peer{n: n, conn: conn}
-	p.br = link.NewReadBuffer(readerFunc(p.readConn))
+	p.br = link.NewReadBuffer(conn)
 	p.enc = n.cfg.codec.NewEncoder()
 	p.dec = n.cfg.codec.NewDecoder()
 	return p
 }
-
-type readerFunc func([]byte) (int, error)
-
-func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
 
 // getState returns where p is: handshaking, or where its link is.
 func (p *peer) getState() peerState {
@@ -142,9 +137,15 @@ func (p *peer) firstFrames(acceptor bool) []byte {
 // left in p.ctrl and first, and marks p live. p.mu must be held, and n.mu,
 // which guards the move out of handshaking (interrupt).
 func (p *peer) startLink(first []byte) {
-	cfg := link.Config{Timeout: p.n.networkTimeout, SendQueue: p.n.cfg.sendQueueSize}
-	p.in.credit.Store(int64(p.n.cfg.window))
-	p.link = link.New(p.conn, p, cfg, append(p.ctrl, first...), wire.InitialWindow)
+	n := p.n
+	cfg := link.Config{
+		Timeout: n.networkTimeout, Silence: n.silenceLimit, Go: n.wg.Go,
+		SendQueue: n.cfg.sendQueueSize, Window: n.cfg.window, GrantAt: n.grantAt,
+		MaxMessage: n.cfg.maxMessage, MaxTags: n.tagsFrameLimit(), LastKind: p.lastKind(),
+		Borrow: n.cfg.messageHandler != nil,
+	}
+	p.link = link.New(p.conn, p.br, p, cfg, append(p.ctrl, first...))
+	p.br = nil
 	p.ctrl = nil
 	p.state.Store(uint32(live))
 }

@@ -263,7 +263,6 @@ type peerConv struct {
 	once   sync.Once
 	ctx    context.Context // ends when the remote is removed, its cause saying how
 	cancel context.CancelCauseFunc
-	tag    *tag // used by the reader only: the tag of the payload it reads next
 
 	mu      sync.Mutex          // guards running
 	running map[uint64]*handler // the handlers of the remote's requests that run, by request id
@@ -272,19 +271,9 @@ type peerConv struct {
 // handler is a running handler of one request, which a Cancel ends.
 type handler struct{ cancel context.CancelFunc }
 
-// readCancel reads a Cancel frame of size bytes: the remote gave up on a
-// request, and the context of its handler ends, if it runs.
-func (p *peer) readCancel(size int) error {
-	b, err := p.peekBody(wire.KindCancel, size, wire.RequestSize)
-	if err != nil {
-		return err
-	}
-	f, err := wire.ParseCancel(b)
-	if err != nil {
-		return protocolError{err}
-	}
-	p.br.Discard(size)
-	id := f.ID
+// Cancel takes the remote's word that it gave up on its request id
+// (link.Handler): the context of the request's handler ends, if it runs.
+func (p *peer) Cancel(id uint64) {
 	c := &p.conv
 	c.mu.Lock()
 	h := c.running[id]
@@ -292,7 +281,6 @@ func (p *peer) readCancel(size int) error {
 	if h != nil {
 		h.cancel()
 	}
-	return nil
 }
 
 // run registers the handler of request id, under a context of its own, and
@@ -343,32 +331,6 @@ func (p *peer) convContext() context.Context {
 func (p *peer) endConversations(cause error) {
 	p.convContext()
 	p.conv.cancel(cause)
-}
-
-// readTag reads a Request or Reply frame of size bytes, the tag of the
-// payload that follows it.
-func (p *peer) readTag(k wire.Kind, size int) error {
-	switch {
-	case p.getState() == gotBye:
-		return protocolError{fmt.Errorf("%s frame after a goodbye", k)}
-	case p.conv.tag != nil:
-		return protocolError{fmt.Errorf("%s frame after a %s frame, before its payload", k, p.conv.tag.kind)}
-	case p.in.total > 0:
-		return protocolError{fmt.Errorf("%s frame inside a fragmented payload", k)}
-	}
-	t, err := p.parseTag(k, size)
-	if err != nil {
-		return err
-	}
-	p.conv.tag = t
-	return nil
-}
-
-// takeTag returns the tag of the payload just read, if any.
-func (c *peerConv) takeTag() *tag {
-	t := c.tag
-	c.tag = nil
-	return t
 }
 
 // tryServe hands the tagged payload m to where it goes, if it can now: a
@@ -456,32 +418,4 @@ func (p *peer) handle(id uint64, req *Message) {
 	if err := p.sendTagged(ctx, replyTag(id, status), body); err != nil {
 		n.log.Debug("reply not sent", "remote", p.key.String(), "err", err)
 	}
-}
-
-// parseTag reads the body of a Request or Reply frame of size bytes.
-func (p *peer) parseTag(k wire.Kind, size int) (*tag, error) {
-	want := wire.RequestSize
-	if k == wire.KindReply {
-		want = wire.ReplySize
-	}
-	b, err := p.peekBody(k, size, want)
-	if err != nil {
-		return nil, err
-	}
-	t := &tag{kind: k}
-	if k == wire.KindReply {
-		r, err := wire.ParseReply(b)
-		t.id, t.status = r.ID, r.Status
-		if err != nil {
-			return nil, protocolError{err}
-		}
-	} else {
-		r, err := wire.ParseRequest(b)
-		t.id = r.ID
-		if err != nil {
-			return nil, protocolError{err}
-		}
-	}
-	p.br.Discard(size)
-	return t, nil
 }

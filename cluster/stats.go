@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/peerweave/peerweave/internal/wire"
 )
 
 // Stats are a node's statistics, from Node.Stats: what it holds now, and
@@ -183,7 +181,7 @@ func (n *Node) remoteStats(k netip.AddrPort) (RemoteStats, bool) {
 			s.ConnectedSince = time.Unix(0, since)
 		}
 		s.Dialled = p.st.dialled.Load()
-		s.RTT, s.SmoothedRTT = time.Duration(p.st.rtt.Load()), time.Duration(p.st.srtt.Load())
+		s.RTT, s.SmoothedRTT = p.link.RTT()
 		s.QueuedMessages, s.QueuedBytes = p.link.Queued()
 	}
 	if h != nil {
@@ -313,80 +311,23 @@ func (r *Removals) cause(err error) *uint64 {
 	return &r.ConnLost
 }
 
-// peerStats are a connection's counts, but for what the link counts itself
-// (traffic). Each has one writer, the goroutine that does the work it counts, so counting costs no lock and no contended
-// atomic; readers load them, and so take no lock of the connection.
+// peerStats are what the node records of a connection; the link counts
+// its traffic and times its health checks itself.
 type peerStats struct {
 	since   atomic.Int64 // Unix nanoseconds when admitted
 	dialled atomic.Bool
-
-	// The health loop's and the reader's: pings is how many health checks
-	// are unanswered, and pingAt when the oldest of them went out, if it
-	// was the only one (0 otherwise), so that its answer times it.
-	pings  atomic.Int32
-	pingAt atomic.Int64
-	_      [64]byte // the reader's counts apart from the health loop's
-
-	// The reader's.
-	rtt, srtt       atomic.Int64 // time.Duration
-	msgsIn, bytesIn atomic.Uint64
 }
 
-// traffic returns what crossed p's connection so far: what went out is
-// the link's count.
+// traffic returns what crossed p's connection so far.
 func (p *peer) traffic() traffic {
-	msgsOut, bytesOut := p.link.Sent()
-	return traffic{
-		msgsOut: msgsOut, bytesOut: bytesOut,
-		msgsIn: p.st.msgsIn.Load(), bytesIn: p.st.bytesIn.Load(),
-	}
+	var t traffic
+	t.msgsOut, t.bytesOut = p.link.Sent()
+	t.msgsIn, t.bytesIn = p.link.Received()
+	return t
 }
 
-// received counts a message of size bytes read. The reader calls it.
-func (s *peerStats) received(size int) {
-	s.msgsIn.Store(s.msgsIn.Load() + 1)
-	s.bytesIn.Store(s.bytesIn.Load() + uint64(size))
-}
-
-// ping queues a health check, timing it if no other is unanswered.
-func (p *peer) ping() {
-	if p.st.pings.Add(1) == 1 {
-		p.st.pingAt.Store(monotonic())
-	}
-	p.probe(wire.KindPing)
-}
-
-// pong takes the answer to the oldest health check. The reader calls it.
-func (p *peer) pong() {
-	at := p.st.pingAt.Swap(0)
-	for {
-		// An answer to no ping, from a peer that breaks the protocol,
-		// must not make the count negative.
-		c := p.st.pings.Load()
-		if c <= 0 || p.st.pings.CompareAndSwap(c, c-1) {
-			break
-		}
-	}
-	if at == 0 {
-		return
-	}
-	rtt := time.Duration(monotonic() - at)
-	srtt := time.Duration(p.st.srtt.Load())
-	if srtt == 0 {
-		srtt = rtt
-	} else {
-		srtt += (rtt - srtt) / 8
-	}
-	p.st.rtt.Store(int64(rtt))
-	p.st.srtt.Store(int64(srtt))
-	p.n.emit(Event{Kind: EventPong, Addr: p.key, RTT: rtt})
-}
-
-// monotonic returns the time on the monotonic clock, in nanoseconds since
-// the package started, never 0.
-func monotonic() int64 { return int64(time.Since(epoch)) + 1 }
-
-var epoch = time.Now()
+// ping queues a health check.
+func (p *peer) ping() { p.link.Ping() }
 
 // added starts counting p, just admitted, and tells of it.
 func (n *Node) added(p *peer, dialled bool) {

@@ -23,11 +23,23 @@
 //
 // # Read pipeline
 //
-// The node's reader reads frames through the ReadBuffer that the handshake
-// started, and calls into the link for what concerns it: Opened for a
-// Window frame, GotBye and AckReceived for the goodbye frames. When the
-// reader ends it calls StopWriters, so that whoever waits for the reader
-// waits for the writer too.
+// One reader goroutine (ReadLoop, which the node runs) reads frames
+// through the ReadBuffer the handshake began, each read pushing the
+// silence deadline out. It answers pings, times pongs, adds a Window
+// frame's credit, takes a Request or Reply frame as the tag of the payload
+// after it, reassembles a First frame and its More frames, and charges
+// every payload byte to the window we granted (granted): a remote that
+// overdraws it breaks the protocol. Payloads go up with their tag and
+// charge (Handler.Payload), in place in the read buffer where they fit;
+// the node gives their bytes back (Release) as it consumes them, and they
+// go out as Window frames once they add up to a quarter window. Frames the
+// link does not understand (peer lists, tags, later versions') go up as
+// kind and body (Handler.Control). A goodbye either way moves the goodbye
+// sub-states (goodbye.go). When the reader ends, it tells the node why
+// (Closed), waits for the writer (StopWriters) and says so (Exited), so
+// that whoever waits for the reader waits for the writer too. A payload
+// call that waits for this very connection (a message handler making a
+// request of its sender) has another reader take over (Relieve).
 package link
 
 import (
@@ -50,8 +62,36 @@ const maxSpare = 4 << 20
 const maxCopy = 4 << 10
 
 // Handler is what a link tells the node it belongs to. The link calls it
-// from its writer goroutine, holding none of its locks.
+// from its reader or its writer goroutine, holding none of its locks.
 type Handler interface {
+	// Payload hands up a whole payload, tagged by t, which holds charge
+	// bytes of the window we granted: the node gives them back with
+	// Release once it has consumed it. If owned, b is the node's to
+	// keep; if not, b is valid only during the call. Payload may return
+	// ErrRelieved (see Relieve), or an error that ends the link.
+	Payload(b []byte, t Tag, owned bool, charge int) error
+	// Part tells of n more bytes of a payload that comes in fragments,
+	// done if they complete it. The node gives back at once what it
+	// need not hold (Release) and returns the charge of the payload,
+	// which Payload brings, once done.
+	Part(n int, done bool) (charge int)
+	// Control hands up the body, valid only during the call, of a
+	// control frame the link does not understand itself (a peer list,
+	// tags, a later version's frame): an error ends the link.
+	Control(k wire.Kind, body []byte) error
+	// Cancel says that the remote gave up on its request id.
+	Cancel(id uint64)
+	// Pong tells of the round trip of a health check.
+	Pong(rtt time.Duration)
+	// Goodbye says that the remote said goodbye, before the link
+	// answers it (GotBye).
+	Goodbye()
+	// Closed says why the link ended, other than by a goodbye: a read
+	// failed (a ProtocolError for input that breaks the protocol).
+	Closed(err error)
+	// Exited says that the reader has returned, after the last of the
+	// writers: the link's counts are final.
+	Exited()
 	// WriteFailed says that a write failed, or took nothing for the
 	// network timeout: the connection is broken, and the node drops it
 	// (Abort, Close).
@@ -68,9 +108,27 @@ type Config struct {
 	// link lives: a write that makes no progress for it fails, and so
 	// does a goodbye that is not acknowledged.
 	Timeout func() time.Duration
+	// Silence returns how long the remote may stay silent before a read
+	// fails: the healthy interval plus the network timeout.
+	Silence func() time.Duration
+	// Go runs f on a goroutine that the node waits for: a reader that
+	// takes over from another (Relieve).
+	Go func(f func())
 	// SendQueue is how many bytes of data frames Queue lets wait before
 	// a sender must wait for room.
 	SendQueue int
+	// Window is the window we grant the remote, and GrantAt how many
+	// bytes released make us give them back.
+	Window, GrantAt int
+	// MaxMessage bounds a payload and a frame's body; MaxTags a Tags
+	// frame's body; LastKind is the highest frame kind the link's
+	// protocol version carries.
+	MaxMessage, MaxTags int
+	LastKind            wire.Kind
+	// Borrow says that the node takes plain payloads during the Payload
+	// call only (a message handler), so large ones are read into a
+	// buffer the reader keeps.
+	Borrow bool
 }
 
 // Link is one connection after its handshake.
@@ -78,6 +136,18 @@ type Link struct {
 	conn net.Conn
 	h    Handler
 	cfg  Config
+
+	// The reader's, or, once it is relieved, its successor's (Relieve).
+	br      *ReadBuffer
+	scratch []byte // the body of the last control frame, or a borrowed payload
+	part    []byte // the fragmented payload under way
+	total   int    // its length; 0 when none is under way
+	tag     Tag    // the tag of the payload to read next
+	unread  int    // bytes of the frame whose payload is in a Payload call, still in br
+
+	// granted is the payload bytes the remote may still send us;
+	// released those the node gave back and that are not granted yet.
+	granted, released atomic.Int64
 
 	// state is a State, written under mu and read without it by whoever
 	// only needs to know where the goodbye stands.
@@ -104,28 +174,42 @@ type Link struct {
 	once    sync.Once     // closes done
 	writers sync.WaitGroup
 
-	// Traffic counters, written under mu (by whoever changes the send
-	// queue, or by take) and loaded without it.
+	// Counters, each written by one goroutine, or under mu, and loaded
+	// without a lock. The health loop's and the reader's: pings is how
+	// many health checks are unanswered, and pingAt when the oldest of
+	// them went out, if it was the only one (0 otherwise), so that its
+	// answer times it.
+	pings  atomic.Int32
+	pingAt atomic.Int64
+	_      [64]byte // the reader's counts apart from the writer's
+	// The reader's.
+	rtt, srtt       atomic.Int64 // time.Duration
+	msgsIn, bytesIn atomic.Uint64
+	_               [64]byte
+	// Written under mu, by whoever changes the send queue or take.
 	msgsOut, bytesOut       atomic.Uint64
 	queuedMsgs, queuedBytes atomic.Int64
 }
 
-// New returns the link of conn, whose handshake is done. first holds the
-// link's first frames, which go out before anything queued later (the
-// acceptor's Welcome, the tags, the window grant: whoever finds the link
-// queues behind them); credit is what the remote's window lets us send
-// until it opens it. No writer runs until something calls Wake or queues.
-func New(conn net.Conn, h Handler, cfg Config, first []byte, credit int) *Link {
-	return &Link{
+// New returns the link of conn, whose handshake read through br. first
+// holds the link's first frames, which go out before anything queued later
+// (the acceptor's Welcome, the tags, the window grant: whoever finds the
+// link queues behind them). No writer runs until something calls Wake or
+// queues, and no reader until the node runs ReadLoop.
+func New(conn net.Conn, br *ReadBuffer, h Handler, cfg Config, first []byte) *Link {
+	l := &Link{
 		conn:   conn,
 		h:      h,
 		cfg:    cfg,
 		ctrl:   first,
-		credit: credit,
+		credit: wire.InitialWindow,
 		wake:   make(chan struct{}, 1),
 		acked:  make(chan struct{}),
 		done:   make(chan struct{}),
 	}
+	l.br = br.After(0, readerFunc(l.readConn))
+	l.granted.Store(int64(cfg.Window))
+	return l
 }
 
 // State returns where the link is in its goodbye.
