@@ -142,7 +142,7 @@ func (p *peer) startLink(first []byte) {
 		Timeout: n.networkTimeout, Silence: n.silenceLimit, Go: n.wg.Go,
 		SendQueue: n.cfg.sendQueueSize, Window: n.cfg.window, GrantAt: n.grantAt,
 		MaxMessage: n.cfg.maxMessage, MaxTags: n.tagsFrameLimit(), LastKind: p.lastKind(),
-		Borrow: n.cfg.messageHandler != nil,
+		Overhead: wire.Overhead(p.version), Borrow: n.cfg.messageHandler != nil,
 	}
 	p.link = link.New(p.conn, p.br, p, cfg, append(p.ctrl, first...))
 	p.br = nil
@@ -189,12 +189,6 @@ func (p *peer) appendRaw(k wire.Kind, body []byte) {
 
 // windowBody returns the body of a Window frame that opens a window by n.
 func windowBody(n int) []byte { return link.WindowBody(n) }
-
-// probe queues a ping or pong.
-func (p *peer) probe(k wire.Kind) { p.control(k, nil) }
-
-// grant opens the remote's window into this node by n bytes.
-func (p *peer) grant(n int) { p.control(wire.KindWindow, windowBody(n)) }
 
 // signal wakes the link's writer.
 func (p *peer) signal() { p.link.Wake() }

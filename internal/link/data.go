@@ -8,8 +8,8 @@ import (
 )
 
 // readData reads a Data, First or More frame of size bytes and hands up the
-// payload it completes (Payload). The payload's bytes are charged to the
-// window we granted the remote, which breaks the protocol if it overdraws
+// payload it completes (Payload). The payload's bytes, and once a message
+// Config.Overhead, are charged to the window we granted the remote, which breaks the protocol if it overdraws
 // it; the node gives them back (Release) as it consumes the payload, and
 // says, fragment by fragment, what to give back at once (Part).
 func (l *Link) readData(k wire.Kind, size int) error {
@@ -48,18 +48,22 @@ func (l *Link) readData(k wire.Kind, size int) error {
 			return ProtocolError{fmt.Errorf("more frame of %d bytes, %d of %d received", size, len(l.part), l.total)}
 		}
 	}
-	if l.granted.Add(-int64(payload)) < 0 {
-		return ProtocolError{fmt.Errorf("flow control: %d payload bytes past the window", -l.granted.Load())}
+	cost := payload
+	if k != wire.KindMore {
+		cost += l.cfg.Overhead // once a message
+	}
+	if l.granted.Add(-int64(cost)) < 0 {
+		return ProtocolError{fmt.Errorf("flow control: %d bytes past the window", -l.granted.Load())}
 	}
 	if k == wire.KindData {
-		return l.readPayload(size)
+		return l.readPayload(size, cost)
 	}
 	var err error
 	if l.part, err = l.br.ReadBody(l.part, payload, EagerRead); err != nil {
 		return err
 	}
 	done := len(l.part) == l.total
-	charge := l.h.Part(payload, done)
+	charge := l.h.Part(cost, done)
 	if !done {
 		return nil
 	}
@@ -69,11 +73,11 @@ func (l *Link) readData(k wire.Kind, size int) error {
 	return l.h.Payload(part, t, true, charge)
 }
 
-// readPayload reads the payload of a Data frame of size bytes and hands it
-// up: in place in the read buffer if it fits, else in a buffer of its own,
+// readPayload reads the payload of a Data frame of size bytes, which holds
+// charge bytes of the window, and hands it up: in place in the read buffer if it fits, else in a buffer of its own,
 // or, for a node that borrows plain payloads (Config.Borrow), in the one
 // the reader keeps.
-func (l *Link) readPayload(size int) error {
+func (l *Link) readPayload(size, charge int) error {
 	t := l.tag
 	l.tag = Tag{}
 	l.received(size)
@@ -83,7 +87,7 @@ func (l *Link) readPayload(size int) error {
 			return Truncated(err)
 		}
 		l.unread = size
-		if err := l.h.Payload(b, t, false, size); err != nil {
+		if err := l.h.Payload(b, t, false, charge); err != nil {
 			return err // ErrRelieved: the frame is the new reader's to skip
 		}
 		l.br.Discard(size)
@@ -95,14 +99,14 @@ func (l *Link) readPayload(size int) error {
 		if err != nil {
 			return err
 		}
-		return l.h.Payload(b, t, true, size)
+		return l.h.Payload(b, t, true, charge)
 	}
 	b, err := l.br.ReadBody(l.scratch[:0], size, EagerRead)
 	l.scratch = b
 	if err != nil {
 		return err
 	}
-	if err := l.h.Payload(b, t, false, size); err != nil {
+	if err := l.h.Payload(b, t, false, charge); err != nil {
 		return err
 	}
 	if cap(l.scratch) > maxSpare {

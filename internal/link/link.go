@@ -125,6 +125,10 @@ type Config struct {
 	// protocol version carries.
 	MaxMessage, MaxTags int
 	LastKind            wire.Kind
+	// Overhead is what every message costs in a window besides its
+	// payload, in both directions: wire.Overhead of the link's version.
+	// Each side's window is larger by one overhead.
+	Overhead int
 	// Borrow says that the node takes plain payloads during the Payload
 	// call only (a message handler), so large ones are read into a
 	// buffer the reader keeps.
@@ -202,13 +206,13 @@ func New(conn net.Conn, br *ReadBuffer, h Handler, cfg Config, first []byte) *Li
 		h:      h,
 		cfg:    cfg,
 		ctrl:   first,
-		credit: wire.InitialWindow,
+		credit: wire.InitialWindow + cfg.Overhead,
 		wake:   make(chan struct{}, 1),
 		acked:  make(chan struct{}),
 		done:   make(chan struct{}),
 	}
 	l.br = br.After(0, readerFunc(l.readConn))
-	l.granted.Store(int64(cfg.Window))
+	l.granted.Store(int64(cfg.Window + cfg.Overhead))
 	return l
 }
 

@@ -90,17 +90,20 @@ func (l *Link) take() (ctrl, data []byte, last bool) {
 	start, queued, sent := l.taken, l.queued, 0
 	for l.taken < len(l.data) {
 		h := wire.HeaderOf(l.data[l.taken:])
-		kind, payload := h.Kind, h.Size
+		kind, payload, cost := h.Kind, h.Size, h.Size
 		var first wire.First
 		switch kind {
+		case wire.KindData:
+			cost += l.cfg.Overhead
 		case wire.KindFirst:
 			payload -= wire.FirstSize
+			cost = payload + l.cfg.Overhead
 			first, _ = wire.ParseFirst(l.data[l.taken+wire.HeaderSize:][:wire.FirstSize]) // written by appendData
 		case wire.KindRequest, wire.KindReply:
-			payload = 0 // a tag's bytes count neither against the window nor as traffic
+			payload, cost = 0, 0 // a tag's bytes count neither against the window nor as traffic: its message pays the overhead
 		}
 		frame := wire.HeaderSize + h.Size
-		if payload > l.credit || (l.taken > start && l.taken-start+frame > wire.MaxFragment) {
+		if cost > l.credit || (l.taken > start && l.taken-start+frame > wire.MaxFragment) {
 			break
 		}
 		switch kind {
@@ -115,7 +118,7 @@ func (l *Link) take() (ctrl, data []byte, last bool) {
 				l.queued--
 			}
 		}
-		l.credit -= payload
+		l.credit -= cost
 		l.taken += frame
 		sent += payload
 	}

@@ -253,3 +253,55 @@ func TestAcknowledgementOfNoGoodbyeEndsTheLink(t *testing.T) {
 		assert.ErrorAs(t, <-r.closed, new(ProtocolError))
 	})
 }
+
+func TestEveryMessageCostsTheOverheadInTheWindow(t *testing.T) {
+	const ov = wire.MessageOverhead
+	t.Run("sending", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			l, _, remote := newLink(t, nil, 2*ov+10)
+			l.cfg.Overhead = ov
+			for range 3 {
+				_, ok := l.Queue(nil, nil)
+				require.True(t, ok)
+			}
+			readFrames(t, remote, 2)
+			synctest.Wait()
+			msgs, _ := l.Queued()
+			assert.Equal(t, 1, msgs, "two empty messages fit a window of two overheads, the third waits")
+			require.NoError(t, l.Opened(ov-10))
+			readFrames(t, remote, 1)
+		})
+	})
+	t.Run("receiving", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			l, r, remote := newLink(t, nil, wire.InitialWindow)
+			l.cfg.Overhead = ov
+			l.granted.Store(2 * ov)
+			reading(t, l)
+			write(t, remote, raw(raw(nil, wire.KindData, nil), wire.KindData, nil))
+			synctest.Wait()
+			r.mu.Lock()
+			require.Len(t, r.payloads, 2)
+			assert.Equal(t, ov, r.payloads[0].charge, "an empty message holds the overhead")
+			r.mu.Unlock()
+			write(t, remote, raw(nil, wire.KindData, nil))
+			err := <-r.closed
+			assert.ErrorContains(t, err, "flow control", "a third empty message overdraws the window")
+		})
+	})
+	t.Run("fragments", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			l, r, remote := newLink(t, nil, wire.InitialWindow)
+			l.cfg.Overhead = ov
+			l.granted.Store(1 << 20)
+			reading(t, l)
+			for _, f := range fragments(make([]byte, wire.MaxFragment+1)) {
+				write(t, remote, f)
+			}
+			synctest.Wait()
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			assert.Equal(t, []int{wire.MaxFragment + ov, 1}, r.parts, "a fragmented message pays the overhead once")
+		})
+	})
+}
