@@ -123,6 +123,7 @@ func (p *peer) readWindow(size int) error {
 	if waiting {
 		p.signal()
 	}
+	p.windowGrew() // stall.go
 	return nil
 }
 

@@ -140,6 +140,14 @@ const (
 	// EventMoved: the node of name Name, lost at From, connected again at
 	// Addr (see WithName): its old address leaves the reconnect set.
 	EventMoved
+	// EventSuspended: Addr's window has stayed shut for Wait, with Count
+	// messages of Bytes bytes waiting for it, while it answered health
+	// checks, and the node suspended it: Err matches ErrStalled (see
+	// Backpressure in the package doc). It stays a remote.
+	EventSuspended
+	// EventResumed: Addr's window opened again after it had been
+	// suspended for Wait.
+	EventResumed
 )
 
 var kindNames = [...]string{
@@ -158,6 +166,8 @@ var kindNames = [...]string{
 	EventPeerListDial:    "peer list dial",
 	EventReconnect:       "reconnect",
 	EventMoved:           "moved",
+	EventSuspended:       "suspended",
+	EventResumed:         "resumed",
 }
 
 // String names the kind in a few words, such as "handshake failed".

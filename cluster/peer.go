@@ -109,6 +109,9 @@ type peer struct {
 
 	st   peerStats // stats.go
 	conv peerConv  // requests and replies (request.go)
+	// stall is the remote's suspension while its window stays shut
+	// (stall.go); its need is guarded by mu.
+	stall stall
 
 	// writing says that a writer goroutine runs; stopped that the reader
 	// has ended, so none may start. Both are guarded by mu; writers counts
@@ -335,6 +338,7 @@ func (p *peer) take() (ctrl, data []byte, last bool) {
 	p.st.bytesOut.Add(uint64(sent))
 	p.st.msgsOut.Add(uint64(queued - p.queued))
 	p.publishQueue()
+	p.noteWindow(sent > 0 || p.queued < queued) // stall.go
 	if p.taken > start && p.drained != nil {
 		close(p.drained)
 		p.drained = nil

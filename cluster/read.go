@@ -91,6 +91,7 @@ func (p *peer) read() error {
 		case wire.KindPong:
 			// The read itself pushed the silence deadline out.
 			p.pong()
+			p.checkStall() // stall.go
 		case wire.KindPeers:
 			var m wire.Peers
 			if err := p.readControl(size, &m); err != nil {

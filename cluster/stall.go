@@ -1,0 +1,207 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// A remote that answers health checks but keeps its window shut, with data
+// waiting for it, is suspended: Broadcast stops waiting for its queue,
+// Query and Request to it fail at once with ErrStalled, and the requests
+// that wait for its answer get ErrStalled too. It stays a remote: its
+// window may be shut only because its application does not read Inbox,
+// and the package promises that this removes nobody. It is resumed as soon
+// as its window opens again.
+//
+// The writer (take) notes when data begins to wait for the window; the
+// reader, which reads the remote's pongs and Window frames, suspends and
+// resumes, so that the events of both come in order with no lock.
+
+// stallIntervals is how many healthy intervals a remote's window may stay
+// shut, with data waiting for it, before the next health check it answers
+// suspends it.
+const stallIntervals = 2
+
+// stall is a peer's side of suspension.
+type stall struct {
+	// since is when data began to wait for the remote's window, by
+	// monotonic, or 0 while none waits for it. take sets it under p.mu;
+	// take and windowGrew clear it under p.mu; the reader reads it.
+	since atomic.Int64
+	// need is how many payload bytes the frame at the head of the data
+	// queue waits for while since is set; guarded by p.mu.
+	need int
+	// calls holds the context that the calls to the remote wait on (see
+	// callContext): the reader replaces it when it resumes the remote.
+	calls atomic.Pointer[callEpoch]
+	// suspended, and at, when, by monotonic: the reader's only.
+	suspended bool
+	at        int64
+}
+
+// callEpoch is a context of the calls to a remote, and what ends it.
+type callEpoch struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
+
+// newCallEpoch returns a context of calls to p that ends with p's
+// conversations, or when p is suspended.
+func (p *peer) newCallEpoch() *callEpoch {
+	ctx, cancel := context.WithCancelCause(p.convContext())
+	return &callEpoch{ctx, cancel}
+}
+
+// callContext returns the context that the calls to p wait on: it ends
+// when p is removed, with the cause of its conversations' end, or
+// suspended, with an error that matches ErrStalled. One that has ended is
+// replaced when p is resumed, so a call takes it once, when it starts.
+func (p *peer) callContext() context.Context { return p.callEpoch().ctx }
+
+// callEpoch returns the current context of the calls to p, made on first
+// use.
+func (p *peer) callEpoch() *callEpoch {
+	if e := p.stall.calls.Load(); e != nil {
+		return e
+	}
+	e := p.newCallEpoch()
+	if !p.stall.calls.CompareAndSwap(nil, e) {
+		e.cancel(nil) // another call made one first
+		return p.stall.calls.Load()
+	}
+	return e
+}
+
+// stallCause returns the error that suspended p, or nil if p is not
+// suspended.
+func (p *peer) stallCause() error {
+	ctx := p.callContext()
+	if ctx.Err() == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, ErrStalled) {
+		return cause
+	}
+	return nil
+}
+
+// waitErr is the error of a wait for queue space under life, a
+// callContext, that failed with err: why life ended, if it did, rather than
+// the context's error.
+func waitErr(life context.Context, err error) error {
+	if err == nil || life.Err() == nil {
+		return err
+	}
+	if cause := context.Cause(life); errors.Is(cause, ErrStalled) {
+		return cause
+	}
+	return errLeft
+}
+
+// callEnded is the error of a call to p, or of one about to start, once
+// life, the callContext it took, has ended: p was removed or suspended.
+func (n *Node) callEnded(to Remote, p *peer, life context.Context) error {
+	if p.convContext().Err() != nil {
+		return n.gone(to, p)
+	}
+	return fmt.Errorf("cluster: request to %s: %w", to, context.Cause(life))
+}
+
+// abandon is callEnded for request id, which the caller has taken: if p
+// was suspended, not removed, it also tells p that nobody waits for the
+// answer, as a caller whose context ended does.
+func (n *Node) abandon(to Remote, p *peer, id uint64, life context.Context) error {
+	if p.convContext().Err() == nil {
+		p.cancel(id)
+	}
+	return n.callEnded(to, p, life)
+}
+
+// noteWindow records, at the end of take, whether the data queued for p
+// waits for its window, and since when; moved says that take took some of
+// it, so that a window that opened and shut again counts from now. p.mu
+// must be held.
+func (p *peer) noteWindow(moved bool) {
+	s := &p.stall
+	need := 0
+	if p.taken < len(p.data) {
+		need = framePayload(p.data[p.taken:])
+	}
+	switch {
+	case need <= p.credit: // nothing waits, or only for the next write
+		s.need = 0
+		s.since.Store(0)
+	case moved || s.since.Load() == 0:
+		s.need = need
+		s.since.Store(monotonic())
+	}
+}
+
+// framePayload returns how many bytes of p's window the frame at the start
+// of b, a frame queued by send, takes, as take counts them.
+func framePayload(b []byte) int {
+	h := wire.HeaderOf(b)
+	switch h.Kind {
+	case wire.KindFirst:
+		return h.Size - wire.FirstSize
+	case wire.KindData, wire.KindMore:
+		return h.Size
+	}
+	return 0
+}
+
+// windowGrew follows a Window frame: if it lets the data that waited for
+// p's window go, p is no longer stalled, and resumed if it was suspended.
+// The reader calls it.
+func (p *peer) windowGrew() {
+	s := &p.stall
+	if s.since.Load() != 0 {
+		p.mu.Lock()
+		if s.need <= p.credit {
+			s.need = 0
+			s.since.Store(0)
+		}
+		p.mu.Unlock()
+	}
+	if s.suspended && s.since.Load() == 0 {
+		p.resume()
+	}
+}
+
+// checkStall follows a pong: it suspends p if its window has stayed shut,
+// with data waiting, for stallIntervals healthy intervals. The reader calls
+// it.
+func (p *peer) checkStall() {
+	s := &p.stall
+	since := s.since.Load()
+	if s.suspended || since == 0 || p.convContext().Err() != nil {
+		return
+	}
+	now := monotonic()
+	shut := time.Duration(now - since)
+	if shut < stallIntervals*time.Duration(p.n.healthy.Load()) {
+		return
+	}
+	count := int(p.st.queuedMsgs.Load())
+	cause := fmt.Errorf("window shut for %v with %d messages waiting: %w", shut, count, ErrStalled)
+	s.suspended, s.at = true, now
+	p.callEpoch().cancel(cause)
+	p.n.emit(Event{Kind: EventSuspended, Addr: p.key, Err: cause, Count: count,
+		Bytes: int(p.st.queuedBytes.Load()), Wait: shut})
+}
+
+// resume ends p's suspension: calls to it wait for its answers again.
+func (p *peer) resume() {
+	s := &p.stall
+	s.suspended = false
+	if p.convContext().Err() != nil {
+		return // removed: nobody calls it any more
+	}
+	s.calls.Store(p.newCallEpoch())
+	p.n.emit(Event{Kind: EventResumed, Addr: p.key, Wait: time.Duration(monotonic() - s.at)})
+}

@@ -1,0 +1,225 @@
+package cluster_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// These tests are about remotes whose window stays shut (stall.go): they
+// run in synctest bubbles, where the healthy intervals they wait for cost
+// no wall time and durations come out exact.
+
+// windowless is a fake remote, written as an attacker would: it completes
+// the handshake, answers every ping, reads and drops whatever the node
+// sends, and never opens its window unless the test says so.
+type windowless struct {
+	addr string
+	conn net.Conn
+	mu   sync.Mutex // serialises writes: pongs from the reader, grants from the test
+}
+
+func (w *windowless) String() string { return w.addr }
+
+// dialWindowless connects a windowless fake that claims addr to target.
+func dialWindowless(t *testing.T, h *harness, target *cluster.Node, addr string) *windowless {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	conn, err := h.transport().Dial(ctx, target.String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	w := &windowless{addr: addr, conn: conn}
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	raw := &rawPeer{enc: h.stack.codec.NewEncoder()}
+	hello := raw.frame(wire.AppendPreamble(nil, h.stack.codec.Name()), wire.KindHello, &wire.Hello{Addr: addr, Nonce: nonce})
+	_, err = conn.Write(hello)
+	require.NoError(t, err)
+	br := bufio.NewReader(conn)
+	_, err = wire.ReadPreamble(br)
+	require.NoError(t, err)
+	for k := wire.Kind(0); k != wire.KindWelcome; {
+		k, err = w.skipFrame(br)
+		require.NoError(t, err)
+	}
+	go w.serve(br)
+	return w
+}
+
+// skipFrame reads one frame and drops its body.
+func (w *windowless) skipFrame(br *bufio.Reader) (wire.Kind, error) {
+	h := make([]byte, wire.HeaderSize)
+	if _, err := io.ReadFull(br, h); err != nil {
+		return 0, err
+	}
+	k, size, err := wire.ParseHeader(h, 1<<30)
+	if err != nil {
+		return 0, err
+	}
+	_, err = br.Discard(size)
+	return k, err
+}
+
+// serve answers pings until the connection ends.
+func (w *windowless) serve(br *bufio.Reader) {
+	for {
+		k, err := w.skipFrame(br)
+		if err != nil {
+			return
+		}
+		if k == wire.KindPing {
+			w.write(wire.AppendHeader(nil, wire.KindPong, 0))
+		}
+	}
+}
+
+func (w *windowless) write(b []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.conn.Write(b) // fails only once the node hung up, which the test sees
+}
+
+// grant opens the fake's window by n bytes.
+func (w *windowless) grant(n int) {
+	b := wire.AppendHeader(nil, wire.KindWindow, wire.WindowSize)
+	w.write(wire.Window{Increment: uint32(n)}.Append(b))
+}
+
+// fillQueue broadcasts msg from a until a Broadcast waits, and returns how
+// long that one took.
+func fillQueue(t *testing.T, a *cluster.Node, msg []byte) time.Duration {
+	t.Helper()
+	for range 64 {
+		start := time.Now()
+		a.Broadcast(msg)
+		if took := time.Since(start); took > 0 {
+			return took
+		}
+	}
+	t.Fatal("the queues never filled")
+	return 0
+}
+
+// Four fakes that answer pings but never open their window are suspended
+// once it has stayed shut for two healthy intervals: from then on Broadcast
+// does not wait for them, Query and Request answer at once with ErrStalled,
+// and the calls that waited for them end with it; Send still waits as
+// documented, and nobody is removed. A fake that opens its window is
+// resumed.
+func TestWindowlessRemotesAreSuspendedNotWaitedFor(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		const healthy, timeout = cluster.DefaultHealthyInterval, cluster.DefaultNetworkTimeout
+		settings := []cluster.Option{cluster.WithHealthyInterval(healthy), cluster.WithNetworkTimeout(timeout)}
+		ev := newEvents()
+		a := h.node(append(settings, ev.Option(), cluster.WithSendQueueSize(64<<10))...)
+		b := h.node(append(settings, cluster.WithRequestHandler(echo))...)
+		mesh(t, a, b)
+		fakes := make([]fmt.Stringer, 4)
+		for i := range fakes {
+			fakes[i] = dialWindowless(t, h, a, fmt.Sprintf("127.0.0.1:%d", i+1))
+		}
+		waitKnows(t, waitFor, a, append(fakes, b)...)
+		fake := cluster.Remote{IP: []byte{127, 0, 0, 1}, Port: 1} // fakes[0]
+
+		// Calls made while the fakes' queues have room: their requests go
+		// out, and nobody answers them.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		before := a.Query(ctx, []byte("before"))
+		requested := make(chan error, 1)
+		go func() {
+			_, err := a.Request(ctx, fake, []byte("before"))
+			requested <- err
+		}()
+		synctest.Wait() // the request is out, and waits for its answer
+
+		msg := make([]byte, 16<<10)
+		shut := time.Now()
+		took := fillQueue(t, a, msg)
+		assert.GreaterOrEqual(t, took, timeout, "before the suspension, Broadcast waits for full queues")
+
+		// The request waiting for a fake ends when the fake is suspended,
+		// between two and three healthy intervals after its window shut.
+		err := <-requested
+		assert.ErrorIs(t, err, cluster.ErrStalled)
+		assert.ErrorIs(t, err, cluster.ErrTimeout)
+		suspendedAfter := time.Since(shut)
+		assert.GreaterOrEqual(t, suspendedAfter, 2*healthy)
+		assert.LessOrEqual(t, suspendedAfter, 3*healthy)
+		for _, f := range fakes {
+			e := ev.Wait(t, "suspended "+f.String(), clustertest.Is(cluster.EventSuspended, f))
+			assert.ErrorIs(t, e.Err, cluster.ErrStalled)
+			assert.Positive(t, e.Count, "no message waited for %s", f)
+			assert.GreaterOrEqual(t, e.Wait, 2*healthy)
+		}
+		answers := before.Wait()
+		require.Len(t, answers, 5)
+		for _, ans := range answers {
+			if ans.From.String() == b.String() {
+				assert.NoError(t, ans.Err)
+			} else {
+				assert.ErrorIs(t, ans.Err, cluster.ErrStalled, "%s answered", ans.From)
+			}
+		}
+
+		// From now on, nothing waits for them.
+		start := time.Now()
+		a.Broadcast(msg)
+		assert.Zero(t, time.Since(start), "Broadcast waited for suspended remotes")
+		clustertest.WaitCount(t, ev, 4, clustertest.Caused(clustertest.Is(cluster.EventBroadcastFailed, nil), cluster.ErrStalled))
+
+		start = time.Now()
+		answers = a.Query(ctx, []byte("after")).Wait()
+		assert.Zero(t, time.Since(start), "Query waited for suspended remotes")
+		require.Len(t, answers, 5)
+		stalled := 0
+		for _, ans := range answers {
+			if errors.Is(ans.Err, cluster.ErrStalled) {
+				stalled++
+			}
+		}
+		assert.Equal(t, 4, stalled)
+		_, err = a.Request(ctx, fake, []byte("after"))
+		assert.ErrorIs(t, err, cluster.ErrStalled)
+		assert.Zero(t, time.Since(start), "Request waited for a suspended remote")
+
+		// Send keeps its promise: it waits for room, then times out.
+		start = time.Now()
+		err = a.Send(fake, msg)
+		assert.ErrorIs(t, err, cluster.ErrTimeout)
+		assert.NotErrorIs(t, err, cluster.ErrStalled)
+		assert.GreaterOrEqual(t, time.Since(start), timeout)
+
+		// Nobody was removed, and each suspension was a warning, once.
+		assert.Empty(t, ev.Find(clustertest.Is(cluster.EventRemoved, nil)))
+		assert.Equal(t, clustertest.Names(append(fakes, b)...), remoteNames(a))
+		assert.Len(t, h.Logs.Find("WARN", "remote suspended"), 4)
+
+		// A fake that opens its window is resumed, and waited for again.
+		fakes[0].(*windowless).grant(1 << 20)
+		resumed := ev.Wait(t, "resumed "+fakes[0].String(), clustertest.Is(cluster.EventResumed, fakes[0]))
+		assert.Positive(t, resumed.Wait)
+		require.NoError(t, a.Send(fake, []byte("flows again")))
+		short, cancelShort := context.WithTimeout(ctx, time.Second)
+		defer cancelShort()
+		_, err = a.Request(short, fake, []byte("again"))
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "a resumed remote is waited for")
+		assert.NotErrorIs(t, err, cluster.ErrStalled)
+	})
+}
