@@ -178,10 +178,13 @@ func TestWindowlessRemotesAreSuspendedNotWaitedFor(t *testing.T) {
 			}
 		}
 
-		// From now on, nothing waits for them.
+		// From now on, nothing waits for them: Broadcast does not even
+		// start a wait.
+		waits := len(ev.Find(clustertest.Is(cluster.EventQueueFull, nil)))
 		start := time.Now()
 		a.Broadcast(msg)
 		assert.Zero(t, time.Since(start), "Broadcast waited for suspended remotes")
+		assert.Len(t, ev.Find(clustertest.Is(cluster.EventQueueFull, nil)), waits, "Broadcast waited for suspended remotes")
 		clustertest.WaitCount(t, ev, 4, clustertest.Caused(clustertest.Is(cluster.EventBroadcastFailed, nil), cluster.ErrStalled))
 
 		start = time.Now()
@@ -221,5 +224,101 @@ func TestWindowlessRemotesAreSuspendedNotWaitedFor(t *testing.T) {
 		_, err = a.Request(short, fake, []byte("again"))
 		assert.ErrorIs(t, err, context.DeadlineExceeded, "a resumed remote is waited for")
 		assert.NotErrorIs(t, err, cluster.ErrStalled)
+	})
+}
+
+// A Broadcast already waiting for a windowless remote ends when the remote
+// is suspended, before the network timeout; and a remote that opens its
+// window by a byte each healthy interval, too little for the message at
+// the head of its queue, is as windowless as one that never does.
+func TestABroadcastWaitingForAWindowlessRemoteEndsAtItsSuspension(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		ev := newEvents()
+		a := h.node(ev.Option(), cluster.WithSendQueueSize(64<<10))
+		fake := dialWindowless(t, h, a, "127.0.0.1:1")
+		waitKnows(t, waitFor, a, fake)
+		stop := make(chan struct{})
+		trickled := make(chan struct{})
+		go func() {
+			defer close(trickled)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(clustertest.Healthy):
+					fake.grant(1)
+				}
+			}
+		}()
+		defer func() { close(stop); <-trickled }()
+
+		took := fillQueue(t, a, make([]byte, 16<<10))
+		assert.Less(t, took, clustertest.Timeout, "the wait outlived the suspension")
+		e := ev.Wait(t, "broadcast failed", clustertest.Is(cluster.EventBroadcastFailed, fake))
+		assert.ErrorIs(t, e.Err, cluster.ErrStalled)
+		suspended := ev.Wait(t, "suspended", clustertest.Is(cluster.EventSuspended, fake))
+		assert.GreaterOrEqual(t, suspended.Wait, 2*clustertest.Healthy)
+		time.Sleep(5 * clustertest.Healthy) // five more bytes of window
+		assert.Empty(t, ev.Find(clustertest.Is(cluster.EventResumed, nil)), "a byte of window resumed it")
+	})
+}
+
+// An application that reads its Inbox slowly, but within two healthy
+// intervals each time, shuts its node's window toward the sender again and
+// again, and is never suspended. One that stops reading is suspended, and
+// resumed as soon as it reads again: then its requests are answered again.
+func TestASlowReaderIsNotSuspendedAndAStoppedOneResumes(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		const healthy, window = time.Second, wire.InitialWindow
+		settings := []cluster.Option{cluster.WithHealthyInterval(healthy), cluster.WithNetworkTimeout(5 * time.Second)}
+		ev := newEvents()
+		a := h.node(append(settings, ev.Option(), cluster.WithSendQueueSize(window))...)
+		// b grants back each message's bytes as it goes into Inbox, which
+		// holds one.
+		b := h.node(append(settings, cluster.WithInboxSize(1), cluster.WithReceiveWindow(window),
+			cluster.WithRequestHandler(echo))...)
+		mesh(t, a, b)
+		ctx, cancel := context.WithCancel(context.Background())
+		sent := make(chan struct{})
+		go func() {
+			defer close(sent)
+			for ctx.Err() == nil {
+				a.SendContext(ctx, remote(b), make([]byte, window/4))
+			}
+		}()
+		defer func() { cancel(); <-sent }()
+
+		for range 10 {
+			time.Sleep(3 * healthy / 2)
+			<-b.Inbox
+		}
+		require.NotEmpty(t, ev.Find(clustertest.Is(cluster.EventQueueFull, b)), "a never waited for b's window")
+		assert.Empty(t, ev.Find(clustertest.Is(cluster.EventSuspended, nil)), "a slow reader was suspended")
+
+		// b's application stops reading.
+		e := ev.Wait(t, "suspended", clustertest.Is(cluster.EventSuspended, b))
+		assert.ErrorIs(t, e.Err, cluster.ErrStalled)
+		start := time.Now()
+		_, err := a.Request(ctx, remote(b), []byte("now?"))
+		assert.ErrorIs(t, err, cluster.ErrStalled)
+		assert.Zero(t, time.Since(start))
+
+		// It reads again.
+		<-b.Inbox
+		ev.Wait(t, "resumed", clustertest.Is(cluster.EventResumed, b))
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			for range b.Inbox {
+			}
+		}()
+		cancel()
+		<-sent
+		reply, err := a.Request(context.Background(), remote(b), []byte("now"))
+		require.NoError(t, err)
+		assert.Equal(t, "re: now", string(reply))
+		assert.Empty(t, ev.Find(clustertest.Is(cluster.EventRemoved, b)))
+		b.Close()
+		<-drained
 	})
 }
