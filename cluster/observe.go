@@ -120,10 +120,12 @@ const (
 	EventPong
 	// EventQueueFull: a Send of Bytes to Addr found the queue full and
 	// waited Wait for room. Err is nil if room came, or why Send gave up
-	// (ErrTimeout, the context's error, ErrUnknownRemote).
+	// (ErrTimeout, the context's error, ErrUnknownRemote, or, for
+	// Broadcast, ErrStalled when Addr was suspended meanwhile).
 	EventQueueFull
 	// EventBroadcastFailed: Broadcast could not queue Bytes for Addr, or,
-	// with no Addr, for anyone; Err says why, as Send's error would.
+	// with no Addr, for anyone; Err says why, as Send's error would, or
+	// matches ErrStalled if Addr is suspended (see EventSuspended).
 	EventBroadcastFailed
 	// EventPeerList: Addr sent its peer list, of Count addresses. With
 	// Err, this node could not encode its own list for Addr instead (a

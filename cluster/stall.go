@@ -134,8 +134,10 @@ func (p *peer) noteWindow(moved bool) {
 	}
 	switch {
 	case need <= p.credit: // nothing waits, or only for the next write
-		s.need = 0
-		s.since.Store(0)
+		if s.since.Load() != 0 {
+			s.need = 0
+			s.since.Store(0)
+		}
 	case moved || s.since.Load() == 0:
 		s.need = need
 		s.since.Store(monotonic())
