@@ -200,8 +200,9 @@
 // [*RemoteError] when the handler returned an error,
 // [ErrNoHandler] at once when the remote has no handler, [ErrRemoteLeft]
 // when the remote left gracefully, [ErrRemoteLost] when it was removed
-// ungracefully, [ErrUnknownRemote] and [ErrClosed]. A remote that never
-// answers costs the caller only its context. Requests beyond the handler
+// ungracefully, [ErrStalled] at once when the node suspended it because its
+// window stays shut (see Backpressure), [ErrUnknownRemote] and [ErrClosed].
+// A remote that never answers costs the caller only its context. Requests beyond the handler
 // limit wait in the node and count against the sender's receive window, as
 // messages do.
 //
