@@ -160,9 +160,10 @@
 // payload of the maximum message size for each remote.
 //
 // A remote whose window stays shut, with data waiting for it, for two
-// healthy intervals (whether its application stopped reading or it never
-// opens its window at all) is suspended at the next health check it
-// answers: an [EventSuspended] and a warning say so, once. While it is,
+// healthy intervals plus the network timeout (70s at the defaults; whether
+// its application stopped reading or it never opens its window at all) is
+// suspended at the next health check it answers: an [EventSuspended] and a
+// warning say so, once. While it is,
 // [Node.Broadcast] does not wait for its queue (it queues if there is room,
 // and otherwise fails for it at once, as does a wait for it that began
 // before), [Node.Request] and [Node.Query] to it fail at once with
@@ -395,7 +396,8 @@
 //   - Broadcast waits for the remotes whose queue is full at once, so
 //     stalled remotes delay it by one network timeout, not one each; a
 //     remote whose window stays shut with data waiting for two healthy
-//     intervals while it answers health checks is suspended (see
+//     intervals plus the network timeout while it answers health checks
+//     is suspended (see
 //     Backpressure): from then on it delays neither Broadcast nor Query
 //     nor Request at all, which fail for it at once with [ErrStalled],
 //     until its window opens (stall_test.go).

@@ -105,8 +105,8 @@ var (
 )
 
 // ErrStalled: the remote's window has stayed shut, with data waiting for
-// it, for two healthy intervals while it answered health checks, so the node
-// suspended it (see Backpressure in the package doc). It is the Err of an
+// it, for two healthy intervals plus the network timeout while it answered
+// health checks, so the node suspended it (see Backpressure in the package doc). It is the Err of an
 // EventSuspended; until the remote's window opens again, Request and Query
 // to it fail with it at once, the requests that wait for its answer fail
 // with it, and so does Broadcast for it when its queue is full. The remote

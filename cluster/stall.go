@@ -22,10 +22,18 @@ import (
 // reader, which reads the remote's pongs and Window frames, suspends and
 // resumes, so that the events of both come in order with no lock.
 
-// stallIntervals is how many healthy intervals a remote's window may stay
-// shut, with data waiting for it, before the next health check it answers
-// suspends it.
+// stallIntervals is how many healthy intervals, besides the network
+// timeout, a remote's window may stay shut, with data waiting for it,
+// before the next health check it answers suspends it. The network timeout
+// is the margin, as for silence, that keeps a live remote slowed by a
+// loaded machine from being suspended where the healthy interval is short.
 const stallIntervals = 2
+
+// stallLimit is how long a remote's window may stay shut, with data
+// waiting for it, before the next health check it answers suspends it.
+func (n *Node) stallLimit() time.Duration {
+	return stallIntervals*time.Duration(n.healthy.Load()) + n.networkTimeout()
+}
 
 // stall is a peer's side of suspension.
 type stall struct {
@@ -176,8 +184,7 @@ func (p *peer) windowGrew() {
 }
 
 // checkStall follows a pong: it suspends p if its window has stayed shut,
-// with data waiting, for stallIntervals healthy intervals. The reader calls
-// it.
+// with data waiting, for stallLimit. The reader calls it.
 func (p *peer) checkStall() {
 	s := &p.stall
 	since := s.since.Load()
@@ -186,7 +193,7 @@ func (p *peer) checkStall() {
 	}
 	now := monotonic()
 	shut := time.Duration(now - since)
-	if shut < stallIntervals*time.Duration(p.n.healthy.Load()) {
+	if shut < p.n.stallLimit() {
 		return
 	}
 	count := int(p.st.queuedMsgs.Load())
