@@ -161,6 +161,19 @@
 // node's memory for messages not yet in Inbox is at most the window plus one
 // payload of the maximum message size for each remote.
 //
+// A remote whose window stays shut, with data waiting for it, for two
+// healthy intervals plus the network timeout (70s at the defaults; whether
+// its application stopped reading or it never opens its window at all) is
+// suspended at the next health check it answers: an [EventSuspended] and a
+// warning say so, once. While it is,
+// [Node.Broadcast] does not wait for its queue (it queues if there is room,
+// and otherwise fails for it at once, as does a wait for it that began
+// before), [Node.Request] and [Node.Query] to it fail at once with
+// [ErrStalled], and so do the requests that wait for its answer. Send still
+// waits for room as above, and the remote is not removed. It is resumed,
+// with an [EventResumed], as soon as its window opens again. So one slow or
+// windowless remote delays neither Broadcast nor Query beyond that.
+//
 // # Requests, queries and typed values
 //
 // [Node.Request] sends a request to one remote and waits, under a context,
@@ -190,8 +203,9 @@
 // [*RemoteError] when the handler returned an error,
 // [ErrNoHandler] at once when the remote has no handler, [ErrRemoteLeft]
 // when the remote left gracefully, [ErrRemoteLost] when it was removed
-// ungracefully, [ErrUnknownRemote] and [ErrClosed]. A remote that never
-// answers costs the caller only its context. Requests beyond the handler
+// ungracefully, [ErrStalled] at once when the node suspended it because its
+// window stays shut (see Backpressure), [ErrUnknownRemote] and [ErrClosed].
+// A remote that never answers costs the caller only its context. Requests beyond the handler
 // limit wait in the node and count against the sender's receive window, as
 // messages do.
 //
@@ -382,7 +396,13 @@
 //     callback at most. A remote that sends more than 1,024 tags frames in
 //     a healthy interval is dropped as one that breaks the protocol.
 //   - Broadcast waits for the remotes whose queue is full at once, so
-//     stalled remotes delay it by one network timeout, not one each.
+//     stalled remotes delay it by one network timeout, not one each; a
+//     remote whose window stays shut with data waiting for two healthy
+//     intervals plus the network timeout while it answers health checks
+//     is suspended (see
+//     Backpressure): from then on it delays neither Broadcast nor Query
+//     nor Request at all, which fail for it at once with [ErrStalled],
+//     until its window opens (stall_test.go).
 //
 // Shared secret: [WithSecret] closes the cluster to whoever lacks a shared
 // secret and encrypts everything. Make the secret once with [NewSecret] and
@@ -608,8 +628,8 @@
 // Everything that happens inside a node is an [Event]: a connection accepted
 // or dialled, a handshake that failed and why, a remote added or removed and
 // why, a goodbye, the answer to a health check with its round trip, a Send
-// that found its queue full, messages discarded, a peer list received, a
-// redial. The node's logging is one [Observer] of them; [WithObserver] adds
+// that found its queue full, a remote suspended while its window stays shut
+// and resumed, messages discarded, a peer list received, a redial. The node's logging is one [Observer] of them; [WithObserver] adds
 // others, called on the goroutine that did the work, with no lock held (so
 // an Observer may call the node's methods, but not Close or CloseRemote,
 // which wait for that goroutine):

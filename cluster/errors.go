@@ -104,6 +104,16 @@ var (
 	ErrReplaced = errors.New("cluster: remote replaced by a new instance")
 )
 
+// ErrStalled: the remote's window has stayed shut, with data waiting for
+// it, for two healthy intervals plus the network timeout while it answered
+// health checks, so the node suspended it (see Backpressure in the package doc). It is the Err of an
+// EventSuspended; until the remote's window opens again, Request and Query
+// to it fail with it at once, the requests that wait for its answer fail
+// with it, and so does Broadcast for it when its queue is full. The remote
+// stays connected, and Send to it waits for room as before. It matches
+// ErrTimeout too.
+var ErrStalled error = &sentinel{"cluster: remote's window stayed shut", true}
+
 // Errors of requests and queries, besides ErrClosed, ErrUnknownRemote,
 // ErrMessageTooLarge, ErrTimeout and the context's error.
 var (

@@ -33,6 +33,11 @@ func (l logObserver) Observe(e Event) {
 		}
 	case EventMoved:
 		l.log.Info("remote moved: no longer redialling its old address", "name", e.Name, "remote", e.Addr.String(), "old", e.From.String())
+	case EventSuspended:
+		l.log.Warn("remote suspended: its window stays shut, so requests to it fail and broadcasts skip it until it opens",
+			"remote", e.Addr.String(), "shut_for", e.Wait, "queued", e.Count)
+	case EventResumed:
+		l.log.Info("remote resumed: its window opened", "remote", e.Addr.String(), "suspended_for", e.Wait)
 	case EventAcceptFailed:
 		l.log.Warn("accept failed", "err", e.Err, "retry_in", e.Wait)
 	case EventReconnect:

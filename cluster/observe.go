@@ -120,10 +120,12 @@ const (
 	EventPong
 	// EventQueueFull: a Send of Bytes to Addr found the queue full and
 	// waited Wait for room. Err is nil if room came, or why Send gave up
-	// (ErrTimeout, the context's error, ErrUnknownRemote).
+	// (ErrTimeout, the context's error, ErrUnknownRemote, or, for
+	// Broadcast, ErrStalled when Addr was suspended meanwhile).
 	EventQueueFull
 	// EventBroadcastFailed: Broadcast could not queue Bytes for Addr, or,
-	// with no Addr, for anyone; Err says why, as Send's error would.
+	// with no Addr, for anyone; Err says why, as Send's error would, or
+	// matches ErrStalled if Addr is suspended (see EventSuspended).
 	EventBroadcastFailed
 	// EventPeerList: Addr sent its peer list, of Count addresses. With
 	// Err, this node could not encode its own list for Addr instead (a
@@ -140,6 +142,14 @@ const (
 	// EventMoved: the node of name Name, lost at From, connected again at
 	// Addr (see WithName): its old address leaves the reconnect set.
 	EventMoved
+	// EventSuspended: Addr's window has stayed shut for Wait, with Count
+	// messages of Bytes bytes waiting for it, while it answered health
+	// checks, and the node suspended it: Err matches ErrStalled (see
+	// Backpressure in the package doc). It stays a remote.
+	EventSuspended
+	// EventResumed: Addr's window opened again after it had been
+	// suspended for Wait.
+	EventResumed
 )
 
 var kindNames = [...]string{
@@ -158,6 +168,8 @@ var kindNames = [...]string{
 	EventPeerListDial:    "peer list dial",
 	EventReconnect:       "reconnect",
 	EventMoved:           "moved",
+	EventSuspended:       "suspended",
+	EventResumed:         "resumed",
 }
 
 // String names the kind in a few words, such as "handshake failed".

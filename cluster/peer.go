@@ -85,6 +85,9 @@ type peer struct {
 	sentTags uint64
 	// tagsRate counts the tags frames the remote sent: its reader's only.
 	tagsRate rateCount
+	// stall is the remote's suspension while its window stays shut
+	// (stall.go).
+	stall stall
 
 	st   peerStats // stats.go
 	conv peerConv  // requests and replies (request.go)

@@ -38,7 +38,9 @@ type Answer struct {
 // remote has answered, not when its context ends. When ctx ends first, every
 // remote still to answer gives an Answer with the context's error, and the
 // node forgets their requests. Query queues the requests one remote after
-// the other, as Broadcast does.
+// the other, as Broadcast does. A remote that the node has suspended
+// because its window stays shut (see ErrStalled) answers ErrStalled at
+// once, and so does one still to answer when it is suspended.
 func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 	var ps []*peer
 	var unknown []Answer
@@ -71,12 +73,17 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 			q.answer(Answer{From: from, Err: fmt.Errorf("cluster: query of %s: %w", from, ctxErr(ctx))})
 			continue
 		}
+		life := p.callContext() // ends when p is removed or suspended (stall.go)
+		if life.Err() != nil {
+			q.answer(Answer{From: from, Err: n.callEnded(from, p, life)})
+			continue
+		}
 		cl := &call{p: p, q: q}
 		id := n.conv.open(cl)
 		q.mu.Lock()
-		cl.stop = context.AfterFunc(p.convContext(), func() {
+		cl.stop = context.AfterFunc(life, func() {
 			if n.conv.take(id, p) != nil {
-				q.answer(Answer{From: from, Err: n.gone(from, p)})
+				q.answer(Answer{From: from, Err: n.abandon(from, p, id, life)})
 			}
 		})
 		q.mu.Unlock()

@@ -47,10 +47,15 @@ func (p *peer) Control(k wire.Kind, body []byte) error {
 	return protocolError{fmt.Errorf("unexpected %s frame", k)}
 }
 
-// Pong tells of the round trip of a health check.
+// Pong tells of the round trip of a health check, which may find p
+// stalled (stall.go).
 func (p *peer) Pong(rtt time.Duration) {
 	p.n.emit(Event{Kind: EventPong, Addr: p.key, RTT: rtt})
+	p.checkStall()
 }
+
+// Opened follows a Window frame, which may resume p (stall.go).
+func (p *peer) Opened() { p.windowGrew() }
 
 // Goodbye removes p's remote, which said goodbye; the link answers it.
 func (p *peer) Goodbye() { p.n.farewell(p) }

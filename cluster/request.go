@@ -168,7 +168,10 @@ func (r result) answer(remote Remote) ([]byte, error) {
 // remote has none, ErrRemoteLeft or ErrRemoteLost when the remote is removed
 // before it answers, ErrUnknownRemote for a remote the node is not
 // connected to, ErrClosed when the node closes, and as Send does when the
-// request cannot be queued (ErrMessageTooLarge, ErrTimeout).
+// request cannot be queued (ErrMessageTooLarge, ErrTimeout). It fails with
+// ErrStalled, at once, when the node has suspended the remote because its
+// window stays shut (see ErrStalled), or is waiting for an answer when it
+// does.
 func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, error) {
 	p, err := n.asked(to, payload)
 	if err != nil {
@@ -177,9 +180,12 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("cluster: request to %s: %w", to, ctxErr(ctx)) // nobody would wait for the answer
 	}
+	life := p.callContext() // ends when p is removed or suspended (stall.go)
+	if life.Err() != nil {
+		return nil, n.callEnded(to, p, life)
+	}
 	cl := &call{p: p, done: make(chan result, 1)}
 	id := n.conv.open(cl)
-	life := p.convContext()
 	if err := p.sendTagged(ctx, requestTag(id), payload); err != nil {
 		n.conv.take(id, p)
 		return nil, n.failed(to, p, err)
@@ -198,7 +204,7 @@ func (n *Node) Request(ctx context.Context, to Remote, payload []byte) ([]byte, 
 		if n.conv.take(id, p) == nil {
 			return (<-cl.done).answer(to)
 		}
-		return nil, n.gone(to, p)
+		return nil, n.abandon(to, p, id, life)
 	}
 }
 

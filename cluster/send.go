@@ -56,9 +56,12 @@ func (n *Node) SendContext(ctx context.Context, to Remote, data []byte) error {
 // It queues the message for each remote as Send does. Remotes whose queue
 // is full are waited for at once, not one after the other, so a slow or
 // stalled remote delays Broadcast by at most the network timeout, however
-// many there are, and the others get the message without delay. Failures
-// are logged at debug level; the affected remotes are removed as Send
-// describes.
+// many there are, and the others get the message without delay. A remote
+// suspended because its window stays shut (see ErrStalled) is not waited
+// for at all: when its queue is full, Broadcast fails for it at once, and a
+// wait for it that began earlier ends when it is suspended, both with an
+// EventBroadcastFailed whose Err matches ErrStalled. Failures are logged at
+// debug level; the affected remotes are removed as Send describes.
 func (n *Node) Broadcast(data []byte) {
 	if len(data) > n.cfg.maxMessage {
 		n.emit(Event{Kind: EventBroadcastFailed, Bytes: len(data), Err: ErrMessageTooLarge})
@@ -70,17 +73,22 @@ func (n *Node) Broadcast(data []byte) {
 		err := p.send(data, &w)
 		w.stop()
 		if errors.Is(err, errNoWait) {
-			wg.Go(func() { n.broadcastTo(p, data) })
-		} else if err != nil {
+			if err = p.stallCause(); err == nil {
+				wg.Go(func() { n.broadcastTo(p, data) })
+			}
+		}
+		if err != nil {
 			n.emit(Event{Kind: EventBroadcastFailed, Addr: p.key, Bytes: len(data), Err: err})
 		}
 	})
 	wg.Wait()
 }
 
-// broadcastTo queues data for p, whose queue was full, as Send does.
+// broadcastTo queues data for p, whose queue was full, as Send does, unless
+// p is suspended meanwhile (stall.go).
 func (n *Node) broadcastTo(p *peer, data []byte) {
-	if err := p.sendWithin(context.Background(), data); err != nil {
+	life := p.callContext()
+	if err := waitErr(life, p.sendWithin(life, data)); err != nil {
 		n.emit(Event{Kind: EventBroadcastFailed, Addr: p.key, Bytes: len(data), Err: err})
 	}
 }

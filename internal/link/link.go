@@ -83,6 +83,9 @@ type Handler interface {
 	Cancel(id uint64)
 	// Pong tells of the round trip of a health check.
 	Pong(rtt time.Duration)
+	// Opened says that the remote opened its window (a Window frame),
+	// which may have let go data that waited for it (Stalled).
+	Opened()
 	// Goodbye says that the remote said goodbye, before the link
 	// answers it (GotBye).
 	Goodbye()
@@ -168,6 +171,7 @@ type Link struct {
 	expire  *time.Timer   // set by GotBye: the writer gives up on the acknowledgement when it fires
 	sayBye  bool          // set by Bye: the writer writes our goodbye once the data taken is out, then half-closes
 	spare   []byte        // the ctrl buffer the writer last wrote, for reuse
+	need    int           // window the frame at the head of data waits for, while shut is set
 	// writing says that a writer goroutine runs; stopped that none may
 	// start again (the reader ended, or our goodbye is written).
 	writing, stopped bool
@@ -193,6 +197,9 @@ type Link struct {
 	// Written under mu, by whoever changes the send queue or take.
 	msgsOut, bytesOut       atomic.Uint64
 	queuedMsgs, queuedBytes atomic.Int64
+	// shut is when data began to wait for the remote's window, by
+	// monotonic, or 0 while none waits for it (Stalled).
+	shut atomic.Int64
 }
 
 // New returns the link of conn, whose handshake read through br. first
@@ -250,6 +257,10 @@ func (l *Link) Opened(inc int) error {
 	l.mu.Lock()
 	l.credit += inc
 	credit, waiting := l.credit, l.queuedBytesLocked() > 0
+	if l.shut.Load() != 0 && l.need <= l.credit {
+		l.need = 0
+		l.shut.Store(0)
+	}
 	l.mu.Unlock()
 	if credit > MaxWindow {
 		return windowError(credit)
@@ -258,6 +269,16 @@ func (l *Link) Opened(inc int) error {
 		l.signal()
 	}
 	return nil
+}
+
+// Stalled returns how long data has waited for the remote's window, which
+// has let none of it go since, or 0 if none waits for it. A window that
+// opens by less than the next frame needs does not end the wait.
+func (l *Link) Stalled() time.Duration {
+	if since := l.shut.Load(); since != 0 {
+		return time.Duration(monotonic() - since)
+	}
+	return 0
 }
 
 // Sent returns how many messages and payload bytes the writer has taken.

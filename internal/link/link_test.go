@@ -85,6 +85,8 @@ func (r *recorder) Pong(time.Duration) {
 	r.pongs++
 }
 
+func (r *recorder) Opened() {}
+
 func (r *recorder) Goodbye() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -406,5 +408,28 @@ func TestIdleLinkHasNoWriter(t *testing.T) {
 		writing := l.writing
 		l.mu.Unlock()
 		assert.False(t, writing, "the writer returns once it runs out of work")
+	})
+}
+
+func TestStalledCountsHowLongDataWaitsForAShutWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, _, remote := newLink(t, nil, 100)
+		_, ok := l.Queue(nil, make([]byte, 60))
+		require.True(t, ok)
+		readFrames(t, remote, 1)
+		synctest.Wait()
+		assert.Zero(t, l.Stalled(), "nothing waits")
+
+		_, ok = l.Queue(nil, make([]byte, 60)) // 40 bytes of credit left
+		require.True(t, ok)
+		synctest.Wait()
+		time.Sleep(time.Minute)
+		assert.Equal(t, time.Minute, l.Stalled())
+
+		require.NoError(t, l.Opened(10)) // not enough for the waiting frame
+		assert.Equal(t, time.Minute, l.Stalled(), "a window too small for the next frame is still shut")
+		require.NoError(t, l.Opened(10))
+		assert.Zero(t, l.Stalled())
+		readFrames(t, remote, 1)
 	})
 }

@@ -90,17 +90,14 @@ func (l *Link) take() (ctrl, data []byte, last bool) {
 	start, queued, sent := l.taken, l.queued, 0
 	for l.taken < len(l.data) {
 		h := wire.HeaderOf(l.data[l.taken:])
-		kind, payload, cost := h.Kind, h.Size, h.Size
+		kind, payload, cost := h.Kind, h.Size, l.cost(h)
 		var first wire.First
 		switch kind {
-		case wire.KindData:
-			cost += l.cfg.Overhead
 		case wire.KindFirst:
 			payload -= wire.FirstSize
-			cost = payload + l.cfg.Overhead
 			first, _ = wire.ParseFirst(l.data[l.taken+wire.HeaderSize:][:wire.FirstSize]) // written by appendData
 		case wire.KindRequest, wire.KindReply:
-			payload, cost = 0, 0 // a tag's bytes count neither against the window nor as traffic: its message pays the overhead
+			payload = 0 // a tag's bytes count neither against the window nor as traffic: its message pays the overhead
 		}
 		frame := wire.HeaderSize + h.Size
 		if cost > l.credit || (l.taken > start && l.taken-start+frame > wire.MaxFragment) {
@@ -125,6 +122,7 @@ func (l *Link) take() (ctrl, data []byte, last bool) {
 	l.bytesOut.Add(uint64(sent))
 	l.msgsOut.Add(uint64(queued - l.queued))
 	l.publishQueue()
+	l.noteWindow(l.taken > start)
 	if l.taken > start && l.drained != nil {
 		close(l.drained)
 		l.drained = nil
@@ -134,6 +132,42 @@ func (l *Link) take() (ctrl, data []byte, last bool) {
 		l.sayBye, last = false, true
 	}
 	return ctrl, l.data[start:l.taken], last
+}
+
+// cost is what the frame of header h takes of the remote's window: its
+// payload, and the overhead of a message for the frame that starts one; a
+// tag's bytes count neither (its message pays the overhead).
+func (l *Link) cost(h wire.Header) int {
+	switch h.Kind {
+	case wire.KindData:
+		return h.Size + l.cfg.Overhead
+	case wire.KindFirst:
+		return h.Size - wire.FirstSize + l.cfg.Overhead
+	case wire.KindMore:
+		return h.Size
+	}
+	return 0
+}
+
+// noteWindow records, at the end of take, whether the data left in the
+// queue waits for the remote's window, and since when (Stalled); moved
+// says that take took some, so that a window that opened and shut again
+// counts from now. l.mu must be held.
+func (l *Link) noteWindow(moved bool) {
+	need := 0
+	if l.taken < len(l.data) {
+		need = l.cost(wire.HeaderOf(l.data[l.taken:]))
+	}
+	switch {
+	case need <= l.credit: // nothing waits, or only for the next write
+		if l.shut.Load() != 0 {
+			l.need = 0
+			l.shut.Store(0)
+		}
+	case moved || l.shut.Load() == 0:
+		l.need = need
+		l.shut.Store(monotonic())
+	}
 }
 
 // written tells the queues that the writer wrote what take gave it. l.mu

@@ -149,6 +149,7 @@ func (l *Link) readWindow(size int) error {
 	if err := l.Opened(int(w.Increment)); err != nil {
 		return ProtocolError{err}
 	}
+	l.h.Opened()
 	return nil
 }
 
