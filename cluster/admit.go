@@ -12,50 +12,54 @@ import (
 // decides; the dialler registers once welcomed.
 //
 // A registered connection's first frames are the acceptor's Welcome, then
-// each side's peer list (peerlist.go) and the window it grants, queued
-// before anything else can be: p.mu is taken before p is published and
-// released once they are queued.
+// each side's peer list (peerlist.go), its tags and the window it grants,
+// queued before anything else can be: register takes p.mu before p is
+// published, and admit releases it once they are queued. What takes time,
+// the list and its encoding, is done before, outside every lock.
 func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
-	n.mu.Lock()
-	if code := n.verdictLocked(p, acceptor); code != 0 {
-		n.mu.Unlock()
-		return code
+	var list, tags []byte
+	var entries int
+	var listErr error
+	var a admission
+	// p is not published yet: its sentTags, from our hello, is ours.
+	tagsVersion, tags := n.tagsAfter(p, p.sentTags)
+	for {
+		var since uint64
+		if p.join {
+			list, entries, since, listErr = n.peerList(p)
+		}
+		if a = n.register(p, acceptor, since); !a.stale {
+			break
+		}
 	}
-	old := n.remotes.get(p.key)
+	if a.code != 0 {
+		return a.code
+	}
+	old := a.old
 	if old != nil {
-		// Same address, new nonce: the remote restarted before we noticed.
-		n.removeLocked(old)
+		old.endConversations(ErrRemoteLost)
 		n.wg.Go(old.shutdown)
 	}
-	p.mu.Lock()
-	p.setState(live)
-	n.remotes.m.Store(p.key, p)
-	n.nonces[string(p.nonce)] = p
-	n.unretryLocked(p.key)
-	moved := n.claimNameLocked(p)
-	delete(n.left, p.key)
-	if p.join {
-		// Only a join connection sends a list (peerlist.go).
-		n.joined.m.Store(p.key, p)
-		n.unlisted++
-	} else {
-		p.listed = true
-	}
-	n.notifyLocked()
-	n.events.push(event{added: true, key: p.key})
-	n.mu.Unlock()
 
 	if acceptor {
-		p.appendControl(wire.KindWelcome, nil)
+		p.appendRaw(wire.KindWelcome, nil)
 	}
-	listErr := n.queuePeerList(p)
-	p.queueTagsLocked()
+	if listErr == nil && list != nil {
+		p.appendRaw(wire.KindPeers, list)
+		n.work.entries.Add(int64(entries))
+	}
+	if tags != nil && tagsVersion > p.sentTags {
+		p.appendRaw(wire.KindTags, tags)
+		p.sentTags = tagsVersion
+	}
 	p.credit = wire.InitialWindow
 	p.in.credit.Store(int64(n.cfg.window))
 	if n.cfg.window > wire.InitialWindow {
 		p.appendRaw(wire.KindWindow, windowBody(n.cfg.window-wire.InitialWindow))
 	}
 	p.mu.Unlock()
+	n.tellGap(p, a.gap)
+	n.queueTags(p) // tags set since they were encoded
 	if !p.join {
 		n.forward(p)
 	}
@@ -63,8 +67,8 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		n.emit(Event{Kind: EventRemoved, Addr: old.key, Err: ErrReplaced})
 	}
 	n.added(p, !acceptor)
-	if moved.IsValid() {
-		n.emit(Event{Kind: EventMoved, Addr: p.key, From: net.TCPAddrFromAddrPort(moved), Name: p.name})
+	if a.moved.IsValid() {
+		n.emit(Event{Kind: EventMoved, Addr: p.key, From: net.TCPAddrFromAddrPort(a.moved), Name: p.name})
 	}
 	if listErr != nil {
 		n.emit(Event{Kind: EventPeerList, Addr: p.key, Err: listErr})
@@ -81,25 +85,25 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 // connections that two nodes dial to each other at once, a join connection
 // wins over a list connection (so that the remote that asked for the whole
 // list gets it), and of two alike the one dialled by the node with the lower
-// nonce, on both sides. n.mu must be held.
-func (n *Node) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
-	if n.ctx.Err() != nil {
+// nonce, on both sides. m.mu must be held.
+func (m *membership) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
+	if m.state.get() != nodeOpen {
 		return wire.RejectClosing
 	}
-	if bytes.Equal(p.nonce, n.nonce) {
-		n.selves[p.key] = struct{}{}
+	if bytes.Equal(p.nonce, m.nonce) {
+		m.selves[p.key] = struct{}{}
 		return wire.RejectSelf
 	}
-	if n.nonces[string(p.nonce)] != nil {
+	if m.nonces[string(p.nonce)] != nil {
 		return wire.RejectDuplicate
 	}
-	if d := n.dialing[p.key]; acceptor && d != nil && wins(d.join, p.join, n.nonce, p.nonce) {
+	if d := m.dialing[p.key]; acceptor && d != nil && wins(d.join, p.join, m.nonce, p.nonce) {
 		return wire.RejectDuplicate
 	}
-	if acceptor && n.goneLocked(p) {
+	if acceptor && m.goneLocked(p) {
 		return wire.RejectGone
 	}
-	return n.nameVerdictLocked(p)
+	return m.nameVerdictLocked(p)
 }
 
 // wins reports whether our dial, a join dial if ours is set, wins over the

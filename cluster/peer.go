@@ -99,7 +99,6 @@ type peer struct {
 	sentTags uint64
 	// tagsRate counts the tags frames the remote sent: its reader's only.
 	tagsRate rateCount
-	fwd      []string // addresses of new list remotes to tell a join remote of (peerlist.go)
 
 	spare []byte        // used by the writer only: the ctrl buffer it last wrote
 	wake  chan struct{} // capacity 1: there may be something to write
@@ -225,7 +224,7 @@ func (p *peer) stopWriters() {
 func (p *peer) idleExit() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.getState() != live || len(p.ctrl) > 0 || len(p.fwd) > 0 || len(p.wake) > 0 {
+	if p.getState() != live || len(p.ctrl) > 0 || len(p.wake) > 0 {
 		return false
 	}
 	p.writing = false
@@ -297,7 +296,6 @@ var errLeft = fmt.Errorf("remote left: %w", ErrUnknownRemote)
 // or with our goodbye, and our side of the stream with it. p.mu must be
 // held.
 func (p *peer) take() (ctrl, data []byte, last bool) {
-	p.appendForwards()
 	ctrl = p.ctrl
 	p.ctrl, p.spare = p.spare[:0], nil
 	start, queued, sent := p.taken, p.queued, 0

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/peerweave/peerweave/internal/addr"
@@ -65,58 +66,111 @@ const maxListAddrs = 4096
 // errListQueue is why an address from a peer list was not dialled.
 var errListQueue = errors.New("too many peer-list dials waiting")
 
-// queuePeerList queues, for p, which has just been registered, the list of
-// every other remote if p is a join connection; admit forwards a list
-// connection's address to the join remotes once it has let go of p.mu,
-// whose lock must not be held while another peer's is taken. p.mu must be
-// held. It fails only if the codec cannot encode the list.
-func (n *Node) queuePeerList(p *peer) error {
-	if !p.join {
-		return nil
-	}
+// peerList returns, for p, a join connection about to be registered, the
+// encoded list of every remote registered so far, and the registration
+// count it was taken at: register names the remotes registered since, for
+// forward to tell p of. It runs outside every lock; the list is queued as
+// p's first peer list, before anything else can be. It fails only if the
+// codec cannot encode the list.
+func (n *Node) peerList(p *peer) (body []byte, entries int, since uint64, err error) {
+	since = n.registrations()
 	var addrs []string
 	n.remotes.each(func(q *peer) {
-		if q != p {
+		if q.key != p.key {
 			addrs = append(addrs, q.key.String())
 		}
 	})
-	if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs}); err != nil {
-		return err
-	}
-	n.work.entries.Add(int64(len(addrs)))
-	return nil
+	body, err = n.encodeControl(&wire.Peers{Addrs: addrs})
+	return body, len(addrs), since, err
 }
 
-// forward tells every join remote but p of p, a new list remote. The
-// addresses gather in each remote's fwd until its writer sends them as one
-// peer list, so that a burst of registrations costs a frame per write, not
-// per address.
+// encodeControl encodes v, a control message, as a frame body. Control
+// messages are encoded outside every lock, each as a message of its own.
+func (n *Node) encodeControl(v any) ([]byte, error) {
+	return n.cfg.codec.NewEncoder().Append(nil, v)
+}
+
+// forward tells every join remote but p of p, a new list remote.
 func (n *Node) forward(p *peer) {
 	a := p.key.String()
 	n.joined.each(func(q *peer) {
-		if q == p {
-			return
+		if q != p {
+			n.fwd.add(q, a)
 		}
-		q.mu.Lock()
-		q.fwd = append(q.fwd, a)
-		q.mu.Unlock()
-		q.signal()
 	})
 }
 
-// appendForwards queues the addresses gathered in p.fwd as one peer list.
-// p.mu must be held.
-func (p *peer) appendForwards() {
-	if len(p.fwd) == 0 {
-		return
+// tellGap tells p, a join remote just registered, of the remotes registered
+// after its peer list was taken (register's gap), as forward would have had
+// p been registered then.
+func (n *Node) tellGap(p *peer, gap []netip.AddrPort) {
+	var addrs []string
+	for _, k := range gap {
+		if k != p.key {
+			addrs = append(addrs, k.String())
+		}
 	}
-	if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: p.fwd}); err != nil {
-		p.n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
-	} else {
-		p.n.work.entries.Add(int64(len(p.fwd)))
+	if len(addrs) > 0 {
+		n.fwd.add(p, addrs...)
 	}
-	clear(p.fwd)
-	p.fwd = p.fwd[:0]
+}
+
+// forwards gathers the addresses to tell each join remote of, until
+// forwardLoop sends them as one peer list, so that a burst of registrations
+// costs a frame per remote and round of the loop, not per address.
+type forwards struct {
+	mu      sync.Mutex // guards pending; taken alone
+	pending map[*peer][]string
+	wake    chan struct{} // capacity 1: pending may have something
+}
+
+func (f *forwards) init() {
+	f.pending = make(map[*peer][]string)
+	f.wake = make(chan struct{}, 1)
+}
+
+// add gathers addrs for p.
+func (f *forwards) add(p *peer, addrs ...string) {
+	f.mu.Lock()
+	f.pending[p] = append(f.pending[p], addrs...)
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns what was gathered, and starts gathering anew.
+func (f *forwards) take() map[*peer][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.pending
+	f.pending = make(map[*peer][]string)
+	return m
+}
+
+// forwardLoop sends the gathered addresses of each join remote as one peer
+// list, encoded outside every lock, until the node closes.
+func (n *Node) forwardLoop() {
+	for {
+		select {
+		case <-n.fwd.wake:
+		case <-n.ctx.Done():
+			return
+		}
+		for p, addrs := range n.fwd.take() {
+			if n.remotes.get(p.key) != p {
+				continue // gone meanwhile: nobody to tell
+			}
+			body, err := n.encodeControl(&wire.Peers{Addrs: addrs})
+			if err != nil {
+				n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
+				continue
+			}
+			p.control(wire.KindPeers, body)
+			n.work.entries.Add(int64(len(addrs)))
+		}
+	}
 }
 
 // gossip sends the list of every remote to one remote picked at random, once
@@ -139,19 +193,17 @@ func (n *Node) gossip() {
 		return
 	}
 	addrs = slices.DeleteFunc(addrs, func(a string) bool { return a == to.key.String() })
-	to.mu.Lock()
-	err := to.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs})
-	to.mu.Unlock()
+	body, err := n.encodeControl(&wire.Peers{Addrs: addrs})
 	if err != nil {
 		n.emit(Event{Kind: EventPeerList, Addr: to.key, Err: err})
 		return
 	}
+	to.control(wire.KindPeers, body)
 	n.work.entries.Add(int64(len(addrs)))
-	to.signal()
 }
 
 // learn takes p's peer list: it queues a dial to every address the node does
-// not know.
+// not know, one address under each hold of the node lock.
 func (n *Node) learn(p *peer, addrs []string) error {
 	var unknown []netip.AddrPort
 	for _, a := range addrs {
@@ -159,55 +211,32 @@ func (n *Node) learn(p *peer, addrs []string) error {
 		if err != nil || k.Port() == 0 || k.Addr().IsUnspecified() {
 			return fmt.Errorf("bad address %q", a)
 		}
-		if n.remotes.get(k) == nil {
+		if !n.ownAddr(k) && n.remotes.get(k) == nil {
 			unknown = append(unknown, k)
 		}
 	}
 	var skipped []netip.AddrPort
+	now, dials := time.Now(), 0
 	defer func() {
 		for _, k := range skipped {
 			n.emit(Event{Kind: EventPeerListDial, Addr: k, Err: errListQueue})
 		}
 	}()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.ctx.Err() != nil {
-		return nil
-	}
-	now, dials := time.Now(), 0
-	for i, k := range unknown {
-		if i > 0 && i%learnBatch == 0 {
-			// Let the node's other work in between batches of a long
-			// list: n.mu is held for a batch at a time.
-			n.mu.Unlock()
-			n.mu.Lock()
-			if n.ctx.Err() != nil {
-				return nil
-			}
-		}
-		_, gone := n.left[k]
-		_, queued := n.pool.queued[k]
-		// A dial to k under way (an Add, a redial) is queued too, and
-		// joined rather than skipped, so that WaitMesh waits for it.
-		if gone || queued || n.isSelf(k) || n.remotes.get(k) != nil || n.pool.recentlyFailed(k, now) {
-			continue
-		}
-		if dials >= maxListAddrs || !n.queueDialLocked(p.key, k, 1) {
+	for _, k := range unknown {
+		switch n.learnOne(p.key, k, now, dials < maxListAddrs) {
+		case learnClosing:
+			return nil
+		case learnSkipped:
 			skipped = append(skipped, k)
-			continue
+		case learnSpawn:
+			n.spawnDialer(false)
+			dials++
+		case learnQueued:
+			dials++
 		}
-		dials++
 	}
 	// The list counts as arrived once all of it is queued, so that a
-	// WaitMesh between batches does not take the mesh for complete.
-	if n.remotes.get(p.key) == p && !p.listed {
-		p.listed = true
-		n.unlisted--
-		n.notifyLocked()
-	}
+	// WaitMesh meanwhile does not take the mesh for complete.
+	n.listed(p)
 	return nil
 }
-
-// learnBatch is how many addresses of a peer list learn looks at under one
-// hold of n.mu.
-const learnBatch = 256

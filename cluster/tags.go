@@ -64,20 +64,19 @@ func (n *Node) SetTags(tags map[string]string) error {
 	if size := tagsSize(tags); size > n.cfg.maxTags {
 		return fmt.Errorf("%w: %d bytes, more than %d", ErrTagsTooLarge, size, n.cfg.maxTags)
 	}
-	if n.ctx.Err() != nil {
+	if n.closing() {
 		return ErrClosed
 	}
 	n.id.mu.Lock()
 	n.id.own = &tagSet{version: n.id.own.version + 1, m: maps.Clone(tags)}
+	own := n.id.own
 	n.id.mu.Unlock()
-	n.remotes.each(func(p *peer) {
-		p.mu.Lock()
-		queued := p.queueTagsLocked()
-		p.mu.Unlock()
-		if queued {
-			p.signal()
-		}
-	})
+	body, err := n.encodeControl(&wire.TagsUpdate{Version: own.version, Tags: own.pairs()})
+	if err != nil {
+		n.log.Error("cannot encode tags", "err", err)
+		return nil
+	}
+	n.remotes.each(func(p *peer) { p.queueEncodedTags(own.version, body) })
 	return nil
 }
 
@@ -172,27 +171,50 @@ func (r *rateCount) allow(now time.Time, d time.Duration, limit int) bool {
 // three times their size.
 func (n *Node) tagsFrameLimit() int { return maxHandshakeFrame + 4*n.cfg.maxTags }
 
-// queueTagsLocked queues the node's current tags for p if p has not had
-// them yet, and reports whether it did. The version p was last sent makes
-// SetTags and admit, which both call it, send each version once. p.mu must
-// be held.
-func (p *peer) queueTagsLocked() bool {
-	if p.getState().leaving() {
-		return false
-	}
-	n := p.n
+// tagsAfter returns the node's current tags encoded for p, and their
+// version, or nil if they are not newer than version sent.
+func (n *Node) tagsAfter(p *peer, sent uint64) (uint64, []byte) {
 	n.id.mu.Lock()
 	own := n.id.own
 	n.id.mu.Unlock()
-	if own.version <= p.sentTags {
-		return false
+	if own.version <= sent {
+		return 0, nil
 	}
-	if err := p.appendControl(wire.KindTags, &wire.TagsUpdate{Version: own.version, Tags: own.pairs()}); err != nil {
+	body, err := n.encodeControl(&wire.TagsUpdate{Version: own.version, Tags: own.pairs()})
+	if err != nil {
 		n.log.Error("cannot encode tags", "remote", p.key.String(), "err", err)
-		return false
+		return 0, nil
 	}
-	p.sentTags = own.version
-	return true
+	return own.version, body
+}
+
+// queueTags queues the node's current tags for p if p has not had them yet:
+// admit calls it once p is registered, for tags that SetTags changed while
+// admit encoded them.
+func (n *Node) queueTags(p *peer) {
+	p.mu.Lock()
+	sent := p.sentTags
+	p.mu.Unlock()
+	if version, body := n.tagsAfter(p, sent); body != nil {
+		p.queueEncodedTags(version, body)
+	}
+}
+
+// queueEncodedTags queues body, the encoded tags of version, for p, unless p
+// is leaving or has had them or newer ones, and wakes p's writer if it did.
+// The version p was last sent makes SetTags and admit send each version
+// once, and in order.
+func (p *peer) queueEncodedTags(version uint64, body []byte) {
+	p.mu.Lock()
+	queued := !p.getState().leaving() && version > p.sentTags
+	if queued {
+		p.appendRaw(wire.KindTags, body)
+		p.sentTags = version
+	}
+	p.mu.Unlock()
+	if queued {
+		p.signal()
+	}
 }
 
 // readTags reads a tags frame of size bytes, at most tagsFrameLimit, and
@@ -211,14 +233,6 @@ func (p *peer) readTags(size int) error {
 	if err != nil {
 		return protocolError{err}
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if u.Version <= p.tags.Load().version {
-		return nil // late: we have these or newer ones
-	}
-	p.tags.Store(&tagSet{version: u.Version, m: m})
-	if n.remotes.get(p.key) == p {
-		n.events.push(event{tagged: true, key: p.key, tags: m})
-	}
+	n.tagged(p, u.Version, m)
 	return nil
 }

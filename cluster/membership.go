@@ -1,0 +1,460 @@
+package cluster
+
+import (
+	"container/list"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// The node lock, and the order of every lock of the package.
+//
+// membership.mu, the node lock, is taken only in this file and in
+// membership_dial.go: every other file asks a method of membership, whose
+// critical section is constant work, with no I/O, no codec call and no user
+// code. The methods named ...Locked, and markLeft, are called with it held.
+//
+// Locks are taken in this order, and never the other way round; a lock not
+// named here is taken alone, with nothing taken inside it:
+//
+//  1. membership.mu (the node lock). Inside it: a peer's mu, only by
+//     register, to publish a connection with its first frames; then
+//     events.mu, by events.push, so that events are queued in the order of
+//     the changes they report; and nothing else.
+//  2. nodeStats.mu (stats.go), before a peer's mu.
+//  3. a peer's mu (peer.go): the send queues and the connection's state.
+//  4. identity.mu (identity.go): the node's own tags; taken alone.
+//  5. forwards.mu (peerlist.go), inbound.mu (inbox.go), backlog.mu
+//     (inbox.go), handling.mu (handler.go), peerConv.mu and conversations'
+//     locks (request.go), Query.mu (query.go), progress's mu (progress.go),
+//     events.mu: each guards its own fields, and is taken last.
+//
+// Nothing waits while it holds any of them.
+
+// membership is who the node is connected to, dialling, redialling and has
+// parted from, and whether it is open: every field that changes with
+// admission and removal, under one lock, so that a check and the change it
+// allows are atomic.
+type membership struct {
+	// remotes is the set of connected remotes: read without a lock,
+	// changed under mu.
+	remotes registry
+	// joined is the set of remotes on join connections, which hear of
+	// every list connection the node registers (peerlist.go): read without
+	// a lock, changed under mu with remotes.
+	joined registry
+
+	// Set by initMembership, then immutable.
+	nonce []byte  // this node instance's, from its hellos
+	name  string  // this node's name
+	ev    *events // where changes of membership are queued, in order
+
+	mu sync.Mutex // the node lock: guards every field below
+	// state is where the node is in its life (nodestate.go): changed
+	// under mu, read without it.
+	state   stateVar
+	nonces  map[string]*peer            // the registered peers by nonce
+	dialing map[netip.AddrPort]*dialing // connections being set up by this node
+	selves  map[netip.AddrPort]struct{} // addresses found to reach this very node
+	changed chan struct{}               // closed and replaced whenever membership or the mesh's progress changes
+	// unlisted counts the remotes whose peer list has not arrived yet.
+	unlisted int
+	// names maps the name of every remote that is connected or redialled
+	// to its address (names.go).
+	names map[string]netip.AddrPort
+	// retry is the reconnect set (redial.go), reached the addresses the
+	// node may redial (reached.go), left the graceful leavers (leave.go)
+	// and pool the dials the node makes on its own (dialpool.go).
+	retry   reconnectSet
+	reached map[netip.AddrPort]struct{}
+	left    leavers
+	pool    dialPool
+	// recent is the ring of the latest registrations, for admit's peer
+	// list (peerlist.go).
+	recent registrations
+}
+
+// initMembership sets m up for a node of nonce and name.
+func (m *membership) initMembership(nonce []byte, name string, ev *events) {
+	m.nonce, m.name, m.ev = nonce, name, ev
+	m.nonces = make(map[string]*peer)
+	m.dialing = make(map[netip.AddrPort]*dialing)
+	m.selves = make(map[netip.AddrPort]struct{})
+	m.changed = make(chan struct{})
+	m.names = make(map[string]netip.AddrPort)
+	m.reached = make(map[netip.AddrPort]struct{})
+	m.retry.init()
+	m.left.init()
+	m.pool.init()
+}
+
+// beginClose moves an open node to closing, and reports whether it did:
+// from then on nothing is admitted, dialled or redialled.
+func (m *membership) beginClose() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state.get() != nodeOpen {
+		return false
+	}
+	m.state.set(nodeClosing)
+	m.notifyLocked()
+	return true
+}
+
+// endClose moves a closing node to closed, once every goroutine of it has
+// returned.
+func (m *membership) endClose() {
+	m.mu.Lock()
+	m.state.set(nodeClosed)
+	m.notifyLocked()
+	m.mu.Unlock()
+}
+
+// watch returns the channel that the next change closes, and whether the
+// node is closing already.
+func (m *membership) watch() (changed <-chan struct{}, closing bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changed, m.state.get() != nodeOpen
+}
+
+// meshed reports whether every peer list the node waits for has arrived and
+// every dial they caused has ended (WaitMesh).
+func (m *membership) meshed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.unlisted == 0 && m.pool.lists == 0
+}
+
+// startDial files a dial of k by the node, a join dial if join is set. It
+// returns the dial to wait for instead if one to k is under way, and
+// neither if k is a remote or this node already; ErrClosed once the node
+// is closing.
+func (m *membership) startDial(k netip.AddrPort, join bool) (mine, other *dialing, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state.get() != nodeOpen {
+		return nil, nil, ErrClosed
+	}
+	if _, self := m.selves[k]; self || m.remotes.get(k) != nil {
+		return nil, nil, nil
+	}
+	if d := m.dialing[k]; d != nil {
+		return nil, d, nil
+	}
+	d := &dialing{done: make(chan struct{}), join: join}
+	m.dialing[k] = d
+	return d, nil, nil
+}
+
+// endDial forgets d, the dial of k, under both its names.
+func (m *membership) endDial(k netip.AddrPort, d *dialing) {
+	m.mu.Lock()
+	delete(m.dialing, k)
+	if d.alias.IsValid() && m.dialing[d.alias] == d {
+		delete(m.dialing, d.alias)
+	}
+	m.mu.Unlock()
+}
+
+// aliasDialing files the dial of dialled under k too, the identity the
+// remote gave in its hello, so that a connection from that remote sees it.
+func (m *membership) aliasDialing(dialled, k netip.AddrPort) {
+	m.mu.Lock()
+	if d := m.dialing[dialled]; d != nil && m.dialing[k] == nil {
+		m.dialing[k] = d
+		d.alias = k
+	}
+	m.mu.Unlock()
+}
+
+// markSelf remembers addresses found to reach this node.
+func (m *membership) markSelf(ks ...netip.AddrPort) {
+	m.mu.Lock()
+	for _, k := range ks {
+		m.selves[k] = struct{}{}
+	}
+	m.mu.Unlock()
+}
+
+// markReached remembers that the node reached k itself.
+func (m *membership) markReached(k netip.AddrPort) {
+	m.mu.Lock()
+	m.reachedLocked(k)
+	m.mu.Unlock()
+}
+
+// admission is what register decided about a connection.
+type admission struct {
+	code  wire.RejectCode // why it was refused, or 0
+	stale bool            // too many registrations since the peer list's snapshot: take it again
+	old   *peer           // the connection it replaced, unregistered
+	moved netip.AddrPort  // the address that the remote's name was redialled at, if another
+	gap   []netip.AddrPort
+}
+
+// register admits p if verdictLocked allows it: it publishes p as the
+// connection to its remote, and returns with p.mu held, so that admit
+// queues p's first frames before anything else can be. since is the
+// registration count when p's peer list was taken (join connections only):
+// gap holds the remotes registered after it, which the list lacks. The
+// admission is stale, and nothing registered, if there were too many of
+// them to name.
+func (m *membership) register(p *peer, acceptor bool, since uint64) admission {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if code := m.verdictLocked(p, acceptor); code != 0 {
+		return admission{code: code}
+	}
+	var a admission
+	if p.join {
+		var ok bool
+		if a.gap, ok = m.recent.since(since); !ok {
+			return admission{stale: true}
+		}
+	}
+	if a.old = m.remotes.get(p.key); a.old != nil {
+		// Same address, new nonce: the remote restarted before we noticed.
+		m.removeLocked(a.old)
+	}
+	p.mu.Lock()
+	p.setState(live)
+	m.remotes.m.Store(p.key, p)
+	m.recent.add(p.key)
+	m.nonces[string(p.nonce)] = p
+	m.unretryLocked(p.key)
+	a.moved = m.claimNameLocked(p)
+	m.left.remove(p.key)
+	if p.join {
+		// Only a join connection sends a list (peerlist.go).
+		m.joined.m.Store(p.key, p)
+		m.unlisted++
+	} else {
+		p.listed = true
+	}
+	m.notifyLocked()
+	m.ev.push(event{added: true, key: p.key})
+	return a
+}
+
+// registrations returns how many connections the node has registered.
+func (m *membership) registrations() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.recent.count
+}
+
+// listed records that p's peer list has arrived, and all its addresses
+// are queued.
+func (m *membership) listed(p *peer) {
+	m.mu.Lock()
+	if m.remotes.get(p.key) == p && !p.listed {
+		p.listed = true
+		m.unlisted--
+		m.notifyLocked()
+	}
+	m.mu.Unlock()
+}
+
+// removeLost unregisters p, whose connection failed, if it is registered,
+// and puts its remote in the reconnect set unless the node is closing. It
+// reports whether p was registered, and full if the reconnect set had no
+// room for it.
+func (m *membership) removeLost(p *peer) (removed, full bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if removed = m.removeLocked(p); !removed || m.state.get() != nodeOpen {
+		return removed, false
+	}
+	if !m.mayRetryLocked(p.key) {
+		return true, true
+	}
+	m.retryLocked(p)
+	return true, false
+}
+
+// retire unregisters p, whose remote leaves gracefully, and remembers the
+// leaver. It reports whether p was registered.
+func (m *membership) retire(p *peer) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	removed := m.removeLocked(p)
+	m.markLeft(p.key, p.nonce)
+	return removed
+}
+
+// closeRemote remembers that k leaves gracefully, and returns its
+// connection, if any.
+func (m *membership) closeRemote(k netip.AddrPort) *peer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.remotes.get(k)
+	var nonce []byte
+	if p != nil {
+		nonce = p.nonce
+	}
+	m.markLeft(k, nonce)
+	return p
+}
+
+// goneOnRefusal takes a refused redial of k, whose remote is the instance of
+// nonce at key, as the goodbye the node missed: it stops redialling.
+func (m *membership) goneOnRefusal(k, key netip.AddrPort, nonce []byte) {
+	m.mu.Lock()
+	m.unretryLocked(k)
+	m.markLeft(key, nonce)
+	m.mu.Unlock()
+}
+
+// retryAfterCut puts k in the reconnect set, if the node is open and k is
+// neither a remote nor there already. It reports full if the set had no
+// room for it.
+func (m *membership) retryAfterCut(k netip.AddrPort) (full bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.retry.has(k) || m.state.get() != nodeOpen || m.remotes.get(k) != nil {
+		return false
+	}
+	if !m.mayRetryLocked(k) {
+		return true
+	}
+	m.retry.put(k, "")
+	return false
+}
+
+// retrying reports whether k is in the reconnect set.
+func (m *membership) retrying(k netip.AddrPort) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.retry.has(k)
+}
+
+// reconnecting returns the size of the reconnect set.
+func (m *membership) reconnecting() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.retry.len()
+}
+
+// tagged takes tags of version, newer than p's remote sent before, as its
+// tags, and queues the event if p is registered.
+func (m *membership) tagged(p *peer, version uint64, tags map[string]string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if version <= p.tags.Load().version {
+		return // late: we have these or newer ones
+	}
+	p.tags.Store(&tagSet{version: version, m: tags})
+	if m.remotes.get(p.key) == p {
+		m.ev.push(event{tagged: true, key: p.key, tags: tags})
+	}
+}
+
+// interruptHandshake cuts p's handshake short by a deadline in the past,
+// unless p has been admitted: then Close says goodbye to it instead. The
+// check and the deadline are atomic with admission; setting a deadline
+// does not block.
+func (m *membership) interruptHandshake(p *peer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p.getState() == handshaking {
+		p.conn.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+// notifyLocked wakes every Wait and WaitMesh. m.mu must be held.
+func (m *membership) notifyLocked() {
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// removeLocked unregisters p if it is the registered connection for its
+// remote, and reports whether it was. m.mu must be held.
+func (m *membership) removeLocked(p *peer) bool {
+	if m.remotes.get(p.key) != p {
+		return false
+	}
+	m.remotes.m.Delete(p.key)
+	m.joined.m.CompareAndDelete(p.key, p)
+	delete(m.nonces, string(p.nonce))
+	m.forgetNameLocked(p.name, p.key)
+	if !p.listed {
+		m.unlisted--
+	}
+	m.notifyLocked()
+	m.ev.push(event{key: p.key})
+	return true
+}
+
+// recentRegistrations is how many of the latest registrations register
+// can name: a join connection whose peer list is older than that is
+// registered after a new list.
+const recentRegistrations = 64
+
+// registrations is a ring of the latest registered remotes.
+type registrations struct {
+	count uint64 // registrations so far
+	keys  [recentRegistrations]netip.AddrPort
+}
+
+func (r *registrations) add(k netip.AddrPort) {
+	r.keys[r.count%recentRegistrations] = k
+	r.count++
+}
+
+// since returns the remotes registered after the first since
+// registrations, and false if the ring no longer holds them all.
+func (r *registrations) since(since uint64) ([]netip.AddrPort, bool) {
+	if r.count-since > recentRegistrations {
+		return nil, false
+	}
+	var ks []netip.AddrPort
+	for i := since; i < r.count; i++ {
+		ks = append(ks, r.keys[i%recentRegistrations])
+	}
+	return ks, true
+}
+
+// leavers are the graceful leavers a node remembers, oldest first, so that
+// the oldest is forgotten without a scan.
+type leavers struct {
+	byKey map[netip.AddrPort]*list.Element // of leaver, in order
+	order list.List
+}
+
+// leaver is a departure and who departed.
+type leaver struct {
+	key netip.AddrPort
+	departure
+}
+
+func (l *leavers) init() { l.byKey = make(map[netip.AddrPort]*list.Element) }
+
+// get returns the departure of k, if it left.
+func (l *leavers) get(k netip.AddrPort) (departure, bool) {
+	e, ok := l.byKey[k]
+	if !ok {
+		return departure{}, false
+	}
+	return e.Value.(leaver).departure, true
+}
+
+// put files k's departure d as the newest, forgetting the oldest past
+// maxLeft.
+func (l *leavers) put(k netip.AddrPort, d departure) {
+	l.remove(k)
+	if len(l.byKey) >= maxLeft {
+		l.remove(l.order.Front().Value.(leaver).key)
+	}
+	l.byKey[k] = l.order.PushBack(leaver{k, d})
+}
+
+// remove forgets k's departure.
+func (l *leavers) remove(k netip.AddrPort) {
+	if e, ok := l.byKey[k]; ok {
+		l.order.Remove(e)
+		delete(l.byKey, k)
+	}
+}
