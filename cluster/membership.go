@@ -16,20 +16,24 @@ import (
 // critical section is constant work, with no I/O, no codec call and no user
 // code. The methods named ...Locked, and markLeft, are called with it held.
 //
-// Locks are taken in this order, and never the other way round; a lock not
-// named here is taken alone, with nothing taken inside it:
+// Locks are taken in this order, never the other way round:
 //
-//  1. membership.mu (the node lock). Inside it: a peer's mu, only by
-//     register, to publish a connection with its first frames; then
+//  1. membership.mu, the node lock. Inside it: a peer's mu, by register
+//     only, to publish a connection with its first frames queued; and
 //     events.mu, by events.push, so that events are queued in the order of
-//     the changes they report; and nothing else.
-//  2. nodeStats.mu (stats.go), before a peer's mu.
-//  3. a peer's mu (peer.go): the send queues and the connection's state.
-//  4. identity.mu (identity.go): the node's own tags; taken alone.
-//  5. forwards.mu (peerlist.go), inbound.mu (inbox.go), backlog.mu
-//     (inbox.go), handling.mu (handler.go), peerConv.mu and conversations'
-//     locks (request.go), Query.mu (query.go), progress's mu (progress.go),
-//     events.mu: each guards its own fields, and is taken last.
+//     the changes they report. Nothing else.
+//  2. a peer's mu (peer.go): its send queues and state. Nothing inside it.
+//  3. inbound.mu (inbox.go) and conversations.waitMu (request.go): inside
+//     either, conversations.mu, then, once it is let go, Query.mu, as a
+//     reply is handed to its caller (tryServe, end).
+//  4. conversations.mu and Query.mu (query.go): nothing inside them.
+//
+// Every other lock is taken alone, with none held and none taken inside
+// it: identity.mu (identity.go), nodeStats.mu (stats.go: its comment allows
+// a peer's mu inside it, which no code takes today), forwards.mu
+// (peerlist.go), backlog.mu (inbox.go), handling.mu (handler.go),
+// peerConv.mu (request.go), progress.mu (progress.go), and events.mu
+// outside the node lock.
 //
 // Nothing waits while it holds any of them.
 
