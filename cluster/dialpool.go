@@ -42,8 +42,8 @@ const maxSourceQueue = 4096
 // maxRedials bounds the redials under way at once.
 const maxRedials = 8
 
-// maxFailed bounds the negative cache; when it is full of unexpired
-// entries, a failed address is not cached, only skipped for the moment.
+// maxFailed bounds the negative cache; when it is full, a failed address
+// is not cached, only skipped for the moment.
 const maxFailed = 1 << 14
 
 // maxRedialBackoff is the most reconnect intervals between two redials of an
@@ -73,6 +73,11 @@ type dialPool struct {
 	lists     int                          // list dials waiting or under way: WaitMesh waits for them
 
 	failed map[netip.AddrPort]time.Time // negative cache: not dialled from lists until then
+	// failOrder holds the entries of failed in the order they were filed,
+	// and so, give or take a change of the healthy interval, of their
+	// expiry: the expired ones are forgotten from the front, without a
+	// scan. An entry that failed no longer holds is skipped there.
+	failOrder []failure
 
 	tokens float64 // pacing: see reserve
 	refill time.Time
@@ -183,19 +188,40 @@ func (d *dialPool) recentlyFailed(k netip.AddrPort, now time.Time) bool {
 	return ok
 }
 
-// fail files k in the negative cache until until.
+// fail files k in the negative cache until until, after forgetting up to
+// failForgets of the oldest entries that have expired by now: more than it
+// files, so that expired entries never fill the cache, and few, so that a
+// call is constant work.
 func (d *dialPool) fail(k netip.AddrPort, now, until time.Time) {
+	for i := 0; i < failForgets && len(d.failOrder) > 0; i++ {
+		f := d.failOrder[0]
+		t, ok := d.failed[f.k]
+		if ok && t.Equal(f.until) && !now.After(t) {
+			break
+		}
+		if ok && t.Equal(f.until) {
+			delete(d.failed, f.k)
+		}
+		d.failOrder[0] = failure{}
+		d.failOrder = d.failOrder[1:]
+	}
+	if len(d.failOrder) == 0 {
+		d.failOrder = nil // let go of the array a burst grew
+	}
 	if len(d.failed) >= maxFailed {
-		for a, t := range d.failed {
-			if now.After(t) {
-				delete(d.failed, a)
-			}
-		}
-		if len(d.failed) >= maxFailed {
-			return
-		}
+		return
 	}
 	d.failed[k] = until
+	d.failOrder = append(d.failOrder, failure{k, until})
+}
+
+// failForgets is how many expired entries fail forgets at most.
+const failForgets = 4
+
+// failure is an entry of the negative cache, in failOrder.
+type failure struct {
+	k     netip.AddrPort
+	until time.Time
 }
 
 // dialer dials the redials or the list dials the pool holds, at the pool's

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"container/list"
 	"net/netip"
 	"sync"
 	"time"
@@ -12,7 +11,7 @@ import (
 // The node lock, and the order of every lock of the package.
 //
 // membership.mu, the node lock, is taken only in this file and in
-// membership_dial.go: every other file asks a method of membership, whose
+// membership_dials.go: every other file asks a method of membership, whose
 // critical section is constant work, with no I/O, no codec call and no user
 // code. The methods named ...Locked, and markLeft, are called with it held.
 //
@@ -132,64 +131,6 @@ func (m *membership) meshed() bool {
 	return m.unlisted == 0 && m.pool.lists == 0
 }
 
-// startDial files a dial of k by the node, a join dial if join is set. It
-// returns the dial to wait for instead if one to k is under way, and
-// neither if k is a remote or this node already; ErrClosed once the node
-// is closing.
-func (m *membership) startDial(k netip.AddrPort, join bool) (mine, other *dialing, err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.state.get() != nodeOpen {
-		return nil, nil, ErrClosed
-	}
-	if _, self := m.selves[k]; self || m.remotes.get(k) != nil {
-		return nil, nil, nil
-	}
-	if d := m.dialing[k]; d != nil {
-		return nil, d, nil
-	}
-	d := &dialing{done: make(chan struct{}), join: join}
-	m.dialing[k] = d
-	return d, nil, nil
-}
-
-// endDial forgets d, the dial of k, under both its names.
-func (m *membership) endDial(k netip.AddrPort, d *dialing) {
-	m.mu.Lock()
-	delete(m.dialing, k)
-	if d.alias.IsValid() && m.dialing[d.alias] == d {
-		delete(m.dialing, d.alias)
-	}
-	m.mu.Unlock()
-}
-
-// aliasDialing files the dial of dialled under k too, the identity the
-// remote gave in its hello, so that a connection from that remote sees it.
-func (m *membership) aliasDialing(dialled, k netip.AddrPort) {
-	m.mu.Lock()
-	if d := m.dialing[dialled]; d != nil && m.dialing[k] == nil {
-		m.dialing[k] = d
-		d.alias = k
-	}
-	m.mu.Unlock()
-}
-
-// markSelf remembers addresses found to reach this node.
-func (m *membership) markSelf(ks ...netip.AddrPort) {
-	m.mu.Lock()
-	for _, k := range ks {
-		m.selves[k] = struct{}{}
-	}
-	m.mu.Unlock()
-}
-
-// markReached remembers that the node reached k itself.
-func (m *membership) markReached(k netip.AddrPort) {
-	m.mu.Lock()
-	m.reachedLocked(k)
-	m.mu.Unlock()
-}
-
 // admission is what register decided about a connection.
 type admission struct {
 	code  wire.RejectCode // why it was refused, or 0
@@ -262,86 +203,6 @@ func (m *membership) listed(p *peer) {
 	m.mu.Unlock()
 }
 
-// removeLost unregisters p, whose connection failed, if it is registered,
-// and puts its remote in the reconnect set unless the node is closing. It
-// reports whether p was registered, and full if the reconnect set had no
-// room for it.
-func (m *membership) removeLost(p *peer) (removed, full bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if removed = m.removeLocked(p); !removed || m.state.get() != nodeOpen {
-		return removed, false
-	}
-	if !m.mayRetryLocked(p.key) {
-		return true, true
-	}
-	m.retryLocked(p)
-	return true, false
-}
-
-// retire unregisters p, whose remote leaves gracefully, and remembers the
-// leaver. It reports whether p was registered.
-func (m *membership) retire(p *peer) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	removed := m.removeLocked(p)
-	m.markLeft(p.key, p.nonce)
-	return removed
-}
-
-// closeRemote remembers that k leaves gracefully, and returns its
-// connection, if any.
-func (m *membership) closeRemote(k netip.AddrPort) *peer {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p := m.remotes.get(k)
-	var nonce []byte
-	if p != nil {
-		nonce = p.nonce
-	}
-	m.markLeft(k, nonce)
-	return p
-}
-
-// goneOnRefusal takes a refused redial of k, whose remote is the instance of
-// nonce at key, as the goodbye the node missed: it stops redialling.
-func (m *membership) goneOnRefusal(k, key netip.AddrPort, nonce []byte) {
-	m.mu.Lock()
-	m.unretryLocked(k)
-	m.markLeft(key, nonce)
-	m.mu.Unlock()
-}
-
-// retryAfterCut puts k in the reconnect set, if the node is open and k is
-// neither a remote nor there already. It reports full if the set had no
-// room for it.
-func (m *membership) retryAfterCut(k netip.AddrPort) (full bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.retry.has(k) || m.state.get() != nodeOpen || m.remotes.get(k) != nil {
-		return false
-	}
-	if !m.mayRetryLocked(k) {
-		return true
-	}
-	m.retry.put(k, "")
-	return false
-}
-
-// retrying reports whether k is in the reconnect set.
-func (m *membership) retrying(k netip.AddrPort) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.retry.has(k)
-}
-
-// reconnecting returns the size of the reconnect set.
-func (m *membership) reconnecting() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.retry.len()
-}
-
 // tagged takes tags of version, newer than p's remote sent before, as its
 // tags, and queues the event if p is registered.
 func (m *membership) tagged(p *peer, version uint64, tags map[string]string) {
@@ -390,75 +251,4 @@ func (m *membership) removeLocked(p *peer) bool {
 	m.notifyLocked()
 	m.ev.push(event{key: p.key})
 	return true
-}
-
-// recentRegistrations is how many of the latest registrations register
-// can name: a join connection whose peer list is older than that is
-// registered after a new list.
-const recentRegistrations = 64
-
-// registrations is a ring of the latest registered remotes.
-type registrations struct {
-	count uint64 // registrations so far
-	keys  [recentRegistrations]netip.AddrPort
-}
-
-func (r *registrations) add(k netip.AddrPort) {
-	r.keys[r.count%recentRegistrations] = k
-	r.count++
-}
-
-// since returns the remotes registered after the first since
-// registrations, and false if the ring no longer holds them all.
-func (r *registrations) since(since uint64) ([]netip.AddrPort, bool) {
-	if r.count-since > recentRegistrations {
-		return nil, false
-	}
-	var ks []netip.AddrPort
-	for i := since; i < r.count; i++ {
-		ks = append(ks, r.keys[i%recentRegistrations])
-	}
-	return ks, true
-}
-
-// leavers are the graceful leavers a node remembers, oldest first, so that
-// the oldest is forgotten without a scan.
-type leavers struct {
-	byKey map[netip.AddrPort]*list.Element // of leaver, in order
-	order list.List
-}
-
-// leaver is a departure and who departed.
-type leaver struct {
-	key netip.AddrPort
-	departure
-}
-
-func (l *leavers) init() { l.byKey = make(map[netip.AddrPort]*list.Element) }
-
-// get returns the departure of k, if it left.
-func (l *leavers) get(k netip.AddrPort) (departure, bool) {
-	e, ok := l.byKey[k]
-	if !ok {
-		return departure{}, false
-	}
-	return e.Value.(leaver).departure, true
-}
-
-// put files k's departure d as the newest, forgetting the oldest past
-// maxLeft.
-func (l *leavers) put(k netip.AddrPort, d departure) {
-	l.remove(k)
-	if len(l.byKey) >= maxLeft {
-		l.remove(l.order.Front().Value.(leaver).key)
-	}
-	l.byKey[k] = l.order.PushBack(leaver{k, d})
-}
-
-// remove forgets k's departure.
-func (l *leavers) remove(k netip.AddrPort) {
-	if e, ok := l.byKey[k]; ok {
-		l.order.Remove(e)
-		delete(l.byKey, k)
-	}
 }

@@ -240,3 +240,32 @@ func (n *Node) learn(p *peer, addrs []string) error {
 	n.listed(p)
 	return nil
 }
+
+// recentRegistrations is how many of the latest registrations register
+// can name: a join connection whose peer list is older than that is
+// registered after a new list.
+const recentRegistrations = 64
+
+// registrations is a ring of the latest registered remotes.
+type registrations struct {
+	count uint64 // registrations so far
+	keys  [recentRegistrations]netip.AddrPort
+}
+
+func (r *registrations) add(k netip.AddrPort) {
+	r.keys[r.count%recentRegistrations] = k
+	r.count++
+}
+
+// since returns the remotes registered after the first since
+// registrations, and false if the ring no longer holds them all.
+func (r *registrations) since(since uint64) ([]netip.AddrPort, bool) {
+	if r.count-since > recentRegistrations {
+		return nil, false
+	}
+	var ks []netip.AddrPort
+	for i := since; i < r.count; i++ {
+		ks = append(ks, r.keys[i%recentRegistrations])
+	}
+	return ks, true
+}

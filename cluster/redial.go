@@ -124,3 +124,45 @@ func (s *reconnectSet) rotate() *retryEntry {
 	s.order.MoveToBack(e)
 	return e.Value.(*retryEntry)
 }
+
+// leavers are the graceful leavers a node remembers, oldest first, so that
+// the oldest is forgotten without a scan.
+type leavers struct {
+	byKey map[netip.AddrPort]*list.Element // of leaver, in order
+	order list.List
+}
+
+// leaver is a departure and who departed.
+type leaver struct {
+	key netip.AddrPort
+	departure
+}
+
+func (l *leavers) init() { l.byKey = make(map[netip.AddrPort]*list.Element) }
+
+// get returns the departure of k, if it left.
+func (l *leavers) get(k netip.AddrPort) (departure, bool) {
+	e, ok := l.byKey[k]
+	if !ok {
+		return departure{}, false
+	}
+	return e.Value.(leaver).departure, true
+}
+
+// put files k's departure d as the newest, forgetting the oldest past
+// maxLeft.
+func (l *leavers) put(k netip.AddrPort, d departure) {
+	l.remove(k)
+	if len(l.byKey) >= maxLeft {
+		l.remove(l.order.Front().Value.(leaver).key)
+	}
+	l.byKey[k] = l.order.PushBack(leaver{k, d})
+}
+
+// remove forgets k's departure.
+func (l *leavers) remove(k netip.AddrPort) {
+	if e, ok := l.byKey[k]; ok {
+		l.order.Remove(e)
+		delete(l.byKey, k)
+	}
+}
