@@ -12,27 +12,23 @@ import (
 // decides; the dialler registers once welcomed.
 //
 // A registered connection's first frames are the acceptor's Welcome, then
-// each side's peer list (peerlist.go), its tags and the window it grants,
-// queued before anything else can be: register takes p.mu before p is
-// published, and admit releases it once they are queued. What takes time,
-// the list and its encoding, is done before, outside every lock.
+// each side's tags and the window it grants, queued before anything else
+// can be: register takes p.mu before p is published, and admit releases it
+// once they are queued. Then comes the peer list of a join connection
+// (peerlist.go), made and encoded outside every lock, and before any other
+// peer list (sendPeerList).
 func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
-	var list, tags []byte
-	var entries int
-	var listErr error
-	var a admission
+	if code := n.verdict(p, acceptor); code != 0 {
+		return code // before the work below
+	}
 	// p is not published yet: its sentTags, from our hello, is ours.
 	tagsVersion, tags := n.tagsAfter(p, p.sentTags)
-	for {
-		var since uint64
-		if p.join {
-			list, entries, since, listErr = n.peerList(p)
-		}
-		if a = n.register(p, acceptor, since); !a.stale {
-			break
-		}
+	if p.join {
+		n.fwd.hold(p)
 	}
+	a := n.register(p, acceptor)
 	if a.code != 0 {
+		n.fwd.release(p)
 		return a.code
 	}
 	old := a.old
@@ -44,10 +40,6 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	if acceptor {
 		p.appendRaw(wire.KindWelcome, nil)
 	}
-	if listErr == nil && list != nil {
-		p.appendRaw(wire.KindPeers, list)
-		n.work.entries.Add(int64(entries))
-	}
 	if tags != nil && tagsVersion > p.sentTags {
 		p.appendRaw(wire.KindTags, tags)
 		p.sentTags = tagsVersion
@@ -58,7 +50,10 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		p.appendRaw(wire.KindWindow, windowBody(n.cfg.window-wire.InitialWindow))
 	}
 	p.mu.Unlock()
-	n.tellGap(p, a.gap)
+	var listErr error
+	if p.join {
+		listErr = n.sendPeerList(p)
+	}
 	n.queueTags(p) // tags set since they were encoded
 	if !p.join {
 		n.forward(p)

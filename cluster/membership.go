@@ -74,9 +74,6 @@ type membership struct {
 	reached map[netip.AddrPort]struct{}
 	left    leavers
 	pool    dialPool
-	// recent is the ring of the latest registrations, for admit's peer
-	// list (peerlist.go).
-	recent registrations
 }
 
 // initMembership sets m up for a node of nonce and name.
@@ -134,32 +131,27 @@ func (m *membership) meshed() bool {
 // admission is what register decided about a connection.
 type admission struct {
 	code  wire.RejectCode // why it was refused, or 0
-	stale bool            // too many registrations since the peer list's snapshot: take it again
 	old   *peer           // the connection it replaced, unregistered
 	moved netip.AddrPort  // the address that the remote's name was redialled at, if another
-	gap   []netip.AddrPort
+}
+
+// verdict returns why p cannot be admitted now, or 0: register decides.
+func (m *membership) verdict(p *peer, acceptor bool) wire.RejectCode {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.verdictLocked(p, acceptor)
 }
 
 // register admits p if verdictLocked allows it: it publishes p as the
 // connection to its remote, and returns with p.mu held, so that admit
-// queues p's first frames before anything else can be. since is the
-// registration count when p's peer list was taken (join connections only):
-// gap holds the remotes registered after it, which the list lacks. The
-// admission is stale, and nothing registered, if there were too many of
-// them to name.
-func (m *membership) register(p *peer, acceptor bool, since uint64) admission {
+// queues p's first frames before anything else can be.
+func (m *membership) register(p *peer, acceptor bool) admission {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if code := m.verdictLocked(p, acceptor); code != 0 {
 		return admission{code: code}
 	}
 	var a admission
-	if p.join {
-		var ok bool
-		if a.gap, ok = m.recent.since(since); !ok {
-			return admission{stale: true}
-		}
-	}
 	if a.old = m.remotes.get(p.key); a.old != nil {
 		// Same address, new nonce: the remote restarted before we noticed.
 		m.removeLocked(a.old)
@@ -167,7 +159,6 @@ func (m *membership) register(p *peer, acceptor bool, since uint64) admission {
 	p.mu.Lock()
 	p.setState(live)
 	m.remotes.m.Store(p.key, p)
-	m.recent.add(p.key)
 	m.nonces[string(p.nonce)] = p
 	m.unretryLocked(p.key)
 	a.moved = m.claimNameLocked(p)
@@ -182,13 +173,6 @@ func (m *membership) register(p *peer, acceptor bool, since uint64) admission {
 	m.notifyLocked()
 	m.ev.push(event{added: true, key: p.key})
 	return a
-}
-
-// registrations returns how many connections the node has registered.
-func (m *membership) registrations() uint64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.recent.count
 }
 
 // listed records that p's peer list has arrived, and all its addresses

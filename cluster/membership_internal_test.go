@@ -66,29 +66,6 @@ func TestReconnectSetTakesEachAddressInTurn(t *testing.T) {
 	assert.Equal(t, loopKey(1), s.rotate().key)
 }
 
-func TestRegistrationsNameOnlyWhatTheRingHolds(t *testing.T) {
-	var r registrations
-	for i := 1; i <= 3; i++ {
-		r.add(loopKey(i))
-	}
-	ks, ok := r.since(1)
-	require.True(t, ok)
-	assert.Equal(t, []netip.AddrPort{loopKey(2), loopKey(3)}, ks)
-	ks, ok = r.since(3)
-	assert.True(t, ok)
-	assert.Empty(t, ks)
-
-	for i := 4; i <= recentRegistrations+3; i++ {
-		r.add(loopKey(i))
-	}
-	_, ok = r.since(2)
-	assert.False(t, ok, "registrations the ring has overwritten cannot be named")
-	ks, ok = r.since(3)
-	require.True(t, ok)
-	assert.Len(t, ks, recentRegistrations)
-	assert.Equal(t, loopKey(4), ks[0])
-}
-
 func TestNegativeCacheForgetsExpiredEntriesWhenFull(t *testing.T) {
 	var d dialPool
 	d.init()
@@ -129,4 +106,27 @@ func TestNodeStateMovesForwardOnClose(t *testing.T) {
 	assert.ErrorIs(t, n.WaitMesh(context.Background()), ErrClosed)
 	assert.ErrorIs(t, n.join(context.Background(), loopKey(1), byAdd), ErrClosed)
 	assert.Equal(t, learnClosing, n.learnOne(loopKey(1), loopKey(2), time.Now(), true))
+}
+
+func TestForwardsWaitForTheHeldRemotesOwnList(t *testing.T) {
+	var f forwards
+	f.init()
+	held, free := &peer{key: loopKey(1)}, &peer{key: loopKey(2)}
+	f.hold(held)
+	f.add(held, "a")
+	f.add(free, "b")
+	f.add(held, "c")
+	assert.True(t, f.isHeld(held))
+	assert.Equal(t, map[*peer][]string{free: {"b"}}, f.take(), "what is gathered for a held remote waits")
+
+	<-f.wake // drained, as forwardLoop does before it takes
+	f.release(held)
+	select {
+	case <-f.wake:
+	default:
+		t.Fatal("release did not wake the loop")
+	}
+	assert.False(t, f.isHeld(held))
+	assert.Equal(t, map[*peer][]string{held: {"a", "c"}}, f.take(), "in the order gathered, once released")
+	assert.Empty(t, f.take())
 }

@@ -66,22 +66,28 @@ const maxListAddrs = 4096
 // errListQueue is why an address from a peer list was not dialled.
 var errListQueue = errors.New("too many peer-list dials waiting")
 
-// peerList returns, for p, a join connection about to be registered, the
-// encoded list of every remote registered so far, and the registration
-// count it was taken at: register names the remotes registered since, for
-// forward to tell p of. It runs outside every lock; the list is queued as
-// p's first peer list, before anything else can be. It fails only if the
-// codec cannot encode the list.
-func (n *Node) peerList(p *peer) (body []byte, entries int, since uint64, err error) {
-	since = n.registrations()
+// sendPeerList queues, for p, a join connection just registered, the list
+// of every other remote, encoded outside every lock. It sees every remote
+// registered before p; those registered after hear of p or tell p of
+// themselves by forward. p is held in n.fwd from before its registration
+// until its list is queued, so that no forward and no gossip overtakes it:
+// the remote takes its first peer list as the list it waits for. It fails
+// only if the codec cannot encode the list.
+func (n *Node) sendPeerList(p *peer) error {
+	defer n.fwd.release(p)
 	var addrs []string
 	n.remotes.each(func(q *peer) {
-		if q.key != p.key {
+		if q != p {
 			addrs = append(addrs, q.key.String())
 		}
 	})
-	body, err = n.encodeControl(&wire.Peers{Addrs: addrs})
-	return body, len(addrs), since, err
+	body, err := n.encodeControl(&wire.Peers{Addrs: addrs})
+	if err != nil {
+		return err
+	}
+	p.control(wire.KindPeers, body)
+	n.work.entries.Add(int64(len(addrs)))
+	return nil
 }
 
 // encodeControl encodes v, a control message, as a frame body. Control
@@ -100,33 +106,53 @@ func (n *Node) forward(p *peer) {
 	})
 }
 
-// tellGap tells p, a join remote just registered, of the remotes registered
-// after its peer list was taken (register's gap), as forward would have had
-// p been registered then.
-func (n *Node) tellGap(p *peer, gap []netip.AddrPort) {
-	var addrs []string
-	for _, k := range gap {
-		if k != p.key {
-			addrs = append(addrs, k.String())
-		}
-	}
-	if len(addrs) > 0 {
-		n.fwd.add(p, addrs...)
-	}
-}
-
 // forwards gathers the addresses to tell each join remote of, until
 // forwardLoop sends them as one peer list, so that a burst of registrations
 // costs a frame per remote and round of the loop, not per address.
 type forwards struct {
-	mu      sync.Mutex // guards pending; taken alone
+	mu      sync.Mutex // guards pending and held; taken alone
 	pending map[*peer][]string
-	wake    chan struct{} // capacity 1: pending may have something
+	// held are the join remotes whose own peer list is not queued yet:
+	// what is gathered for them waits for it (sendPeerList).
+	held map[*peer]struct{}
+	wake chan struct{} // capacity 1: pending may have something
 }
 
 func (f *forwards) init() {
 	f.pending = make(map[*peer][]string)
+	f.held = make(map[*peer]struct{})
 	f.wake = make(chan struct{}, 1)
+}
+
+// hold keeps what is gathered for p, about to be registered, until
+// release.
+func (f *forwards) hold(p *peer) {
+	f.mu.Lock()
+	f.held[p] = struct{}{}
+	f.mu.Unlock()
+}
+
+// release sends what was gathered for p from now on.
+func (f *forwards) release(p *peer) {
+	f.mu.Lock()
+	delete(f.held, p)
+	f.mu.Unlock()
+	f.signal()
+}
+
+// isHeld reports whether p's own peer list is not queued yet.
+func (f *forwards) isHeld(p *peer) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.held[p]
+	return ok
+}
+
+func (f *forwards) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
 }
 
 // add gathers addrs for p.
@@ -134,18 +160,22 @@ func (f *forwards) add(p *peer, addrs ...string) {
 	f.mu.Lock()
 	f.pending[p] = append(f.pending[p], addrs...)
 	f.mu.Unlock()
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
+	f.signal()
 }
 
-// take returns what was gathered, and starts gathering anew.
+// take returns what was gathered for the remotes not held, and starts
+// gathering anew.
 func (f *forwards) take() map[*peer][]string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	m := f.pending
 	f.pending = make(map[*peer][]string)
+	for p := range f.held {
+		if addrs, ok := m[p]; ok {
+			f.pending[p] = addrs
+			delete(m, p)
+		}
+	}
 	return m
 }
 
@@ -189,7 +219,7 @@ func (n *Node) gossip() {
 		}
 		addrs = append(addrs, q.key.String())
 	})
-	if to == nil || len(addrs) < 2 {
+	if to == nil || len(addrs) < 2 || n.fwd.isHeld(to) {
 		return
 	}
 	addrs = slices.DeleteFunc(addrs, func(a string) bool { return a == to.key.String() })
@@ -239,33 +269,4 @@ func (n *Node) learn(p *peer, addrs []string) error {
 	// WaitMesh meanwhile does not take the mesh for complete.
 	n.listed(p)
 	return nil
-}
-
-// recentRegistrations is how many of the latest registrations register
-// can name: a join connection whose peer list is older than that is
-// registered after a new list.
-const recentRegistrations = 64
-
-// registrations is a ring of the latest registered remotes.
-type registrations struct {
-	count uint64 // registrations so far
-	keys  [recentRegistrations]netip.AddrPort
-}
-
-func (r *registrations) add(k netip.AddrPort) {
-	r.keys[r.count%recentRegistrations] = k
-	r.count++
-}
-
-// since returns the remotes registered after the first since
-// registrations, and false if the ring no longer holds them all.
-func (r *registrations) since(since uint64) ([]netip.AddrPort, bool) {
-	if r.count-since > recentRegistrations {
-		return nil, false
-	}
-	var ks []netip.AddrPort
-	for i := since; i < r.count; i++ {
-		ks = append(ks, r.keys[i%recentRegistrations])
-	}
-	return ks, true
 }
