@@ -228,9 +228,12 @@ type failure struct {
 // pace, until there are none or the node closes.
 func (n *Node) dialer(redial bool) {
 	for {
-		src, j, wait, ok := n.nextDial(redial)
+		src, j, wait, ok, stale := n.nextDial(redial)
 		if !ok {
 			return
+		}
+		if stale {
+			continue
 		}
 		err := n.pace(wait)
 		if err == nil {

@@ -13,14 +13,22 @@ import (
 // locks).
 
 // nextDial takes the next dial for a dialer of redials or of list dials, and
-// the time it must wait for its turn (the pool's pace). When there is none,
-// or the node is closing, the dialer is counted out and ok is false.
-func (m *membership) nextDial(redial bool) (src netip.AddrPort, j dialJob, wait time.Duration, ok bool) {
+// the time it must wait for its turn (the pool's pace). A dial that is no
+// longer wanted, to an address that left since it was queued or a redial
+// of one no longer in the reconnect set, is taken off as done, and stale
+// says so. When there is none, or the node is closing, the dialer is
+// counted out and ok is false.
+func (m *membership) nextDial(redial bool) (src netip.AddrPort, j dialJob, wait time.Duration, ok, stale bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.state.get() == nodeOpen {
 		if src, j, ok = m.pool.next(redial); ok {
-			return src, j, m.pool.reserve(time.Now()), true
+			_, gone := m.left.get(j.k)
+			if gone || (src == redials && !m.retry.has(j.k)) {
+				m.dialedLocked(src, j, nil, 0)
+				return src, j, 0, true, true
+			}
+			return src, j, m.pool.reserve(time.Now()), true, false
 		}
 	}
 	if redial {
@@ -29,7 +37,7 @@ func (m *membership) nextDial(redial bool) (src netip.AddrPort, j dialJob, wait 
 		m.pool.dialers--
 	}
 	m.notifyLocked()
-	return src, j, 0, false
+	return src, j, 0, false, false
 }
 
 // dialed records the outcome err of dial j for src; a list dial that failed

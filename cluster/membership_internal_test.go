@@ -130,3 +130,23 @@ func TestForwardsWaitForTheHeldRemotesOwnList(t *testing.T) {
 	assert.Equal(t, map[*peer][]string{held: {"a", "c"}}, f.take(), "in the order gathered, once released")
 	assert.Empty(t, f.take())
 }
+
+func TestAQueuedDialToAnAddressThatLeftIsNotMade(t *testing.T) {
+	n, err := NewNode("127.0.0.1:0")
+	require.NoError(t, err)
+	defer n.Close()
+	src, k := loopKey(1), loopKey(2)
+	// This test is the dialer that learnOne asks for.
+	require.Equal(t, learnSpawn, n.learnOne(src, k, time.Now(), true))
+	assert.False(t, n.meshed(), "a list dial is waiting")
+	assert.Nil(t, n.closeRemote(k), "k is no remote")
+
+	_, j, _, ok, stale := n.nextDial(false)
+	require.True(t, ok)
+	assert.True(t, stale, "the dial to an address that left since is taken off")
+	assert.Equal(t, k, j.k)
+	assert.True(t, n.meshed(), "and counts as done for WaitMesh")
+	_, _, _, ok, _ = n.nextDial(false)
+	assert.False(t, ok, "the dialer ends with the pool empty")
+	assert.Equal(t, learnKnown, n.learnOne(src, k, time.Now(), true), "a later list does not bring it back")
+}
