@@ -20,7 +20,7 @@ import (
 // dialled an address from a peer list. Both ends know which. Then:
 //
 //   - when a node registers a join connection, it sends the remote the list
-//     of all its other remotes (queuePeerList);
+//     of all its other remotes (sendPeerList);
 //   - when it registers a list connection, it sends the new remote's address
 //     to each of its join remotes (forward), and nothing to the new remote.
 //
