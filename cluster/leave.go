@@ -165,7 +165,7 @@ func (p *peer) goodbye() {
 // redialled.
 func (n *Node) retire(p *peer, cause error) {
 	p.endConversations(ErrRemoteLeft)
-	removed := n.membership.retire(p)
+	removed := n.removeLeaver(p)
 	if removed {
 		n.emit(Event{Kind: EventRemoved, Addr: p.key, Err: cause})
 	}

@@ -196,9 +196,9 @@ func (m *membership) removeLost(p *peer) (removed, full bool) {
 	return true, false
 }
 
-// retire unregisters p, whose remote leaves gracefully, and remembers the
+// removeLeaver unregisters p, whose remote leaves gracefully, and remembers the
 // leaver. It reports whether p was registered.
-func (m *membership) retire(p *peer) bool {
+func (m *membership) removeLeaver(p *peer) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	removed := m.removeLocked(p)
