@@ -13,43 +13,32 @@ import (
 //
 // A registered connection's first frames are the acceptor's Welcome, our
 // tags and the window we grant: its link is built with them before it is
-// published (firstFrames), so whoever finds it queues behind them. The peer
-// list (peerlist.go) follows: p.mu is taken before p is published and
-// released once it is queued.
+// published (firstFrames, register), so whoever finds it queues behind them.
+// Then comes the peer list of a join connection (peerlist.go), gathered
+// outside every lock, and before any other peer list (sendPeerList).
 func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
-	first := p.firstFrames(acceptor)
-	n.mu.Lock()
-	if code := n.verdictLocked(p, acceptor); code != 0 {
-		n.mu.Unlock()
-		return code
+	if code := n.verdict(p, acceptor); code != 0 {
+		return code // before the work below
 	}
-	old := n.remotes.get(p.key)
+	first := p.firstFrames(acceptor)
+	if p.join {
+		n.fwd.hold(p)
+	}
+	a := n.register(p, acceptor, first)
+	if a.code != 0 {
+		n.fwd.release(p)
+		return a.code
+	}
+	old := a.old
 	if old != nil {
-		// Same address, new nonce: the remote restarted before we noticed.
-		n.removeLocked(old)
+		old.endConversations(ErrRemoteLost)
 		n.wg.Go(old.shutdown)
 	}
-	p.mu.Lock()
-	p.startLink(first)
-	n.remotes.m.Store(p.key, p)
-	n.nonces[string(p.nonce)] = p
-	n.unretryLocked(p.key)
-	moved := n.claimNameLocked(p)
-	delete(n.left, p.key)
+	var listErr error
 	if p.join {
-		// Only a join connection sends a list (peerlist.go).
-		n.joined.m.Store(p.key, p)
-		n.unlisted++
-	} else {
-		p.listed = true
+		listErr = n.sendPeerList(p)
 	}
-	n.notifyLocked()
-	n.events.push(event{added: true, key: p.key})
-	n.mu.Unlock()
-
-	listErr := n.queuePeerList(p)
-	p.queueTagsLocked() // tags set since firstFrames
-	p.mu.Unlock()
+	p.queueTags() // tags set since firstFrames
 	if !p.join {
 		n.forward(p)
 	}
@@ -57,8 +46,8 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		n.emit(Event{Kind: EventRemoved, Addr: old.key, Err: ErrReplaced})
 	}
 	n.added(p, !acceptor)
-	if moved.IsValid() {
-		n.emit(Event{Kind: EventMoved, Addr: p.key, From: net.TCPAddrFromAddrPort(moved), Name: p.name})
+	if a.moved.IsValid() {
+		n.emit(Event{Kind: EventMoved, Addr: p.key, From: net.TCPAddrFromAddrPort(a.moved), Name: p.name})
 	}
 	if listErr != nil {
 		n.emit(Event{Kind: EventPeerList, Addr: p.key, Err: listErr})
@@ -75,25 +64,25 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 // connections that two nodes dial to each other at once, a join connection
 // wins over a list connection (so that the remote that asked for the whole
 // list gets it), and of two alike the one dialled by the node with the lower
-// nonce, on both sides. n.mu must be held.
-func (n *Node) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
-	if n.ctx.Err() != nil {
+// nonce, on both sides. m.mu must be held.
+func (m *membership) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
+	if m.state.get() != nodeOpen {
 		return wire.RejectClosing
 	}
-	if bytes.Equal(p.nonce, n.nonce) {
-		n.selves[p.key] = struct{}{}
+	if bytes.Equal(p.nonce, m.nonce) {
+		m.selves[p.key] = struct{}{}
 		return wire.RejectSelf
 	}
-	if n.nonces[string(p.nonce)] != nil {
+	if m.nonces[string(p.nonce)] != nil {
 		return wire.RejectDuplicate
 	}
-	if d := n.dialing[p.key]; acceptor && d != nil && wins(d.join, p.join, n.nonce, p.nonce) {
+	if d := m.dialing[p.key]; acceptor && d != nil && wins(d.join, p.join, m.nonce, p.nonce) {
 		return wire.RejectDuplicate
 	}
-	if acceptor && n.goneLocked(p) {
+	if acceptor && m.goneLocked(p) {
 		return wire.RejectGone
 	}
-	return n.nameVerdictLocked(p)
+	return m.nameVerdictLocked(p)
 }
 
 // wins reports whether our dial, a join dial if ours is set, wins over the

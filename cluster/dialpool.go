@@ -42,8 +42,8 @@ const maxSourceQueue = 4096
 // maxRedials bounds the redials under way at once.
 const maxRedials = 8
 
-// maxFailed bounds the negative cache; when it is full of unexpired
-// entries, a failed address is not cached, only skipped for the moment.
+// maxFailed bounds the negative cache; when it is full, a failed address
+// is not cached, only skipped for the moment.
 const maxFailed = 1 << 14
 
 // maxRedialBackoff is the most reconnect intervals between two redials of an
@@ -60,13 +60,8 @@ type dialJob struct {
 	attempt int
 }
 
-// redial is the backoff state of an address in the reconnect set.
-type redial struct {
-	fails int
-	next  uint64 // the reconnect tick from which it is redialled again
-}
-
-// dialPool holds the dials waiting and under way. n.mu guards it.
+// dialPool holds the dials waiting and under way. The node lock guards it
+// (membership.go).
 type dialPool struct {
 	queues    map[netip.AddrPort][]dialJob // waiting list dials by source
 	ring      []netip.AddrPort             // the sources with list dials waiting, served in this order
@@ -78,56 +73,62 @@ type dialPool struct {
 	lists     int                          // list dials waiting or under way: WaitMesh waits for them
 
 	failed map[netip.AddrPort]time.Time // negative cache: not dialled from lists until then
+	// failOrder holds the entries of failed in the order they were filed,
+	// and so, give or take a change of the healthy interval, of their
+	// expiry: the expired ones are forgotten from the front, without a
+	// scan. An entry that failed no longer holds is skipped there.
+	failOrder []failure
 
 	tokens float64 // pacing: see reserve
 	refill time.Time
 
-	tick    uint64 // reconnect intervals so far
-	backoff map[netip.AddrPort]redial
+	tick uint64 // reconnect intervals so far
 }
 
 func (d *dialPool) init() {
 	d.queues = make(map[netip.AddrPort][]dialJob)
 	d.queued = make(map[netip.AddrPort]int)
 	d.failed = make(map[netip.AddrPort]time.Time)
-	d.backoff = make(map[netip.AddrPort]redial)
 	d.tokens = dialBurst
 }
 
-// queueDialLocked queues the attemptth dial of k for src, starting a dialer
-// if there is room for one, and reports whether it did: not if the queue of
-// src or of the node is full. n.mu must be held.
-func (n *Node) queueDialLocked(src, k netip.AddrPort, attempt int) bool {
-	d := &n.pool
+// queueDialLocked queues the attemptth dial of k for src, and reports
+// whether it did: not if the queue of src or of the node is full. If there
+// is room for another dialer of its kind, it counts one in, and spawn says
+// that the caller is to start it, once it has let go of the node lock.
+// m.mu must be held.
+func (m *membership) queueDialLocked(src, k netip.AddrPort, attempt int) (ok, spawn bool) {
+	d := &m.pool
 	if d.waiting >= maxListQueue {
-		return false
+		return false, false
 	}
 	j := dialJob{k: k, attempt: attempt}
 	if src == redials {
 		d.redialQ = append(d.redialQ, j)
-		if d.redialers < maxRedials {
+		if spawn = d.redialers < maxRedials; spawn {
 			d.redialers++
-			n.wg.Go(func() { n.dialer(true) })
 		}
 	} else {
 		q := d.queues[src]
 		if len(q) >= maxSourceQueue {
-			return false
+			return false, false
 		}
 		if len(q) == 0 {
 			d.ring = append(d.ring, src)
 		}
 		d.queues[src] = append(q, j)
 		d.lists++
-		if d.dialers < maxListDials {
+		if spawn = d.dialers < maxListDials; spawn {
 			d.dialers++
-			n.wg.Go(func() { n.dialer(false) })
 		}
 	}
 	d.queued[k] = attempt
 	d.waiting++
-	return true
+	return true, spawn
 }
+
+// spawnDialer starts a dialer that queueDialLocked counted in.
+func (n *Node) spawnDialer(redial bool) { n.wg.Go(func() { n.dialer(redial) }) }
 
 // next takes the oldest redial, or the oldest list dial of the source whose
 // turn it is, and reports false if there is none.
@@ -177,7 +178,7 @@ func (d *dialPool) reserve(now time.Time) time.Duration {
 }
 
 // recentlyFailed reports whether a list dial of k failed less than a
-// healthy interval ago. n.mu must be held.
+// healthy interval ago.
 func (d *dialPool) recentlyFailed(k netip.AddrPort, now time.Time) bool {
 	until, ok := d.failed[k]
 	if ok && now.After(until) {
@@ -187,33 +188,53 @@ func (d *dialPool) recentlyFailed(k netip.AddrPort, now time.Time) bool {
 	return ok
 }
 
-// fail files k in the negative cache until until.
+// fail files k in the negative cache until until, after forgetting up to
+// failForgets of the oldest entries that have expired by now: more than it
+// files, so that expired entries never fill the cache, and few, so that a
+// call is constant work.
 func (d *dialPool) fail(k netip.AddrPort, now, until time.Time) {
+	for i := 0; i < failForgets && len(d.failOrder) > 0; i++ {
+		f := d.failOrder[0]
+		t, ok := d.failed[f.k]
+		if ok && t.Equal(f.until) && !now.After(t) {
+			break
+		}
+		if ok && t.Equal(f.until) {
+			delete(d.failed, f.k)
+		}
+		d.failOrder[0] = failure{}
+		d.failOrder = d.failOrder[1:]
+	}
+	if len(d.failOrder) == 0 {
+		d.failOrder = nil // let go of the array a burst grew
+	}
 	if len(d.failed) >= maxFailed {
-		for a, t := range d.failed {
-			if now.After(t) {
-				delete(d.failed, a)
-			}
-		}
-		if len(d.failed) >= maxFailed {
-			return
-		}
+		return
 	}
 	d.failed[k] = until
+	d.failOrder = append(d.failOrder, failure{k, until})
+}
+
+// failForgets is how many expired entries fail forgets at most.
+const failForgets = 4
+
+// failure is an entry of the negative cache, in failOrder.
+type failure struct {
+	k     netip.AddrPort
+	until time.Time
 }
 
 // dialer dials the redials or the list dials the pool holds, at the pool's
 // pace, until there are none or the node closes.
 func (n *Node) dialer(redial bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for n.ctx.Err() == nil {
-		src, j, ok := n.pool.next(redial)
+	for {
+		src, j, wait, ok, stale := n.nextDial(redial)
 		if !ok {
-			break
+			return
 		}
-		wait := n.pool.reserve(time.Now())
-		n.mu.Unlock()
+		if stale {
+			continue
+		}
 		err := n.pace(wait)
 		if err == nil {
 			why := byList
@@ -227,15 +248,14 @@ func (n *Node) dialer(redial bool) {
 		} else {
 			n.emit(Event{Kind: EventPeerListDial, Addr: j.k, Err: err})
 		}
-		n.mu.Lock()
-		n.dialedLocked(src, j, err)
+		spawn, gaveUp := n.dialed(src, j, err, time.Duration(n.healthy.Load()))
+		if spawn {
+			n.spawnDialer(false)
+		}
+		if gaveUp > 0 {
+			n.log.Warn("giving up on a lost remote's claimed address, never reached", "remote", j.k.String(), "redials", gaveUp)
+		}
 	}
-	if redial {
-		n.pool.redialers--
-	} else {
-		n.pool.dialers--
-	}
-	n.notifyLocked()
 }
 
 // pace waits d, or fails with ErrClosed once the node closes.
@@ -253,57 +273,40 @@ func (n *Node) pace(d time.Duration) error {
 	}
 }
 
-// dialedLocked records the outcome err of dial j for src. n.mu must be held.
-func (n *Node) dialedLocked(src netip.AddrPort, j dialJob, err error) {
-	d := &n.pool
+// dialedLocked records the outcome err of dial j for src: see dialed.
+// m.mu must be held.
+func (m *membership) dialedLocked(src netip.AddrPort, j dialJob, err error, failFor time.Duration) (spawn bool, gaveUp int) {
+	d := &m.pool
 	delete(d.queued, j.k)
 	if src == redials {
+		e := m.retry.get(j.k)
+		if e == nil {
+			return false, 0
+		}
 		if err == nil {
-			delete(d.backoff, j.k)
-			return
+			e.fails, e.next = 0, 0
+			return false, 0
 		}
-		b := d.backoff[j.k]
-		b.fails++
-		if n.givesUpLocked(j.k, b.fails) {
-			delete(d.backoff, j.k)
-			delete(n.retry, j.k)
-			n.log.Warn("giving up on a lost remote's claimed address, never reached", "remote", j.k.String(), "redials", b.fails)
-			return
+		e.fails++
+		if m.givesUpLocked(j.k, e.fails) {
+			m.retry.remove(j.k)
+			return false, e.fails
 		}
-		b.next = d.tick + min(uint64(1)<<min(b.fails, 2), maxRedialBackoff)
-		d.backoff[j.k] = b
-		return
+		e.next = d.tick + min(uint64(1)<<min(e.fails, 2), maxRedialBackoff)
+		return false, 0
 	}
 	d.lists--
 	switch {
-	case err == nil || n.ctx.Err() != nil:
+	case err == nil || m.state.get() != nodeOpen:
 	case errors.Is(err, ErrTimeout) && j.attempt < maxListAttempts:
-		if n.queueDialLocked(src, j.k, j.attempt+1) {
-			return
+		ok, spawn := m.queueDialLocked(src, j.k, j.attempt+1)
+		if ok {
+			return spawn, 0
 		}
 		fallthrough
 	default:
 		now := time.Now()
-		d.fail(j.k, now, now.Add(time.Duration(n.healthy.Load())))
+		d.fail(j.k, now, now.Add(failFor))
 	}
-}
-
-// queueRedialsLocked queues a redial of every address of the reconnect set
-// whose backoff has passed and that no dial is under way to. n.mu must be
-// held.
-func (n *Node) queueRedialsLocked() {
-	d := &n.pool
-	d.tick++
-	for k := range d.backoff {
-		if _, retried := n.retry[k]; !retried {
-			delete(d.backoff, k)
-		}
-	}
-	for k := range n.retry {
-		_, queued := d.queued[k]
-		if queued || n.dialing[k] != nil || d.backoff[k].next > d.tick {
-			continue
-		}
-		n.queueDialLocked(redials, k, 1)
-	}
+	return false, 0
 }

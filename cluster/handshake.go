@@ -52,7 +52,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 		err = errors.New("handshake interrupted")
 	}
 	if err != nil {
-		if p.helloSent && n.ctx.Err() != nil {
+		if p.helloSent && n.closing() {
 			// Close cut us short after our hello, which the acceptor
 			// may have taken: tell it we are leaving. A caller that
 			// gave up does not leave: the acceptor, if it took the
@@ -108,13 +108,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 // interrupt unblocks p's handshake when ctx ends, unless p has been admitted
 // by then: Close says goodbye to admitted peers itself.
 func (n *Node) interrupt(ctx context.Context, p *peer) (stop func()) {
-	return afterFunc(ctx, func() {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		if p.getState() == handshaking {
-			p.conn.SetDeadline(time.Unix(1, 0))
-		}
-	})
+	return afterFunc(ctx, func() { n.interruptHandshake(p) })
 }
 
 // afterFunc is context.AfterFunc whose stop function also waits for a call

@@ -78,13 +78,9 @@ type identity struct {
 	// this node by, for a node that advertises an unspecified IP.
 	seen atomic.Pointer[netip.AddrPort]
 
-	mu   sync.Mutex // guards own; taken after a peer's mu, never before
+	mu   sync.Mutex // guards own; taken alone, or inside a peer's mu (membership.go)
 	own  *tagSet    // this node's tags; replaced, never changed
 	name string     // immutable
-
-	// names maps the name of every remote that is connected or redialled
-	// to its address. Guarded by the node's mu.
-	names map[string]netip.AddrPort
 }
 
 // initIdentity sets up the node's identity from its configuration, once it
@@ -100,7 +96,6 @@ func (n *Node) initIdentity() {
 		n.id.advertise = a
 	}
 	n.id.own = &tagSet{m: maps.Clone(n.cfg.tags)}
-	n.id.names = make(map[string]netip.AddrPort)
 	n.RemoteTagsChanged(n.cfg.tagsChanged)
 }
 

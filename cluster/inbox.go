@@ -67,7 +67,7 @@ func (p *peer) deliver(m *Message, t *tag, charge int) {
 		p.release(charge)
 		return
 	}
-	if p.n.ctx.Err() != nil {
+	if p.n.closing() {
 		p.release(charge)
 		return
 	}

@@ -34,9 +34,7 @@ func (n *Node) Add(raddr string) error { return n.AddContext(context.Background(
 func (n *Node) AddContext(ctx context.Context, raddr string) error {
 	k, err := addr.Resolve(ctx, nil, raddr)
 	if err == nil {
-		n.mu.Lock()
-		n.reachedLocked(k) // named by the application: redialled if lost
-		n.mu.Unlock()
+		n.markReached(k) // named by the application: redialled if lost
 		err = n.join(ctx, k, byAdd)
 	}
 	if err != nil {
@@ -49,64 +47,30 @@ func (n *Node) AddContext(ctx context.Context, raddr string) error {
 // to k that is under way. why says whether the node dials on its own behalf
 // (Add, reconnect) or because a peer list named k.
 func (n *Node) join(ctx context.Context, k netip.AddrPort, why dialCause) error {
-	n.mu.Lock()
-	if n.ctx.Err() != nil {
-		n.mu.Unlock()
-		return ErrClosed
-	}
-	if n.isSelf(k) || n.remotes.get(k) != nil {
-		n.mu.Unlock()
+	if n.ownAddr(k) {
+		if n.closing() {
+			return ErrClosed
+		}
 		return nil
 	}
-	if d := n.dialing[k]; d != nil {
-		n.mu.Unlock()
+	d, other, err := n.startDial(k, why.joins())
+	switch {
+	case err != nil:
+		return err
+	case other != nil:
 		select {
-		case <-d.done:
-			return d.err
+		case <-other.done:
+			return other.err
 		case <-ctx.Done():
 			return ctxErr(ctx)
 		}
+	case d == nil:
+		return nil
 	}
-	d := &dialing{done: make(chan struct{}), join: why.joins()}
-	n.dialing[k] = d
-	n.mu.Unlock()
-
 	d.err = n.connect(ctx, k, why)
-
-	n.mu.Lock()
-	delete(n.dialing, k)
-	if d.alias.IsValid() && n.dialing[d.alias] == d {
-		delete(n.dialing, d.alias)
-	}
-	n.mu.Unlock()
+	n.endDial(k, d)
 	close(d.done)
 	return d.err
-}
-
-// isSelf reports whether k reaches this node. n.mu must be held.
-func (n *Node) isSelf(k netip.AddrPort) bool {
-	_, found := n.selves[k]
-	return found || n.ownAddr(k)
-}
-
-// markSelf remembers addresses found to reach this node.
-func (n *Node) markSelf(ks ...netip.AddrPort) {
-	n.mu.Lock()
-	for _, k := range ks {
-		n.selves[k] = struct{}{}
-	}
-	n.mu.Unlock()
-}
-
-// aliasDialing files a connection under way under the identity the remote
-// gave in its hello, so that a connection from that remote sees it.
-func (n *Node) aliasDialing(dialled, k netip.AddrPort) {
-	n.mu.Lock()
-	if d := n.dialing[dialled]; d != nil && n.dialing[k] == nil {
-		n.dialing[k] = d
-		d.alias = k
-	}
-	n.mu.Unlock()
 }
 
 // awaitRemote waits until k is a remote.

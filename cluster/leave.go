@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"errors"
-	"net/netip"
 	"time"
 
 	"github.com/peerweave/peerweave/internal/link"
@@ -40,14 +39,7 @@ type departure struct {
 // anything this node wrote.
 func (n *Node) CloseRemote(r Remote) {
 	k := r.key()
-	n.mu.Lock()
-	p := n.remotes.get(k)
-	var nonce []byte
-	if p != nil {
-		nonce = p.nonce
-	}
-	n.markLeft(k, nonce)
-	n.mu.Unlock()
+	p := n.closeRemote(k)
 	if p != nil {
 		n.leave(p)
 	}
@@ -100,29 +92,9 @@ func (p *peer) goodbye() {
 // redialled.
 func (n *Node) retire(p *peer, cause error) {
 	p.endConversations(ErrRemoteLeft)
-	n.mu.Lock()
-	removed := n.removeLocked(p)
-	n.markLeft(p.key, p.nonce)
-	n.mu.Unlock()
+	removed := n.removeLeaver(p)
 	if removed {
 		n.emit(Event{Kind: EventRemoved, Addr: p.key, Err: cause})
 	}
 }
 
-// markLeft remembers that k, the instance with nonce if known, left
-// gracefully, so that stale peer lists do not bring it back. n.mu must be
-// held. Past maxLeft leavers, the oldest is forgotten: a scan of the map,
-// once per leave of a node that has seen thousands.
-func (n *Node) markLeft(k netip.AddrPort, nonce []byte) {
-	n.unretryLocked(k)
-	if _, known := n.left[k]; !known && len(n.left) >= maxLeft {
-		oldest := k
-		for a, d := range n.left {
-			if oldest == k || d.at.Before(n.left[oldest].at) {
-				oldest = a
-			}
-		}
-		delete(n.left, oldest)
-	}
-	n.left[k] = departure{at: time.Now(), nonce: string(nonce)}
-}

@@ -13,7 +13,7 @@ func (n *Node) acceptLoop() {
 	for {
 		conn, err := n.ln.Accept()
 		if err != nil {
-			if n.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if n.closing() || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			// Out of file descriptors, say: back off as net/http does.
@@ -49,10 +49,23 @@ func (n *Node) healthLoop() {
 func (n *Node) reconnectLoop() {
 	defer n.wg.Done()
 	n.every(&n.reconnect, n.retuneReconnect, func() {
-		n.mu.Lock()
-		n.queueRedialsLocked()
-		n.mu.Unlock()
+		n.queueRedials()
 	})
+}
+
+// queueRedials queues a redial of every address of the reconnect set whose
+// backoff has passed and that no dial is under way to, one address under
+// each hold of the node lock.
+func (n *Node) queueRedials() {
+	for range n.redialTick() {
+		spawn, more := n.redialNext()
+		if spawn {
+			n.spawnDialer(true)
+		}
+		if !more {
+			return
+		}
+	}
 }
 
 // every runs f each interval read from d until the node closes, restarting

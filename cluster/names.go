@@ -9,21 +9,21 @@ import (
 
 // The names of remotes. A remote is known by its address, as ever; its name
 // says when a node that comes back at a new address is one the node knew at
-// another: then the old address leaves the reconnect set. n.id.names maps
+// another: then the old address leaves the reconnect set. m.names maps
 // each name to the address of the remote that is connected or redialled
 // under it, and changes with the registry and the reconnect set, under
-// n.mu.
+// the node lock (membership.go).
 
 // nameVerdictLocked returns RejectName if p's name is this node's or that of
-// a connected remote at another address, or 0. n.mu must be held.
-func (n *Node) nameVerdictLocked(p *peer) wire.RejectCode {
+// a connected remote at another address, or 0. m.mu must be held.
+func (m *membership) nameVerdictLocked(p *peer) wire.RejectCode {
 	if p.name == "" {
 		return 0
 	}
-	if p.name == n.id.name {
+	if p.name == m.name {
 		return wire.RejectName
 	}
-	if q := n.remotes.get(n.id.names[p.name]); q != nil && q.name == p.name && q.key != p.key {
+	if q := m.remotes.get(m.names[p.name]); q != nil && q.name == p.name && q.key != p.key {
 		return wire.RejectName
 	}
 	return 0
@@ -32,51 +32,51 @@ func (n *Node) nameVerdictLocked(p *peer) wire.RejectCode {
 // claimNameLocked files p, just registered, under its name. If the name was
 // that of a remote at another address that is being redialled, the node has
 // moved: the old address leaves the reconnect set, and claimNameLocked
-// returns it. n.mu must be held.
-func (n *Node) claimNameLocked(p *peer) (moved netip.AddrPort) {
+// returns it. m.mu must be held.
+func (m *membership) claimNameLocked(p *peer) (moved netip.AddrPort) {
 	if p.name == "" {
 		return moved
 	}
-	if k, ok := n.id.names[p.name]; ok && k != p.key {
-		if name, retried := n.retry[k]; retried && name == p.name {
-			delete(n.retry, k)
+	if k, ok := m.names[p.name]; ok && k != p.key {
+		if e := m.retry.get(k); e != nil && e.name == p.name {
+			m.retry.remove(k)
 			moved = k
 		}
 	}
-	n.id.names[p.name] = p.key
+	m.names[p.name] = p.key
 	return moved
 }
 
-// retryLocked puts p, just unregistered, in the reconnect set. n.mu must be
+// retryLocked puts p, just unregistered, in the reconnect set. m.mu must be
 // held.
-func (n *Node) retryLocked(p *peer) {
-	n.retry[p.key] = p.name
+func (m *membership) retryLocked(p *peer) {
+	m.retry.put(p.key, p.name)
 	if p.name != "" {
-		n.id.names[p.name] = p.key
+		m.names[p.name] = p.key
 	}
 }
 
-// unretryLocked takes k out of the reconnect set. n.mu must be held.
-func (n *Node) unretryLocked(k netip.AddrPort) {
-	if name, ok := n.retry[k]; ok {
-		delete(n.retry, k)
-		n.forgetNameLocked(name, k)
+// unretryLocked takes k out of the reconnect set. m.mu must be held.
+func (m *membership) unretryLocked(k netip.AddrPort) {
+	if e := m.retry.get(k); e != nil {
+		m.retry.remove(k)
+		m.forgetNameLocked(e.name, k)
 	}
 }
 
 // forgetNameLocked forgets that name is at k, unless a remote of that name
-// is still connected or redialled there. n.mu must be held.
-func (n *Node) forgetNameLocked(name string, k netip.AddrPort) {
-	if name == "" || n.id.names[name] != k {
+// is still connected or redialled there. m.mu must be held.
+func (m *membership) forgetNameLocked(name string, k netip.AddrPort) {
+	if name == "" || m.names[name] != k {
 		return
 	}
-	if q := n.remotes.get(k); q != nil && q.name == name {
+	if q := m.remotes.get(k); q != nil && q.name == name {
 		return
 	}
-	if r, ok := n.retry[k]; ok && r == name {
+	if e := m.retry.get(k); e != nil && e.name == name {
 		return
 	}
-	delete(n.id.names, name)
+	delete(m.names, name)
 }
 
 // identityError is the error of Add for a refusal of code, or nil for

@@ -51,38 +51,23 @@ type Node struct {
 	retuneHealth,
 	retuneReconnect chan struct{} // capacity 1: an interval changed
 
-	// ctx is cancelled, under mu, when Close starts: from then on nothing
-	// is admitted or dialled.
+	// ctx is cancelled when Close starts, once the node is closing
+	// (nodestate.go): it cancels the work under way.
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine of the node except the event dispatcher
 
-	// remotes is the set of connected remotes: read without a lock,
-	// changed under mu.
-	remotes registry
-	// joined is the set of remotes on join connections, which hear of
-	// every list connection the node registers (peerlist.go): read without
-	// a lock, changed under mu with remotes.
-	joined registry
+	// membership holds the node lock, and the remotes, dials and
+	// departures it guards (membership.go).
+	membership
 	// work counts what joining the mesh cost the node (joinwork.go).
 	work joinWork
+	// fwd gathers the addresses of new list remotes for the join remotes
+	// (peerlist.go).
+	fwd forwards
 	// backlog holds the peers whose messages wait for room in Inbox.
 	backlog backlog
 	grantAt int // see grantAt
-
-	mu      sync.Mutex                   // guards the fields below, and changes of remotes
-	nonces  map[string]*peer             // the registered peers by nonce
-	dialing map[netip.AddrPort]*dialing  // connections being set up by this node
-	retry   map[netip.AddrPort]string    // lost ungracefully: redialled every reconnect interval; to the remote's name
-	left    map[netip.AddrPort]departure // left gracefully: not redialled from peer lists
-	selves  map[netip.AddrPort]struct{}  // addresses found to reach this very node
-	changed chan struct{}                // closed and replaced whenever membership or the mesh's progress changes
-	// pool holds the dials from peer lists and the redials (dialpool.go),
-	// and reached the addresses the node may redial (reached.go).
-	pool    dialPool
-	reached map[netip.AddrPort]struct{}
-	// unlisted counts the remotes whose peer list has not arrived yet.
-	unlisted int
 
 	// Safe for concurrent use on their own.
 	events    events
@@ -156,19 +141,11 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		preamble:        cfg.speaks().Append(nil),
 		retuneHealth:    make(chan struct{}, 1),
 		retuneReconnect: make(chan struct{}, 1),
-		nonces:          make(map[string]*peer),
-		dialing:         make(map[netip.AddrPort]*dialing),
-		retry:           make(map[netip.AddrPort]string),
-		left:            make(map[netip.AddrPort]departure),
-		selves:          make(map[netip.AddrPort]struct{}),
-		reached:         make(map[netip.AddrPort]struct{}),
-		changed:         make(chan struct{}),
 		shutDown:        make(chan struct{}),
 		backlog:         backlog{wake: make(chan struct{}, 1)},
 		grantAt:         grantAt(cfg.window),
 	}
 	n.readRandom(n.nonce)
-	n.pool.init()
 	n.keys.Store(newKeyring(cfg.secret, cfg.accepted))
 	if cfg.secret != nil {
 		if n.tls, err = newSecureConfig(); err != nil {
@@ -192,6 +169,8 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 	n.timeout.Store(int64(cfg.timeout))
 	n.reconnect.Store(int64(cfg.reconnect))
 	n.initIdentity()
+	n.initMembership(n.nonce, n.id.name, &n.events)
+	n.fwd.init()
 	n.RemoteAdded(cfg.added)
 	n.RemoteRemoved(cfg.removed)
 	n.RemoteChanged(cfg.changed)
@@ -202,6 +181,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 	go n.healthLoop()
 	go n.reconnectLoop()
 	n.wg.Go(n.deliverLoop)
+	n.wg.Go(n.forwardLoop)
 	return n, nil
 }
 
@@ -332,9 +312,8 @@ func (n *Node) Close() {
 // shutdown closes the node on a goroutine of its own, so that a Close from
 // a callback can return before the dispatcher has.
 func (n *Node) shutdown() {
-	n.mu.Lock()
+	n.beginClose()
 	n.cancel()
-	n.mu.Unlock()
 	n.ln.Close()
 	var wg sync.WaitGroup
 	for _, p := range n.remotes.peers() {
@@ -342,6 +321,7 @@ func (n *Node) shutdown() {
 	}
 	wg.Wait()
 	n.wg.Wait()
+	n.endClose()
 	close(n.Inbox)
 	close(n.shutDown)
 	n.events.stop()

@@ -67,7 +67,7 @@ func newObserver(all []Observer) Observer {
 }
 
 // emit tells the node's statistics, its logger and its observers of e. It
-// must not be called with n.mu or a peer's mu held.
+// must not be called with the node lock or a peer's mu held.
 func (n *Node) emit(e Event) {
 	n.stats.observe(e)
 	n.logs.Observe(e)

@@ -52,7 +52,7 @@ type peer struct {
 	name   string
 	label  string
 	// tags are the remote's tags: from its hello, then replaced by its
-	// reader, under n.mu, with newer ones (tags.go).
+	// reader, under the node lock, with newer ones (tags.go).
 	tags atomic.Pointer[tagSet]
 	// version is the protocol version the connection speaks: what a
 	// version added goes only on connections of that version or later.
@@ -64,17 +64,22 @@ type peer struct {
 	// link is the connection once admitted, set by admit before the peer
 	// is published, then immutable; nil during the handshake.
 	link *link.Link
-	// state is handshaking until admit makes it live under n.mu; the link
+	// state is handshaking until register makes it live under the node lock; the link
 	// says the rest.
 	state  atomic.Uint32 // a peerState
-	listed bool          // its peer list arrived; guarded by n.mu
+	listed bool          // its peer list arrived; guarded by the node lock
 
 	from Remote // the remote as the message handler sees it; reader only
 
 	in       inbound  // the reader's side of flow control, and messages waiting for Inbox
 	handling handling // the message handler's calls (handler.go)
 
-	mu  sync.Mutex // guards the fields below; taken before the link's own lock
+	// mu is the encoder's lock: control messages are encoded and queued
+	// under it one at a time, in the order the connection carries them,
+	// as the codec contract wants (one Encoder per connection, in order).
+	// Nothing but p's own encoding and queueing runs under it; the link's
+	// lock and identity.mu are taken inside it.
+	mu  sync.Mutex // guards the fields below
 	enc Encoder    // appends to body
 	// ctrl holds the frames written before the link exists: the
 	// handshake's, then the link's first frames (admit).
@@ -137,7 +142,7 @@ func (p *peer) firstFrames(acceptor bool) []byte {
 }
 
 // startLink makes p's link, whose first frames are those the handshake
-// left in p.ctrl and first, and marks p live. p.mu must be held, and n.mu,
+// left in p.ctrl and first, and marks p live. p.mu must be held, and the node lock,
 // which guards the move out of handshaking (interrupt).
 func (p *peer) startLink(first []byte) {
 	n := p.n
@@ -170,6 +175,14 @@ func (p *peer) appendControl(k wire.Kind, v any) error {
 		p.body = body
 	}
 	return nil
+}
+
+// queueControl queues a control frame of kind k, encoding v as its body
+// with p's encoder.
+func (p *peer) queueControl(k wire.Kind, v any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.appendControl(k, v)
 }
 
 // maxSpare is the largest buffer a peer keeps for reuse.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/peerweave/peerweave/internal/addr"
@@ -19,7 +20,7 @@ import (
 // dialled an address from a peer list. Both ends know which. Then:
 //
 //   - when a node registers a join connection, it sends the remote the list
-//     of all its other remotes (queuePeerList);
+//     of all its other remotes (sendPeerList);
 //   - when it registers a list connection, it sends the new remote's address
 //     to each of its join remotes (forward), and nothing to the new remote.
 //
@@ -65,45 +66,131 @@ const maxListAddrs = 4096
 // errListQueue is why an address from a peer list was not dialled.
 var errListQueue = errors.New("too many peer-list dials waiting")
 
-// queuePeerList queues, for p, which has just been registered, the list of
-// every other remote if p is a join connection; admit forwards a list
-// connection's address to the join remotes once it has let go of p.mu,
-// whose lock must not be held while another peer's is taken. p.mu must be
-// held. It fails only if the codec cannot encode the list.
-func (n *Node) queuePeerList(p *peer) error {
-	if !p.join {
-		return nil
-	}
+// sendPeerList queues, for p, a join connection just registered, the list
+// of every other remote, gathered outside every lock. It sees every remote
+// registered before p; those registered after hear of p or tell p of
+// themselves by forward. p is held in n.fwd from before its registration
+// until its list is queued, so that no forward and no gossip overtakes it:
+// the remote takes its first peer list as the list it waits for. It fails
+// only if the codec cannot encode the list.
+func (n *Node) sendPeerList(p *peer) error {
+	defer n.fwd.release(p)
 	var addrs []string
 	n.remotes.each(func(q *peer) {
 		if q != p {
 			addrs = append(addrs, q.key.String())
 		}
 	})
-	if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs}); err != nil {
+	if err := p.queueControl(wire.KindPeers, &wire.Peers{Addrs: addrs}); err != nil {
 		return err
 	}
 	n.work.entries.Add(int64(len(addrs)))
 	return nil
 }
 
-// forward tells every join remote but p of p, a new list remote, in a peer
-// list of its own.
+// forward tells every join remote but p of p, a new list remote.
 func (n *Node) forward(p *peer) {
-	addrs := []string{p.key.String()}
+	a := p.key.String()
 	n.joined.each(func(q *peer) {
-		if q == p {
-			return
+		if q != p {
+			n.fwd.add(q, a)
 		}
-		q.mu.Lock()
-		err := q.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs})
-		q.mu.Unlock()
-		if err != nil {
-			n.log.Error("cannot encode peer list", "remote", q.key.String(), "err", err)
-			return
-		}
-		n.work.entries.Add(1)
 	})
+}
+
+// forwards gathers the addresses to tell each join remote of, until
+// forwardLoop sends them as one peer list, so that a burst of registrations
+// costs a frame per remote and round of the loop, not per address.
+type forwards struct {
+	mu      sync.Mutex // guards pending and held; taken alone
+	pending map[*peer][]string
+	// held are the join remotes whose own peer list is not queued yet:
+	// what is gathered for them waits for it (sendPeerList).
+	held map[*peer]struct{}
+	wake chan struct{} // capacity 1: pending may have something
+}
+
+func (f *forwards) init() {
+	f.pending = make(map[*peer][]string)
+	f.held = make(map[*peer]struct{})
+	f.wake = make(chan struct{}, 1)
+}
+
+// hold keeps what is gathered for p, about to be registered, until
+// release.
+func (f *forwards) hold(p *peer) {
+	f.mu.Lock()
+	f.held[p] = struct{}{}
+	f.mu.Unlock()
+}
+
+// release sends what was gathered for p from now on.
+func (f *forwards) release(p *peer) {
+	f.mu.Lock()
+	delete(f.held, p)
+	f.mu.Unlock()
+	f.signal()
+}
+
+// isHeld reports whether p's own peer list is not queued yet.
+func (f *forwards) isHeld(p *peer) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.held[p]
+	return ok
+}
+
+func (f *forwards) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// add gathers addrs for p.
+func (f *forwards) add(p *peer, addrs ...string) {
+	f.mu.Lock()
+	f.pending[p] = append(f.pending[p], addrs...)
+	f.mu.Unlock()
+	f.signal()
+}
+
+// take returns what was gathered for the remotes not held, and starts
+// gathering anew.
+func (f *forwards) take() map[*peer][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.pending
+	f.pending = make(map[*peer][]string)
+	for p := range f.held {
+		if addrs, ok := m[p]; ok {
+			f.pending[p] = addrs
+			delete(m, p)
+		}
+	}
+	return m
+}
+
+// forwardLoop sends the gathered addresses of each join remote as one peer
+// list, gathered outside every lock, until the node closes.
+func (n *Node) forwardLoop() {
+	for {
+		select {
+		case <-n.fwd.wake:
+		case <-n.ctx.Done():
+			return
+		}
+		for p, addrs := range n.fwd.take() {
+			if n.remotes.get(p.key) != p {
+				continue // gone meanwhile: nobody to tell
+			}
+			if err := p.queueControl(wire.KindPeers, &wire.Peers{Addrs: addrs}); err != nil {
+				n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
+				continue
+			}
+			n.work.entries.Add(int64(len(addrs)))
+		}
+	}
 }
 
 // gossip sends the list of every remote to one remote picked at random, once
@@ -122,23 +209,19 @@ func (n *Node) gossip() {
 		}
 		addrs = append(addrs, q.key.String())
 	})
-	if to == nil || len(addrs) < 2 {
+	if to == nil || len(addrs) < 2 || n.fwd.isHeld(to) {
 		return
 	}
 	addrs = slices.DeleteFunc(addrs, func(a string) bool { return a == to.key.String() })
-	to.mu.Lock()
-	err := to.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs})
-	to.mu.Unlock()
-	if err != nil {
+	if err := to.queueControl(wire.KindPeers, &wire.Peers{Addrs: addrs}); err != nil {
 		n.emit(Event{Kind: EventPeerList, Addr: to.key, Err: err})
 		return
 	}
 	n.work.entries.Add(int64(len(addrs)))
-	to.signal()
 }
 
 // learn takes p's peer list: it queues a dial to every address the node does
-// not know.
+// not know, one address under each hold of the node lock.
 func (n *Node) learn(p *peer, addrs []string) error {
 	var unknown []netip.AddrPort
 	for _, a := range addrs {
@@ -146,55 +229,32 @@ func (n *Node) learn(p *peer, addrs []string) error {
 		if err != nil || k.Port() == 0 || k.Addr().IsUnspecified() {
 			return fmt.Errorf("bad address %q", a)
 		}
-		if n.remotes.get(k) == nil {
+		if !n.ownAddr(k) && n.remotes.get(k) == nil {
 			unknown = append(unknown, k)
 		}
 	}
 	var skipped []netip.AddrPort
+	now, dials := time.Now(), 0
 	defer func() {
 		for _, k := range skipped {
 			n.emit(Event{Kind: EventPeerListDial, Addr: k, Err: errListQueue})
 		}
 	}()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.ctx.Err() != nil {
-		return nil
-	}
-	now, dials := time.Now(), 0
-	for i, k := range unknown {
-		if i > 0 && i%learnBatch == 0 {
-			// Let the node's other work in between batches of a long
-			// list: n.mu is held for a batch at a time.
-			n.mu.Unlock()
-			n.mu.Lock()
-			if n.ctx.Err() != nil {
-				return nil
-			}
-		}
-		_, gone := n.left[k]
-		_, queued := n.pool.queued[k]
-		// A dial to k under way (an Add, a redial) is queued too, and
-		// joined rather than skipped, so that WaitMesh waits for it.
-		if gone || queued || n.isSelf(k) || n.remotes.get(k) != nil || n.pool.recentlyFailed(k, now) {
-			continue
-		}
-		if dials >= maxListAddrs || !n.queueDialLocked(p.key, k, 1) {
+	for _, k := range unknown {
+		switch n.learnOne(p.key, k, now, dials < maxListAddrs) {
+		case learnClosing:
+			return nil
+		case learnSkipped:
 			skipped = append(skipped, k)
-			continue
+		case learnSpawn:
+			n.spawnDialer(false)
+			dials++
+		case learnQueued:
+			dials++
 		}
-		dials++
 	}
 	// The list counts as arrived once all of it is queued, so that a
-	// WaitMesh between batches does not take the mesh for complete.
-	if n.remotes.get(p.key) == p && !p.listed {
-		p.listed = true
-		n.unlisted--
-		n.notifyLocked()
-	}
+	// WaitMesh meanwhile does not take the mesh for complete.
+	n.listed(p)
 	return nil
 }
-
-// learnBatch is how many addresses of a peer list learn looks at under one
-// hold of n.mu.
-const learnBatch = 256

@@ -26,10 +26,11 @@ const (
 // address it has never reached before it gives up on it.
 const maxUnreachedRedials = 3
 
-// reachedLocked remembers that the node reached k itself. n.mu must be held.
-func (n *Node) reachedLocked(k netip.AddrPort) {
-	if len(n.reached) < maxReached {
-		n.reached[k] = struct{}{}
+// reachedLocked remembers that the node reached k itself. m.mu must be
+// held.
+func (m *membership) reachedLocked(k netip.AddrPort) {
+	if len(m.reached) < maxReached {
+		m.reached[k] = struct{}{}
 	}
 }
 
@@ -39,19 +40,18 @@ func (n *Node) reachedBy(p *peer, k netip.AddrPort, join bool) {
 	if !join && p.key != k {
 		return
 	}
-	n.mu.Lock()
-	n.reachedLocked(p.key)
-	n.mu.Unlock()
+	n.markReached(p.key)
 }
 
 // mayRetryLocked reports whether k, a remote just lost, joins the reconnect
-// set. n.mu must be held.
-func (n *Node) mayRetryLocked(k netip.AddrPort) bool {
-	if _, ok := n.retry[k]; !ok && len(n.retry) >= maxRetry {
-		n.log.Warn("reconnect set full: not redialling a lost remote", "remote", k.String(), "limit", maxRetry)
-		return false
-	}
-	return true
+// set: not past maxRetry, which the caller warns of. m.mu must be held.
+func (m *membership) mayRetryLocked(k netip.AddrPort) bool {
+	return m.retry.has(k) || m.retry.len() < maxRetry
+}
+
+// warnRetryFull warns that the lost remote k is not redialled.
+func (n *Node) warnRetryFull(k netip.AddrPort) {
+	n.log.Warn("reconnect set full: not redialling a lost remote", "remote", k.String(), "limit", maxRetry)
 }
 
 // retryCut puts k in the reconnect set after a dial on the node's own
@@ -59,18 +59,15 @@ func (n *Node) mayRetryLocked(k netip.AddrPort) bool {
 // the connection and, not having reached k itself, leaves the redial to
 // this end.
 func (n *Node) retryCut(k netip.AddrPort) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if _, ok := n.retry[k]; ok || n.ctx.Err() != nil || n.remotes.get(k) != nil || !n.mayRetryLocked(k) {
-		return
+	if n.retryAfterCut(k) {
+		n.warnRetryFull(k)
 	}
-	n.retry[k] = ""
 }
 
 // givesUpLocked reports whether the node stops redialling k after fails
 // failed redials: only an address it never reached, after
-// maxUnreachedRedials. n.mu must be held.
-func (n *Node) givesUpLocked(k netip.AddrPort, fails int) bool {
-	_, reached := n.reached[k]
+// maxUnreachedRedials. m.mu must be held.
+func (m *membership) givesUpLocked(k netip.AddrPort, fails int) bool {
+	_, reached := m.reached[k]
 	return !reached && fails >= maxUnreachedRedials
 }

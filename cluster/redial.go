@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"container/list"
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
 )
@@ -36,10 +38,19 @@ func (c dialCause) joins() bool { return c != byList }
 var errGoneBefore = errors.New("the remote refuses to be redialled after a goodbye")
 
 // goneLocked reports whether p's dialler is an instance that left
-// gracefully and dials by a peer list or to reconnect. n.mu must be held.
-func (n *Node) goneLocked(p *peer) bool {
-	l, gone := n.left[p.key]
+// gracefully and dials by a peer list or to reconnect. m.mu must be held.
+func (m *membership) goneLocked(p *peer) bool {
+	l, gone := m.left.get(p.key)
 	return gone && (!p.join || p.redial) && l.nonce == string(p.nonce)
+}
+
+// markLeft remembers that k, the instance with nonce if known, left
+// gracefully, so that stale peer lists do not bring it back, and stops
+// redialling it. Past maxLeft leavers, the oldest is forgotten. m.mu must
+// be held.
+func (m *membership) markLeft(k netip.AddrPort, nonce []byte) {
+	m.unretryLocked(k)
+	m.left.put(k, departure{at: time.Now(), nonce: string(nonce)})
 }
 
 // refusedAsGone handles a RejectGone from the node dialled at k. A refused
@@ -48,9 +59,110 @@ func (n *Node) refusedAsGone(k netip.AddrPort, p *peer, why dialCause) error {
 	if why != byRedial {
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(wire.RejectGone))
 	}
-	n.mu.Lock()
-	n.unretryLocked(k)
-	n.markLeft(p.key, p.nonce)
-	n.mu.Unlock()
+	n.goneOnRefusal(k, p.key, p.nonce)
 	return fmt.Errorf("%w: %w", ErrRejected, errGoneBefore)
+}
+
+// reconnectSet holds the remotes the node redials, lost ungracefully, with
+// the name each had and its backoff, in the order the reconnect loop takes
+// them in turn (redialNext), one under each hold of the node lock. The node
+// lock guards it.
+type reconnectSet struct {
+	byKey map[netip.AddrPort]*list.Element // of *retryEntry
+	order list.List
+}
+
+// retryEntry is an address of the reconnect set.
+type retryEntry struct {
+	key   netip.AddrPort
+	name  string // the remote's name, or "" if unknown
+	fails int    // failed redials in a row
+	next  uint64 // the reconnect tick from which it is redialled again
+}
+
+func (s *reconnectSet) init() { s.byKey = make(map[netip.AddrPort]*list.Element) }
+
+func (s *reconnectSet) len() int { return len(s.byKey) }
+
+func (s *reconnectSet) has(k netip.AddrPort) bool {
+	_, ok := s.byKey[k]
+	return ok
+}
+
+// get returns k's entry, or nil.
+func (s *reconnectSet) get(k netip.AddrPort) *retryEntry {
+	if e, ok := s.byKey[k]; ok {
+		return e.Value.(*retryEntry)
+	}
+	return nil
+}
+
+// put adds k under name, or renames it, keeping its backoff.
+func (s *reconnectSet) put(k netip.AddrPort, name string) {
+	if e := s.get(k); e != nil {
+		e.name = name
+		return
+	}
+	s.byKey[k] = s.order.PushBack(&retryEntry{key: k, name: name})
+}
+
+// remove takes k out.
+func (s *reconnectSet) remove(k netip.AddrPort) {
+	if e, ok := s.byKey[k]; ok {
+		s.order.Remove(e)
+		delete(s.byKey, k)
+	}
+}
+
+// rotate returns the entry whose turn it is, and makes it the last; nil if
+// the set is empty.
+func (s *reconnectSet) rotate() *retryEntry {
+	e := s.order.Front()
+	if e == nil {
+		return nil
+	}
+	s.order.MoveToBack(e)
+	return e.Value.(*retryEntry)
+}
+
+// leavers are the graceful leavers a node remembers, oldest first, so that
+// the oldest is forgotten without a scan.
+type leavers struct {
+	byKey map[netip.AddrPort]*list.Element // of leaver, in order
+	order list.List
+}
+
+// leaver is a departure and who departed.
+type leaver struct {
+	key netip.AddrPort
+	departure
+}
+
+func (l *leavers) init() { l.byKey = make(map[netip.AddrPort]*list.Element) }
+
+// get returns the departure of k, if it left.
+func (l *leavers) get(k netip.AddrPort) (departure, bool) {
+	e, ok := l.byKey[k]
+	if !ok {
+		return departure{}, false
+	}
+	return e.Value.(leaver).departure, true
+}
+
+// put files k's departure d as the newest, forgetting the oldest past
+// maxLeft.
+func (l *leavers) put(k netip.AddrPort, d departure) {
+	l.remove(k)
+	if len(l.byKey) >= maxLeft {
+		l.remove(l.order.Front().Value.(leaver).key)
+	}
+	l.byKey[k] = l.order.PushBack(leaver{k, d})
+}
+
+// remove forgets k's departure.
+func (l *leavers) remove(k netip.AddrPort) {
+	if e, ok := l.byKey[k]; ok {
+		l.order.Remove(e)
+		delete(l.byKey, k)
+	}
 }

@@ -8,8 +8,8 @@ import (
 
 // registry is the set of connected remotes, each under the key of its listen
 // address. Senders look remotes up without a lock; the node changes the set
-// only under n.mu, in removeLocked and admit, so that checks and changes of
-// membership are atomic with each other.
+// only under the node lock, in membership's register and removeLocked, so
+// that checks and changes of membership are atomic with each other.
 type registry struct{ m sync.Map } // netip.AddrPort -> *peer
 
 // get returns the peer registered for k, or nil.
@@ -53,25 +53,6 @@ func remoteList(keys []netip.AddrPort) []Remote {
 	return rs
 }
 
-// removeLocked unregisters p if it is the registered connection for its
-// remote, and reports whether it was. n.mu must be held.
-func (n *Node) removeLocked(p *peer) bool {
-	if n.remotes.get(p.key) != p {
-		return false
-	}
-	n.remotes.m.Delete(p.key)
-	p.endConversations(ErrRemoteLost)
-	n.joined.m.CompareAndDelete(p.key, p)
-	delete(n.nonces, string(p.nonce))
-	n.forgetNameLocked(p.name, p.key)
-	if !p.listed {
-		n.unlisted--
-	}
-	n.notifyLocked()
-	n.events.push(event{key: p.key})
-	return true
-}
-
 // drop removes a remote whose connection failed and keeps retrying it. The
 // messages queued for it are lost, and the warning says how many.
 func (n *Node) drop(p *peer, err error) {
@@ -81,15 +62,16 @@ func (n *Node) drop(p *peer, err error) {
 		p.shutdown()
 		return
 	}
-	n.mu.Lock()
-	removed := n.removeLocked(p)
-	if removed && n.ctx.Err() == nil && n.mayRetryLocked(p.key) {
-		n.retryLocked(p)
+	removed, full := n.removeLost(p)
+	if removed {
+		p.endConversations(ErrRemoteLost)
 	}
-	n.mu.Unlock()
 	p.shutdown()
 	if !removed {
 		return
+	}
+	if full {
+		n.warnRetryFull(p.key)
 	}
 	n.emit(Event{Kind: EventRemoved, Addr: p.key, Err: lostCause(err), Count: discarded})
 }

@@ -215,7 +215,7 @@ func (n *Node) asked(to Remote, payload []byte) (*peer, error) {
 	}
 	p := n.remotes.get(to.key())
 	if p == nil {
-		if n.ctx.Err() != nil {
+		if n.closing() {
 			return nil, ErrClosed
 		}
 		return nil, fmt.Errorf("cluster: request to %s: %w", to, ErrUnknownRemote)
@@ -233,7 +233,7 @@ func (n *Node) failed(to Remote, p *peer, err error) error {
 
 // gone is the error of a request to p, which was removed.
 func (n *Node) gone(to Remote, p *peer) error {
-	if n.ctx.Err() != nil {
+	if n.closing() {
 		return ErrClosed
 	}
 	return fmt.Errorf("cluster: request to %s: %w", to, context.Cause(p.convContext()))

@@ -37,7 +37,7 @@ func (n *Node) SendContext(ctx context.Context, to Remote, data []byte) error {
 	}
 	p := n.remotes.get(to.key())
 	if p == nil {
-		if n.ctx.Err() != nil {
+		if n.closing() {
 			return ErrClosed
 		}
 		return fmt.Errorf("cluster: send to %s: %w", to, ErrUnknownRemote)

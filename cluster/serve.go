@@ -81,7 +81,7 @@ func (p *peer) convContext() context.Context {
 
 // endConversations ends p's conversations because of cause, the first time
 // it is called: the handlers of p's requests are cancelled and the calls to
-// p fail. It is O(1), so that it may run under n.mu.
+// p fail. It is O(1), so that it may run under the node lock.
 func (p *peer) endConversations(cause error) {
 	p.convContext()
 	p.conv.cancel(cause)

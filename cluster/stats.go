@@ -109,9 +109,7 @@ type RemoteStats struct {
 // and the node's own only for a moment: call it as often as a scraper does.
 func (n *Node) Stats() Stats {
 	s := Stats{InboxDepth: len(n.Inbox)}
-	n.mu.Lock()
-	s.Reconnecting = len(n.retry)
-	n.mu.Unlock()
+	s.Reconnecting = n.reconnecting()
 	n.remotes.each(func(p *peer) {
 		s.Remotes++
 		s.InboxWaiting += int(p.in.parked.Load())
@@ -160,9 +158,7 @@ func (n *Node) AllRemoteStats() []RemoteStats {
 
 func (n *Node) remoteStats(k netip.AddrPort) (RemoteStats, bool) {
 	p := n.remotes.get(k)
-	n.mu.Lock()
-	_, retrying := n.retry[k]
-	n.mu.Unlock()
+	retrying := n.retrying(k)
 	st := &n.stats
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -193,7 +189,7 @@ func (n *Node) remoteStats(k netip.AddrPort) (RemoteStats, bool) {
 // nodeStats are the counts behind Stats that are not a connection's. Events
 // update them (observe), never a message: they are rare.
 type nodeStats struct {
-	mu         sync.Mutex // guards the fields below, and is taken before a peer's mu
+	mu         sync.Mutex // guards the fields below; taken alone (membership.go)
 	handshakes Handshakes
 	removals   Removals
 	dropped    uint64

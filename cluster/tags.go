@@ -64,20 +64,13 @@ func (n *Node) SetTags(tags map[string]string) error {
 	if size := tagsSize(tags); size > n.cfg.maxTags {
 		return fmt.Errorf("%w: %d bytes, more than %d", ErrTagsTooLarge, size, n.cfg.maxTags)
 	}
-	if n.ctx.Err() != nil {
+	if n.closing() {
 		return ErrClosed
 	}
 	n.id.mu.Lock()
 	n.id.own = &tagSet{version: n.id.own.version + 1, m: maps.Clone(tags)}
 	n.id.mu.Unlock()
-	n.remotes.each(func(p *peer) {
-		p.mu.Lock()
-		queued := p.queueTagsLocked()
-		p.mu.Unlock()
-		if queued {
-			p.signal()
-		}
-	})
+	n.remotes.each((*peer).queueTags)
 	return nil
 }
 
@@ -172,10 +165,19 @@ func (r *rateCount) allow(now time.Time, d time.Duration, limit int) bool {
 // three times their size.
 func (n *Node) tagsFrameLimit() int { return maxHandshakeFrame + 4*n.cfg.maxTags }
 
-// queueTagsLocked queues the node's current tags for p if p has not had
-// them yet, and reports whether it did. The version p was last sent makes
-// SetTags and admit, which both call it, send each version once. p.mu must
-// be held.
+// queueTags queues the node's current tags for p if p has not had them
+// yet: SetTags calls it for every remote, and admit for a remote just
+// registered, for tags that SetTags changed while it was being admitted.
+func (p *peer) queueTags() {
+	p.mu.Lock()
+	p.queueTagsLocked()
+	p.mu.Unlock()
+}
+
+// queueTagsLocked queues the node's current tags for p, encoded with p's
+// encoder, if p has not had them yet, and reports whether it did. The
+// version p was last sent makes SetTags and admit, which both call it, send
+// each version once, and in order. p.mu must be held.
 func (p *peer) queueTagsLocked() bool {
 	if p.getState().leaving() {
 		return false
@@ -211,14 +213,6 @@ func (p *peer) readTags(body []byte) error {
 	if err != nil {
 		return protocolError{err}
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if u.Version <= p.tags.Load().version {
-		return nil // late: we have these or newer ones
-	}
-	p.tags.Store(&tagSet{version: u.Version, m: m})
-	if n.remotes.get(p.key) == p {
-		n.events.push(event{tagged: true, key: p.key, tags: m})
-	}
+	n.tagged(p, u.Version, m)
 	return nil
 }

@@ -41,11 +41,7 @@ func (n *Node) Wait(ctx context.Context, ready func(rs []Remote) bool) error {
 // and the nodes that introduced them introduce b to the rest after WaitMesh
 // may have returned; use Wait for the remotes you need.
 func (n *Node) WaitMesh(ctx context.Context) error {
-	err := n.waitUntil(ctx, func() bool {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		return n.unlisted == 0 && n.pool.lists == 0
-	})
+	err := n.waitUntil(ctx, n.meshed)
 	if err != nil {
 		return fmt.Errorf("cluster: wait for the mesh: %w", err)
 	}
@@ -53,20 +49,18 @@ func (n *Node) WaitMesh(ctx context.Context) error {
 }
 
 // waitUntil returns once done reports true, calling it at once and after
-// every change the node notifies, without n.mu held. It fails with ErrClosed
-// once the node closes, and with ctxErr(ctx) if ctx ends first.
+// every change the node notifies, without the node lock held. It fails with
+// ErrClosed once the node is closing, and with ctxErr(ctx) if ctx ends first.
 func (n *Node) waitUntil(ctx context.Context, done func() bool) error {
 	for {
-		n.mu.Lock()
-		changed, closed := n.changed, n.ctx.Err() != nil
-		n.mu.Unlock()
-		if closed {
+		changed, closing := n.watch()
+		if closing {
 			return ErrClosed
 		}
 		if done() {
 			// Close may have begun since we looked, and emptied the node
 			// that done found ready: a closed node is never ready.
-			if n.ctx.Err() != nil {
+			if n.closing() {
 				return ErrClosed
 			}
 			return nil
@@ -78,10 +72,4 @@ func (n *Node) waitUntil(ctx context.Context, done func() bool) error {
 		case <-n.ctx.Done():
 		}
 	}
-}
-
-// notifyLocked wakes every Wait and WaitMesh. n.mu must be held.
-func (n *Node) notifyLocked() {
-	close(n.changed)
-	n.changed = make(chan struct{})
 }
