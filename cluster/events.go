@@ -3,8 +3,6 @@ package cluster
 import (
 	"maps"
 	"net/netip"
-	"reflect"
-	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -44,7 +42,17 @@ type event struct {
 	tags   map[string]string // the remote's new tags, if tagged; never changed
 }
 
-// events runs callbacks on a goroutine of its own, in order.
+// events is the node's pipeline of events, and the gate of its hooks
+// (hooks.go). Each Event goes, on the goroutine that did the work, to the
+// statistics, the logger and the Observers (Node.emit); each change of
+// membership and of a remote's tags also goes, in the order it happened, to
+// a queue that a goroutine of its own, the dispatcher, delivers to the
+// membership callbacks one at a time.
+//
+// The dispatcher is started by NewNode and ends once stop was called and
+// the queue is delivered, or skipped after Close sealed the hooks. Close
+// waits for it unless it runs a hook (awaitStopped); then it ends on its
+// own when the hook returns, waited for by nobody.
 type events struct {
 	added   atomic.Pointer[func(Remote)]
 	removed atomic.Pointer[func(Remote)]
@@ -52,20 +60,23 @@ type events struct {
 	// tagsChanged is the RemoteTagsChanged callback (tags.go).
 	tagsChanged atomic.Pointer[func(Remote, map[string]string)]
 
-	mu    sync.Mutex // guards queue, tagsAt and stopped
+	// hooks counts the hooks that run, callbacks and others, and keeps
+	// them from starting after Close.
+	hooks hookGate
+
+	mu    sync.Mutex // guards queue, tagsAt, delivering and stopped
 	queue []event
 	// tagsAt indexes the tags event of each remote that waits in queue
 	// after the remote's last added or removed event there: a newer
 	// update of its tags replaces it, so that the queue holds at most one
 	// tags event per remote and a flood of updates cannot delay the
 	// events behind it.
-	tagsAt  map[netip.AddrPort]int
-	stopped bool
-	wake    chan struct{} // capacity 1
-	done    chan struct{} // closed when the dispatcher has returned
+	tagsAt     map[netip.AddrPort]int
+	delivering bool // the dispatcher delivers a batch it took from queue
+	stopped    bool
+	wake       chan struct{} // capacity 1
+	done       chan struct{} // closed when the dispatcher has returned
 
-	// busy is set while the dispatcher runs a callback (see calledBack).
-	busy    atomic.Bool
 	members map[netip.AddrPort]struct{} // remotes after the events delivered; dispatcher only
 }
 
@@ -105,61 +116,30 @@ func (e *events) signal() {
 	}
 }
 
-// stop makes the dispatcher deliver what is queued, then return, and waits
-// for it.
+// stop makes the dispatcher deliver what is queued, then return. It does
+// not wait for it: the dispatcher may be running a hook that called Close.
 func (e *events) stop() {
 	e.mu.Lock()
 	e.stopped = true
 	e.mu.Unlock()
 	e.signal()
-	<-e.done
+	e.hooks.quiet.notify()
 }
 
-// calledBack reports whether its caller runs inside a callback of this
-// node, which Close must not wait for: the dispatcher is in a callback, and
-// the caller's own stack holds the frame that calls callbacks. The stack is
-// the state that tells the caller apart, with no goroutine id: only the
-// dispatcher has that frame, and a node's dispatcher is in a callback only
-// while busy. (A callback of another node that calls Close while this
-// node's dispatcher is in a callback too is taken for this node's: Close
-// then does not wait for this node's callbacks, only for its shutdown.) It
-// costs a walk of the stack, once per Close.
-func (e *events) calledBack() bool {
-	if !e.busy.Load() {
-		return false
-	}
-	pcs := make([]uintptr, 64)
-	for {
-		n := runtime.Callers(2, pcs)
-		if n < len(pcs) {
-			pcs = pcs[:n]
-			break
-		}
-		pcs = make([]uintptr, 2*len(pcs))
-	}
-	frames := runtime.CallersFrames(pcs)
-	for {
-		f, more := frames.Next()
-		if f.Function == callbackFrame {
-			return true
-		}
-		if !more {
-			return false
-		}
-	}
+// state reports whether the dispatcher has events to deliver or delivers
+// them, and whether stop was called.
+func (e *events) state() (busy, stopped bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.delivering || len(e.queue) > 0, e.stopped
 }
 
-// callbackFrame is the function that the dispatcher calls every callback
-// from, as runtime.Frame names it.
-var callbackFrame = runtime.FuncForPC(reflect.ValueOf((*events).call).Pointer()).Name()
-
-// call runs a callback on the dispatcher. It is not inlined, so that its
-// frame is on the stack of every callback (calledBack).
-//
-//go:noinline
+// call runs a callback on the dispatcher, unless Close sealed the hooks.
 func (e *events) call(f func()) {
-	e.busy.Store(true)
-	defer e.busy.Store(false)
+	if !e.hooks.enter() {
+		return
+	}
+	defer e.hooks.exit()
 	f()
 }
 
@@ -169,11 +149,16 @@ func (e *events) run() {
 		e.mu.Lock()
 		batch, stopped := e.queue, e.stopped
 		e.queue = nil
+		e.delivering = len(batch) > 0
 		clear(e.tagsAt)
 		e.mu.Unlock()
 		for _, ev := range batch {
 			e.deliver(ev)
 		}
+		e.mu.Lock()
+		e.delivering = false
+		e.mu.Unlock()
+		e.hooks.quiet.notify()
 		if stopped {
 			return
 		}

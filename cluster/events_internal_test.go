@@ -19,7 +19,7 @@ func TestTagsFloodDoesNotDelayRemoteAdded(t *testing.T) {
 	honest := netip.MustParseAddrPort("127.0.0.1:2")
 	var e events
 	e.start()
-	defer e.stop()
+	defer func() { e.stop(); <-e.done }()
 
 	var mu sync.Mutex
 	var calls []string
@@ -53,6 +53,7 @@ func TestTagsFloodDoesNotDelayRemoteAdded(t *testing.T) {
 	assert.Equal(t, 2, queued, "the queue holds more than the newest tags and the honest remote")
 	close(release)
 	e.stop()
+	<-e.done
 
 	mu.Lock()
 	defer mu.Unlock()

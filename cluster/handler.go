@@ -114,7 +114,7 @@ func (p *peer) callHandler(payload []byte, charge int) {
 		p.from = remoteOf(p.key)
 	}
 	p.st.received(len(payload))
-	p.n.cfg.messageHandler(p.from, payload)
+	p.n.events.handleMessage(p.n.cfg.messageHandler, p.from, payload)
 	p.release(charge)
 }
 

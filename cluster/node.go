@@ -55,7 +55,7 @@ type Node struct {
 	// is admitted or dialled.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // every goroutine of the node except the event dispatcher
+	wg     group // every goroutine of the node except the event dispatcher (hooks.go)
 
 	// remotes is the set of connected remotes: read without a lock,
 	// changed under mu.
@@ -87,7 +87,7 @@ type Node struct {
 	// Safe for concurrent use on their own.
 	events    events
 	closeOnce sync.Once
-	shutDown  chan struct{} // closed when Close has done all but wait for callbacks
+	shutDown  chan struct{} // closed when Close has done all but wait for the goroutines
 
 	id identity // name, advertised address and tags (identity.go)
 
@@ -307,7 +307,8 @@ func (n *Node) silenceLimit() time.Duration {
 }
 
 // Close gracefully shuts down this node from the cluster and returns only
-// after all goroutines associated with the node have stopped. Other nodes
+// after all goroutines associated with the node have stopped, but those
+// that run a hook (see below). Other nodes
 // will not attempt reconnection.
 //
 // Close says goodbye to every remote at once and waits for each to
@@ -317,32 +318,32 @@ func (n *Node) silenceLimit() time.Duration {
 // Messages that arrive while it does so are discarded. Close then closes
 // Inbox and waits for the callbacks of every event before it to return. It
 // is safe to call more than once; every call returns once the node is shut
-// down. Close may be called from a callback: it then shuts the node down
-// without waiting for that callback to return, and the events that Close
-// caused are delivered once it has.
+// down.
+//
+// Close never waits for a hook that is running (a membership callback, an
+// Observer, the message handler or a request handler), whether that hook
+// called it or not, so it may be called from any of them, of this node or
+// another: it stops everything else and waits for that, and no hook starts
+// once it has returned. A goroutine of the node that runs a hook then ends
+// on its own when the hook returns; Inbox closes then, and the events that
+// the hook's callbacks would have heard of are not delivered.
 func (n *Node) Close() {
 	n.closeOnce.Do(func() { go n.shutdown() })
-	if n.events.calledBack() {
-		<-n.shutDown
-		return
-	}
-	<-n.events.done
+	n.awaitStopped()
 }
 
 // shutdown closes the node on a goroutine of its own, so that a Close from
-// a callback can return before the dispatcher has.
+// a hook can return before the hook has (awaitStopped).
 func (n *Node) shutdown() {
 	n.mu.Lock()
 	n.cancel()
 	n.mu.Unlock()
 	n.ln.Close()
-	var wg sync.WaitGroup
 	for _, p := range n.remotes.peers() {
-		wg.Go(func() { n.leave(p) })
+		n.wg.Go(func() { n.leave(p) })
 	}
-	wg.Wait()
+	close(n.shutDown)
 	n.wg.Wait()
 	close(n.Inbox)
-	close(n.shutDown)
 	n.events.stop()
 }
