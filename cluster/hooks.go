@@ -148,7 +148,7 @@ func (w *notifier) notify() {
 func (n *Node) awaitStopped() {
 	gate := &n.events.hooks
 	gate.closing()
-	sealed := false
+	sealed, shutDown := false, n.shutDown
 	for {
 		quiet, ended := gate.quiet.wait(), n.wg.ended.wait()
 		if n.stoppedButHooks() {
@@ -162,7 +162,8 @@ func (n *Node) awaitStopped() {
 		select {
 		case <-quiet:
 		case <-ended:
-		case <-n.shutDown:
+		case <-shutDown:
+			shutDown = nil // closed once: wait for the rest
 		case <-n.events.done:
 		}
 	}
