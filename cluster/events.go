@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"maps"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -19,7 +18,10 @@ import (
 // later RemoteAdded of the same remote, and RemoteChanged follows every
 // RemoteAdded and RemoteRemoved. A slow callback delays the ones after it,
 // not the node; events wait for it in a queue that holds, besides the
-// remotes added and removed, at most the newest tags of each remote.
+// remotes added and removed, at most the newest tags of each remote. Once
+// Close has stopped all else, a callback that has not returned (one that
+// called Close, say) no longer holds up the ones after it: they start, in
+// order, on another goroutine, before Close returns.
 func (n *Node) RemoteAdded(f func(r Remote)) { n.events.added.Store(&f) }
 
 // RemoteRemoved sets f to be called with each remote the node disconnects
@@ -47,12 +49,7 @@ type event struct {
 // statistics, the logger and the Observers (Node.emit); each change of
 // membership and of a remote's tags also goes, in the order it happened, to
 // a queue that a goroutine of its own, the dispatcher, delivers to the
-// membership callbacks one at a time.
-//
-// The dispatcher is started by NewNode and ends once stop was called and
-// the queue is delivered, or skipped after Close sealed the hooks. Close
-// waits for it unless it runs a hook (awaitStopped); then it ends on its
-// own when the hook returns, waited for by nobody.
+// membership callbacks one at a time (dispatch.go).
 type events struct {
 	added   atomic.Pointer[func(Remote)]
 	removed atomic.Pointer[func(Remote)]
@@ -64,28 +61,25 @@ type events struct {
 	// them from starting after Close.
 	hooks hookGate
 
-	mu    sync.Mutex // guards queue, tagsAt, delivering and stopped
+	mu    sync.Mutex // guards queue, tagsAt and the dispatch state d
 	queue []event
 	// tagsAt indexes the tags event of each remote that waits in queue
 	// after the remote's last added or removed event there: a newer
 	// update of its tags replaces it, so that the queue holds at most one
 	// tags event per remote and a flood of updates cannot delay the
 	// events behind it.
-	tagsAt     map[netip.AddrPort]int
-	delivering bool // the dispatcher delivers a batch it took from queue
-	stopped    bool
-	wake       chan struct{} // capacity 1
-	done       chan struct{} // closed when the dispatcher has returned
-
-	members map[netip.AddrPort]struct{} // remotes after the events delivered; dispatcher only
+	tagsAt map[netip.AddrPort]int
+	d      dispatch
+	wake   chan struct{} // capacity 1: the queue has events, or stop was called
+	done   chan struct{} // closed when the dispatcher has delivered all and returned
 }
 
 func (e *events) start() {
 	e.wake = make(chan struct{}, 1)
 	e.done = make(chan struct{})
-	e.members = make(map[netip.AddrPort]struct{})
+	e.d.members = make(map[netip.AddrPort]struct{})
 	e.tagsAt = make(map[netip.AddrPort]int)
-	go e.run()
+	go e.run(0)
 }
 
 // push queues an event. The node calls it with its lock held, so events
@@ -113,81 +107,5 @@ func (e *events) signal() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
-	}
-}
-
-// stop makes the dispatcher deliver what is queued, then return. It does
-// not wait for it: the dispatcher may be running a hook that called Close.
-func (e *events) stop() {
-	e.mu.Lock()
-	e.stopped = true
-	e.mu.Unlock()
-	e.signal()
-	e.hooks.quiet.notify()
-}
-
-// state reports whether the dispatcher has events to deliver or delivers
-// them, and whether stop was called.
-func (e *events) state() (busy, stopped bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.delivering || len(e.queue) > 0, e.stopped
-}
-
-// call runs a callback on the dispatcher, unless Close sealed the hooks.
-func (e *events) call(f func()) {
-	if !e.hooks.enter() {
-		return
-	}
-	defer e.hooks.exit()
-	f()
-}
-
-func (e *events) run() {
-	defer close(e.done)
-	for range e.wake {
-		e.mu.Lock()
-		batch, stopped := e.queue, e.stopped
-		e.queue = nil
-		e.delivering = len(batch) > 0
-		clear(e.tagsAt)
-		e.mu.Unlock()
-		for _, ev := range batch {
-			e.deliver(ev)
-		}
-		e.mu.Lock()
-		e.delivering = false
-		e.mu.Unlock()
-		e.hooks.quiet.notify()
-		if stopped {
-			return
-		}
-	}
-}
-
-func (e *events) deliver(ev event) {
-	if ev.tagged {
-		_, member := e.members[ev.key]
-		if f := e.tagsChanged.Load(); member && f != nil && *f != nil {
-			e.call(func() { (*f)(remoteOf(ev.key), maps.Clone(ev.tags)) })
-		}
-		return
-	}
-	f := e.removed.Load()
-	if ev.added {
-		e.members[ev.key] = struct{}{}
-		f = e.added.Load()
-	} else {
-		delete(e.members, ev.key)
-	}
-	if f != nil && *f != nil {
-		e.call(func() { (*f)(remoteOf(ev.key)) })
-	}
-	if g := e.changed.Load(); g != nil && *g != nil {
-		keys := make([]netip.AddrPort, 0, len(e.members))
-		for k := range e.members {
-			keys = append(keys, k)
-		}
-		e.call(func() { (*g)(remoteList(keys)) })
 	}
 }

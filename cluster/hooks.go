@@ -171,10 +171,11 @@ func (n *Node) awaitStopped() {
 
 // stoppedButHooks reports whether the node has stopped, or would have if
 // not for the hooks that run: shutdown has done all but wait for the node's
-// goroutines (n.shutDown), and each goroutine still alive, the event
-// dispatcher included while it has work, may be one that runs a hook. Once
-// no goroutine of the node is alive, it waits for shutdown to finish
-// (closing Inbox).
+// goroutines (n.shutDown), each goroutine still alive, the dispatchers of
+// events included, may be one that runs a hook, and no callback waits. A
+// callback that waits behind one that runs is handed to a new dispatcher
+// (relieve). Once no goroutine of the node is alive, it waits for shutdown
+// to finish (closing Inbox).
 func (n *Node) stoppedButHooks() bool {
 	select {
 	case <-n.events.done:
@@ -187,10 +188,17 @@ func (n *Node) stoppedButHooks() bool {
 		return false
 	}
 	hooks, goroutines := n.events.hooks.running(), n.wg.alive()
-	busy, stopped := n.events.state()
-	alive := goroutines
+	calling, busy, work, stopped := n.events.state()
+	alive := goroutines + calling
 	if busy {
 		alive++
 	}
-	return hooks > 0 && alive <= hooks && (goroutines > 0 || stopped)
+	if hooks == 0 || alive > hooks || (goroutines == 0 && !stopped) {
+		return false
+	}
+	if work {
+		n.events.relieve()
+		return false
+	}
+	return true
 }

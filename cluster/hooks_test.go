@@ -16,21 +16,25 @@ import (
 // lateHooks counts the hooks of a node that start after its Close has
 // returned, which none may.
 type lateHooks struct {
-	closed atomic.Bool // set once Close has returned
-	late   atomic.Int32
+	closed  atomic.Bool // set once Close has returned
+	late    atomic.Int32
+	removed atomic.Int32 // RemoteRemoved calls
 }
 
 // start is called first thing by every hook.
-func (l *lateHooks) start() {
+func (l *lateHooks) start(kind string) {
 	if l.closed.Load() {
 		l.late.Add(1)
+	}
+	if kind == "RemoteRemoved" {
+		l.removed.Add(1)
 	}
 }
 
 // options makes every kind of hook of a node call start, and call hook
 // too: hook gets the kind of the hook that runs.
 func (l *lateHooks) options(hook func(kind string)) []cluster.Option {
-	run := func(kind string) { l.start(); hook(kind) }
+	run := func(kind string) { l.start(kind); hook(kind) }
 	return []cluster.Option{
 		cluster.WithRemoteAdded(func(cluster.Remote) { run("RemoteAdded") }),
 		cluster.WithRemoteRemoved(func(cluster.Remote) { run("RemoteRemoved") }),
@@ -102,7 +106,8 @@ func TestCloseFromEachHookReturns(t *testing.T) {
 
 // A node's Close from a callback of another node, while the first node's
 // own dispatcher runs a callback, returns without waiting for that
-// callback, and none of the first node's callbacks start after it.
+// callback, after the callbacks of the removal it caused, and none of the
+// first node's callbacks start after it.
 func TestCloseFromAnotherNodesCallbackReturns(t *testing.T) {
 	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
 		var l lateHooks
@@ -124,6 +129,7 @@ func TestCloseFromAnotherNodesCallbackReturns(t *testing.T) {
 		case <-time.After(waitFor):
 			t.Fatal("Close from another node's callback did not return")
 		}
+		assert.EqualValues(t, 1, l.removed.Load(), "RemoteRemoved did not run before Close returned")
 		for range b.Inbox {
 		}
 		close(release)
@@ -133,8 +139,9 @@ func TestCloseFromAnotherNodesCallbackReturns(t *testing.T) {
 }
 
 // Close from the application returns while hooks of the node block: it
-// does not wait for them, and no other hook starts once it has returned,
-// not even the callbacks of the removals that Close caused.
+// does not wait for them, the callbacks of the removals that Close caused
+// run before it returns, on another goroutine than the blocked callback,
+// and no hook starts once it has returned.
 func TestCloseReturnsWhileHooksBlockAndNoHookStartsAfter(t *testing.T) {
 	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
 		var l lateHooks
@@ -156,6 +163,7 @@ func TestCloseReturnsWhileHooksBlockAndNoHookStartsAfter(t *testing.T) {
 
 		a.Close()
 		l.closed.Store(true)
+		assert.EqualValues(t, 1, l.removed.Load(), "RemoteRemoved did not run before Close returned")
 		assert.Empty(t, a.Remotes())
 		close(release)
 		for range a.Inbox {

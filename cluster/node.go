@@ -323,10 +323,10 @@ func (n *Node) silenceLimit() time.Duration {
 // Close never waits for a hook that is running (a membership callback, an
 // Observer, the message handler or a request handler), whether that hook
 // called it or not, so it may be called from any of them, of this node or
-// another: it stops everything else and waits for that, and no hook starts
-// once it has returned. A goroutine of the node that runs a hook then ends
-// on its own when the hook returns; Inbox closes then, and the events that
-// the hook's callbacks would have heard of are not delivered.
+// another: it stops everything else and waits for that, the callbacks that
+// wait behind a running one included (see RemoteAdded), and no hook starts
+// once it has returned. A goroutine of the node that runs a hook ends on its
+// own when the hook returns; until then, Inbox may still be open.
 func (n *Node) Close() {
 	n.closeOnce.Do(func() { go n.shutdown() })
 	n.awaitStopped()
