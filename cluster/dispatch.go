@@ -52,6 +52,8 @@ func (e *events) nextCall(gen int) (func(), bool) {
 			return nil, false
 		}
 		if f := e.takeLocked(); f != nil {
+			e.d.calling++
+			e.d.inCall = true
 			e.mu.Unlock()
 			return f, true
 		}
@@ -129,24 +131,23 @@ func (e *events) callsLocked(ev event) []func() {
 	return calls
 }
 
-// call runs a callback as the dispatcher of generation gen, unless Close
-// sealed the hooks.
+// call runs a callback that nextCall returned to the dispatcher of
+// generation gen, unless Close sealed the hooks. The callback counts as
+// running from the moment nextCall took it, so that Close sees it.
 func (e *events) call(gen int, f func()) {
-	if !e.hooks.enter() {
-		return
+	entered := e.hooks.enter()
+	if entered {
+		f()
 	}
-	e.mu.Lock()
-	e.d.calling++
-	e.d.inCall = e.d.gen == gen
-	e.mu.Unlock()
-	f()
 	e.mu.Lock()
 	e.d.calling--
 	if e.d.gen == gen {
 		e.d.inCall = false
 	}
 	e.mu.Unlock()
-	e.hooks.exit()
+	if entered {
+		e.hooks.exit()
+	}
 }
 
 // stop makes the dispatcher deliver what is queued, then return. It does

@@ -59,3 +59,24 @@ func TestTagsFloodDoesNotDelayRemoteAdded(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, []string{"+" + hostile.String(), "tags 9", "+" + honest.String()}, calls)
 }
+
+// The gate counts the hooks that run, and once sealed lets none start,
+// while those that run still return and are counted out.
+func TestHookGateSealsAndCounts(t *testing.T) {
+	var g hookGate
+	assert.True(t, g.enter())
+	assert.True(t, g.enter())
+	assert.Equal(t, 2, g.running())
+	g.exit()
+	g.seal()
+	assert.False(t, g.enter(), "a hook started after the seal")
+	assert.Equal(t, 1, g.running())
+	quiet := g.quiet.wait()
+	g.exit()
+	assert.Equal(t, 0, g.running())
+	select {
+	case <-quiet:
+	default:
+		t.Fatal("a hook returned after the seal without telling Close")
+	}
+}

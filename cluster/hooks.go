@@ -15,11 +15,17 @@ import (
 // then ends on its own when the hook returns.
 //
 // The rule needs no goroutine id: Close counts the hooks that run
-// (hookGate) and the goroutines of the node that are alive (group), and
-// stops waiting once no more of them are alive than hooks run
-// (stoppedButHooks). A hook that runs on a goroutine of the application, as
-// an Observer does for an event of a Send, counts too: Close may then return
-// while as many goroutines of the node end, all of them stopped by then.
+// (hookGate) and the goroutines of the node that are alive (group, and the
+// dispatchers of events), and stops waiting once shutdown has done all but
+// wait for those goroutines, no callback waits to be run (the callbacks
+// behind one that runs go to a new dispatcher: dispatch.go), and no more
+// goroutines are alive than hooks run (stoppedButHooks). The counts do not
+// say which goroutine runs a hook: one that runs on a goroutine of the
+// application (an Observer hearing of a Send, say) counts as well, and Close
+// may then return while as many goroutines of the node finish ending,
+// cancelled by then and starting no hook. An Observer that runs on a
+// connection's reader holds up the acknowledgement of the goodbye to that
+// remote, which Close then waits for up to the network timeout.
 
 // hookGate counts the hooks that run, and keeps them from starting once the
 // node is closed. Entering and leaving a hook cost an atomic add each.
