@@ -6,16 +6,13 @@ import (
 )
 
 // dispatch is the delivery of the queue of events to the membership
-// callbacks, by one goroutine at a time, the dispatcher, one callback at a
-// time, in order. events.mu guards it.
-//
-// A dispatcher is started by NewNode (events.start). Once Close has stopped
-// everything else, a dispatcher that runs a callback while callbacks wait
-// is relieved: a new dispatcher delivers the rest, so that a callback that
-// does not return, such as one that called Close, keeps none of the others
-// from running before Close returns. A relieved dispatcher returns when its
-// callback does, waited for by nobody; the last one returns once stop was
-// called and everything is delivered, closing done.
+// callbacks by one goroutine, the dispatcher, one callback at a time, in
+// order. events.mu guards it. The dispatcher is started by NewNode
+// (events.start) and returns once stop was called and everything is
+// delivered, or skipped once Close sealed the hooks; it closes done then.
+// Close waits for it, but not for a callback that ran when Close was called
+// (hooks.go): the dispatcher then ends on its own once that callback
+// returns, waited for by nobody.
 type dispatch struct {
 	batch []event  // taken from queue, delivered from batch[next] on
 	next  int      // index in batch of the next event to deliver
@@ -23,48 +20,38 @@ type dispatch struct {
 	// members is the set of remotes after the events taken so far.
 	members map[netip.AddrPort]struct{}
 
-	gen      int  // generation of the dispatcher that delivers; the others were relieved
-	calling  int  // dispatchers, relieved or not, that run a callback
-	inCall   bool // the dispatcher of generation gen runs a callback
-	stopped  bool // stop was called
-	finished bool // the last dispatcher returned
+	inCall  bool // the dispatcher runs a callback, or is about to
+	stopped bool // stop was called
 }
 
-// run delivers callbacks as the dispatcher of generation gen, until it is
-// relieved or finished.
-func (e *events) run(gen int) {
+// run delivers callbacks until stop was called and everything is
+// delivered.
+func (e *events) run() {
+	defer close(e.done)
 	for {
-		f, ok := e.nextCall(gen)
+		f, ok := e.nextCall()
 		if !ok {
 			return
 		}
-		e.call(gen, f)
+		e.call(f)
 	}
 }
 
 // nextCall waits for the next callback to run and returns it, or false once
-// the dispatcher of generation gen is to return.
-func (e *events) nextCall(gen int) (func(), bool) {
+// stop was called and none is left.
+func (e *events) nextCall() (func(), bool) {
 	for {
 		e.mu.Lock()
-		if e.d.gen != gen {
-			e.mu.Unlock()
-			return nil, false
-		}
 		if f := e.takeLocked(); f != nil {
-			e.d.calling++
 			e.d.inCall = true
 			e.mu.Unlock()
 			return f, true
 		}
-		if e.d.stopped {
-			e.d.finished = true
-			e.d.gen++
-			e.mu.Unlock()
-			close(e.done)
+		stopped := e.d.stopped
+		e.mu.Unlock()
+		if stopped {
 			return nil, false
 		}
-		e.mu.Unlock()
 		<-e.wake
 	}
 }
@@ -131,22 +118,19 @@ func (e *events) callsLocked(ev event) []func() {
 	return calls
 }
 
-// call runs a callback that nextCall returned to the dispatcher of
-// generation gen, unless Close sealed the hooks. The callback counts as
-// running from the moment nextCall took it, so that Close sees it.
-func (e *events) call(gen int, f func()) {
-	entered := e.hooks.enter()
-	if entered {
+// call runs a callback that nextCall returned, unless Close sealed the
+// hooks. The dispatcher counts as in a call from the moment nextCall took
+// it, so that Close sees it busy.
+func (e *events) call(f func()) {
+	t, ok := e.hooks.enter()
+	if ok {
 		f()
 	}
 	e.mu.Lock()
-	e.d.calling--
-	if e.d.gen == gen {
-		e.d.inCall = false
-	}
+	e.d.inCall = false
 	e.mu.Unlock()
-	if entered {
-		e.hooks.exit()
+	if ok {
+		e.hooks.exit(t)
 	}
 }
 
@@ -165,25 +149,10 @@ func (e *events) workLocked() bool {
 	return len(e.d.calls) > 0 || e.d.next < len(e.d.batch) || len(e.queue) > 0
 }
 
-// state reports, for Close, how many dispatchers run a callback, whether
-// the dispatcher is busy otherwise (it has callbacks to run and runs none),
-// whether callbacks wait, and whether stop was called.
-func (e *events) state() (calling int, busy, work, stopped bool) {
+// state reports, for Close, whether the dispatcher is busy (it runs a
+// callback or has some to run), and whether stop was called.
+func (e *events) state() (busy, stopped bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	work = e.workLocked()
-	return e.d.calling, work && !e.d.inCall && !e.d.finished, work, e.d.stopped
-}
-
-// relieve starts a new dispatcher for the callbacks that wait, if the
-// dispatcher runs a callback; the old one returns once its callback has.
-func (e *events) relieve() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.d.inCall || !e.workLocked() {
-		return
-	}
-	e.d.gen++
-	e.d.inCall = false
-	go e.run(e.d.gen)
+	return e.d.inCall || e.workLocked(), e.d.stopped
 }

@@ -122,9 +122,9 @@
 // does not bring it back; [Node.Add], on either side, does. Close closes Inbox, so that ranging over it ends, and
 // returns once every goroutine of the node has stopped and its last callback
 // has run, but for a hook (a callback, an [Observer], a message or request
-// handler) that is running: Close never waits for one, so that any hook may
-// call it, and no hook starts once it has returned. It may be called more
-// than once.
+// handler) that was running when it was called: Close does not wait for
+// one, so that any hook may call it, and no hook starts once it has
+// returned. It may be called more than once.
 //
 // # Sending
 //
@@ -184,8 +184,8 @@
 // goroutine of its own, at most [DefaultRequestConcurrency] at once
 // ([WithRequestConcurrency]); the handler's context ends when the requester
 // gives up on the request, is removed, or the node closes, and Close waits
-// for the handlers, but not for one still running once all else of the node
-// has stopped ([Node.Close]). A Request fails, each way matchable with errors.Is or
+// for the handlers, but not for one that was running when it was called
+// ([Node.Close]). A Request fails, each way matchable with errors.Is or
 // errors.As, with the context's error when ctx ends (the node forgets the
 // request at once, tells the remote, and discards a late reply), a
 // [*RemoteError] when the handler returned an error,
@@ -220,9 +220,9 @@
 // change. Callbacks run one at a time on one goroutine of the node, in the
 // order the events happened: a remote's RemoteRemoved comes before its next
 // RemoteAdded, and RemoteChanged follows each. They may call any method,
-// Close included; a slow one delays the callbacks after it, not the node,
-// until Close has stopped all else: then the callbacks after it run on
-// another goroutine, before Close returns.
+// Close included; a slow one delays the callbacks after it, not the node.
+// Close does not wait for a callback that was running when it was called,
+// and does not call those queued behind it.
 //
 // A node listens before New returns, so a remote may connect before a setter
 // is called: a callback set with a setter hears only of the events delivered

@@ -18,10 +18,10 @@ import (
 // later RemoteAdded of the same remote, and RemoteChanged follows every
 // RemoteAdded and RemoteRemoved. A slow callback delays the ones after it,
 // not the node; events wait for it in a queue that holds, besides the
-// remotes added and removed, at most the newest tags of each remote. Once
-// Close has stopped all else, a callback that has not returned (one that
-// called Close, say) no longer holds up the ones after it: they start, in
-// order, on another goroutine, before Close returns.
+// remotes added and removed, at most the newest tags of each remote. Close
+// does not wait for a callback that was running when it was called (see
+// Close): the callbacks queued behind one that has not returned once all
+// else has stopped are not called.
 func (n *Node) RemoteAdded(f func(r Remote)) { n.events.added.Store(&f) }
 
 // RemoteRemoved sets f to be called with each remote the node disconnects
@@ -71,7 +71,7 @@ type events struct {
 	tagsAt map[netip.AddrPort]int
 	d      dispatch
 	wake   chan struct{} // capacity 1: the queue has events, or stop was called
-	done   chan struct{} // closed when the dispatcher has delivered all and returned
+	done   chan struct{} // closed when the dispatcher returns
 }
 
 func (e *events) start() {
@@ -79,7 +79,7 @@ func (e *events) start() {
 	e.done = make(chan struct{})
 	e.d.members = make(map[netip.AddrPort]struct{})
 	e.tagsAt = make(map[netip.AddrPort]int)
-	go e.run(0)
+	go e.run()
 }
 
 // push queues an event. The node calls it with its lock held, so events

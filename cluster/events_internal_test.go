@@ -60,23 +60,33 @@ func TestTagsFloodDoesNotDelayRemoteAdded(t *testing.T) {
 	assert.Equal(t, []string{"+" + hostile.String(), "tags 9", "+" + honest.String()}, calls)
 }
 
-// The gate counts the hooks that run, and once sealed lets none start,
-// while those that run still return and are counted out.
-func TestHookGateSealsAndCounts(t *testing.T) {
+// The gate counts the hooks that run by the call of Close they started
+// after, and once sealed lets none start, while those that run still
+// return and are counted out.
+func TestHookGateCountsByEpochAndSeals(t *testing.T) {
 	var g hookGate
-	assert.True(t, g.enter())
-	assert.True(t, g.enter())
-	assert.Equal(t, 2, g.running())
-	g.exit()
-	g.seal()
-	assert.False(t, g.enter(), "a hook started after the seal")
-	assert.Equal(t, 1, g.running())
+	early, ok := g.enter()
+	assert.True(t, ok)
+	first := g.closing()
+	late, ok := g.enter()
+	assert.True(t, ok)
+	second := g.closing()
+	before, since := g.running(first)
+	assert.Equal(t, [2]int{1, 1}, [2]int{before, since}, "the first Close waits for the hook started after it")
+	before, since = g.running(second)
+	assert.Equal(t, [2]int{2, 0}, [2]int{before, since}, "the second Close waits for neither")
+
 	quiet := g.quiet.wait()
-	g.exit()
-	assert.Equal(t, 0, g.running())
+	g.exit(late)
 	select {
 	case <-quiet:
 	default:
-		t.Fatal("a hook returned after the seal without telling Close")
+		t.Fatal("a hook returned without telling Close")
 	}
+	g.seal()
+	_, ok = g.enter()
+	assert.False(t, ok, "a hook started after the seal")
+	g.exit(early)
+	before, since = g.running(first)
+	assert.Equal(t, [2]int{0, 0}, [2]int{before, since})
 }

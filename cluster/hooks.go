@@ -9,80 +9,136 @@ import (
 // Hooks are the user's code that the node calls: the membership callbacks,
 // the Observers, the message handler and the request handler. Close follows
 // one rule for all of them, wherever it is called from, a hook of this node
-// or of another included: it never waits for a hook that is running. It
-// stops everything else and waits for that, then seals the hooks, so that
-// none starts once it has returned; a goroutine of the node that runs a hook
-// then ends on its own when the hook returns.
+// or of another included: it does not wait for a hook that was running when
+// it was called (that hook may be its caller), and waits for everything
+// else, the hooks that started since included; then it seals the hooks, so
+// that none starts once it has returned. A goroutine of the node that runs
+// a hook Close did not wait for ends on its own when the hook returns.
 //
-// The rule needs no goroutine id: Close counts the hooks that run
-// (hookGate) and the goroutines of the node that are alive (group, and the
-// dispatchers of events), and stops waiting once shutdown has done all but
-// wait for those goroutines, no callback waits to be run (the callbacks
-// behind one that runs go to a new dispatcher: dispatch.go), and no more
-// goroutines are alive than hooks run (stoppedButHooks). The counts do not
-// say which goroutine runs a hook: one that runs on a goroutine of the
-// application (an Observer hearing of a Send, say) counts as well, and Close
-// may then return while as many goroutines of the node finish ending,
-// cancelled by then and starting no hook. An Observer that runs on a
-// connection's reader holds up the acknowledgement of the goodbye to that
-// remote, which Close then waits for up to the network timeout.
+// The rule needs no goroutine id: each call of Close opens an epoch, and
+// each hook is counted in the epoch it started in (hookGate). A call of
+// Close waits until no hook of its epoch or a later one runs, shutdown has
+// done all but wait for the node's goroutines, and no more of them are
+// alive, the dispatcher of events included, than hooks of earlier epochs
+// run (stoppedButHooks). The counts do not say which goroutine runs a hook:
+// one that runs on a goroutine of the application (an Observer hearing of a
+// Send, say) counts as well, and Close may then return while as many
+// goroutines of the node finish ending, cancelled by then and starting no
+// hook. An Observer that runs on a connection's reader holds up the
+// acknowledgement of the goodbye to that remote, which Close then waits for
+// up to the network timeout.
 
-// hookGate counts the hooks that run, and keeps them from starting once the
-// node is closed. Entering and leaving a hook cost an atomic add each.
+// hookGate counts the hooks that run, by the epoch they started in, and
+// keeps them from starting once the node is closed. Before Close, entering
+// and leaving a hook cost an atomic operation each.
 type hookGate struct {
-	// state holds the number of hooks that run, in its low bits, and the
-	// flags gateSealed and gateClosing.
+	// state holds the number of hooks that run and started before any
+	// Close, in its low bits, and the flags gateSealed and gateClosing.
 	state atomic.Int64
-	quiet notifier // told when a hook returns while Close waits
+	mu    sync.Mutex        // guards epoch and counts; taken only once Close was called
+	epoch hookEpoch         // the calls of Close so far
+	count map[hookEpoch]int // hooks that run, by epoch, but epoch 0's
+	quiet notifier          // told when a hook returns once Close was called
 }
+
+// hookEpoch numbers the calls of Close: a hook that starts after the n-th
+// call is of epoch n.
+type hookEpoch int
 
 const (
 	gateSealed  = 1 << 62 // no hook starts any more
-	gateClosing = 1 << 61 // Close waits: a hook that returns tells quiet
+	gateClosing = 1 << 61 // Close was called: hooks count by epoch
 	gateCount   = gateClosing - 1
 )
 
 // enter reports whether a hook may start, and counts it as running if so;
-// the caller then calls exit once the hook has returned.
-func (g *hookGate) enter() bool {
-	if g.state.Add(1)&gateSealed != 0 {
-		g.exit()
-		return false
+// the caller then calls exit with its epoch once the hook has returned.
+func (g *hookGate) enter() (hookEpoch, bool) {
+	for {
+		v := g.state.Load()
+		if v&gateClosing != 0 {
+			break
+		}
+		if g.state.CompareAndSwap(v, v+1) {
+			return 0, true
+		}
 	}
-	return true
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.state.Load()&gateSealed != 0 {
+		return 0, false
+	}
+	if g.count == nil {
+		g.count = make(map[hookEpoch]int)
+	}
+	g.count[g.epoch]++
+	return g.epoch, true
 }
 
-// exit counts a hook that returned.
-func (g *hookGate) exit() {
-	if g.state.Add(-1)&gateClosing != 0 {
-		g.quiet.notify()
+// exit counts out a hook of epoch e that returned.
+func (g *hookGate) exit(e hookEpoch) {
+	if e == 0 {
+		if g.state.Add(-1)&gateClosing != 0 {
+			g.quiet.notify()
+		}
+		return
 	}
+	g.mu.Lock()
+	if g.count[e]--; g.count[e] == 0 {
+		delete(g.count, e)
+	}
+	g.mu.Unlock()
+	g.quiet.notify()
 }
 
-// closing makes every hook that returns from now on tell quiet.
-func (g *hookGate) closing() { g.state.Or(gateClosing) }
+// closing opens the epoch of a call of Close and returns it.
+func (g *hookGate) closing() hookEpoch {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.epoch++
+	g.state.Or(gateClosing)
+	return g.epoch
+}
 
 // seal keeps every hook from starting from now on.
-func (g *hookGate) seal() { g.state.Or(gateSealed | gateClosing) }
+func (g *hookGate) seal() {
+	g.mu.Lock()
+	g.state.Or(gateSealed | gateClosing)
+	g.mu.Unlock()
+}
 
-// running returns how many hooks run.
-func (g *hookGate) running() int { return int(g.state.Load() & gateCount) }
+// running returns how many hooks run that started before epoch e, and how
+// many started since.
+func (g *hookGate) running(e hookEpoch) (before, since int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	before = int(g.state.Load() & gateCount)
+	for k, n := range g.count {
+		if k < e {
+			before += n
+		} else {
+			since += n
+		}
+	}
+	return before, since
+}
 
 // handleMessage calls the message handler h, unless the node is closed.
 func (e *events) handleMessage(h func(Remote, []byte), from Remote, payload []byte) {
-	if e.hooks.enter() {
+	if t, ok := e.hooks.enter(); ok {
 		h(from, payload)
-		e.hooks.exit()
+		e.hooks.exit(t)
 	}
 }
 
 // handleRequest calls the request handler h, or fails with ErrClosed once
 // the node is closed.
 func (e *events) handleRequest(ctx context.Context, h RequestHandler, req *Message) ([]byte, error) {
-	if !e.hooks.enter() {
+	t, ok := e.hooks.enter()
+	if !ok {
 		return nil, ErrClosed
 	}
-	defer e.hooks.exit()
+	defer e.hooks.exit(t)
 	return h(ctx, req)
 }
 
@@ -148,16 +204,17 @@ func (w *notifier) notify() {
 	w.mu.Unlock()
 }
 
-// awaitStopped waits until the node has stopped but for the hooks that run
-// (stoppedButHooks), then seals the hooks. A hook may start between the
-// last look and the seal: it is counted, and awaitStopped looks again.
+// awaitStopped waits until the node has stopped but for the hooks that
+// were running when it was called (stoppedButHooks), then seals the hooks.
+// A hook may start between the last look and the seal: it is counted, and
+// awaitStopped looks again.
 func (n *Node) awaitStopped() {
 	gate := &n.events.hooks
-	gate.closing()
+	epoch := gate.closing()
 	sealed, shutDown := false, n.shutDown
 	for {
 		quiet, ended := gate.quiet.wait(), n.wg.ended.wait()
-		if n.stoppedButHooks() {
+		if n.stoppedButHooks(epoch) {
 			if sealed {
 				return
 			}
@@ -176,13 +233,13 @@ func (n *Node) awaitStopped() {
 }
 
 // stoppedButHooks reports whether the node has stopped, or would have if
-// not for the hooks that run: shutdown has done all but wait for the node's
-// goroutines (n.shutDown), each goroutine still alive, the dispatchers of
-// events included, may be one that runs a hook, and no callback waits. A
-// callback that waits behind one that runs is handed to a new dispatcher
-// (relieve). Once no goroutine of the node is alive, it waits for shutdown
-// to finish (closing Inbox).
-func (n *Node) stoppedButHooks() bool {
+// not for the hooks that started before epoch, the epoch of a call of
+// Close: shutdown has done all but wait for the node's goroutines
+// (n.shutDown), no hook started since, and each goroutine still alive, the
+// dispatcher of events included while it is busy, may be one that runs a
+// hook started before. Once no goroutine of the node is alive, it waits for
+// shutdown to finish (closing Inbox).
+func (n *Node) stoppedButHooks(epoch hookEpoch) bool {
 	select {
 	case <-n.events.done:
 		return true
@@ -193,18 +250,12 @@ func (n *Node) stoppedButHooks() bool {
 	default:
 		return false
 	}
-	hooks, goroutines := n.events.hooks.running(), n.wg.alive()
-	calling, busy, work, stopped := n.events.state()
-	alive := goroutines + calling
+	before, since := n.events.hooks.running(epoch)
+	goroutines := n.wg.alive()
+	busy, stopped := n.events.state()
+	alive := goroutines
 	if busy {
 		alive++
 	}
-	if hooks == 0 || alive > hooks || (goroutines == 0 && !stopped) {
-		return false
-	}
-	if work {
-		n.events.relieve()
-		return false
-	}
-	return true
+	return since == 0 && alive <= before && (goroutines > 0 || stopped)
 }

@@ -106,19 +106,22 @@ func TestCloseFromEachHookReturns(t *testing.T) {
 
 // A node's Close from a callback of another node, while the first node's
 // own dispatcher runs a callback, returns without waiting for that
-// callback, after the callbacks of the removal it caused, and none of the
-// first node's callbacks start after it.
+// callback, and none of the first node's callbacks start after it: not
+// even those of the removal that Close caused, queued behind the one that
+// runs.
 func TestCloseFromAnotherNodesCallbackReturns(t *testing.T) {
 	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
 		var l lateHooks
-		release := make(chan struct{})
+		release, blocked := make(chan struct{}), make(chan struct{})
 		b := h.node(l.options(func(kind string) {
 			if kind == "RemoteAdded" {
+				close(blocked)
 				<-release
 			}
 		})...)
 		returned := make(chan struct{})
 		a := h.node(cluster.WithRemoteAdded(func(cluster.Remote) {
+			<-blocked
 			b.Close()
 			l.closed.Store(true)
 			close(returned)
@@ -129,7 +132,7 @@ func TestCloseFromAnotherNodesCallbackReturns(t *testing.T) {
 		case <-time.After(waitFor):
 			t.Fatal("Close from another node's callback did not return")
 		}
-		assert.EqualValues(t, 1, l.removed.Load(), "RemoteRemoved did not run before Close returned")
+		assert.Zero(t, l.removed.Load(), "RemoteRemoved ran before the callback ahead of it returned")
 		for range b.Inbox {
 		}
 		close(release)
@@ -138,21 +141,25 @@ func TestCloseFromAnotherNodesCallbackReturns(t *testing.T) {
 	})
 }
 
-// Close from the application returns while hooks of the node block: it
-// does not wait for them, the callbacks of the removals that Close caused
-// run before it returns, on another goroutine than the blocked callback,
-// and no hook starts once it has returned.
+// Close from the application returns while hooks of the node that were
+// running when it was called block: it does not wait for them, and no hook
+// starts once it has returned, not even the callbacks of the removals that
+// Close caused, queued behind the one that blocks. It waits for the hooks
+// that start after it was called: the Observer hears of the goodbye.
 func TestCloseReturnsWhileHooksBlockAndNoHookStartsAfter(t *testing.T) {
 	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
 		var l lateHooks
 		release := make(chan struct{})
 		blocked := make(chan string, 2)
 		var a *cluster.Node
+		var goodbye atomic.Bool
 		a = h.node(l.options(func(kind string) {
 			switch kind {
 			case "RemoteAdded", "request handler":
 				blocked <- kind
 				<-release
+			case "Observer goodbye":
+				goodbye.Store(true)
 			}
 		})...)
 		b := h.node()
@@ -163,7 +170,8 @@ func TestCloseReturnsWhileHooksBlockAndNoHookStartsAfter(t *testing.T) {
 
 		a.Close()
 		l.closed.Store(true)
-		assert.EqualValues(t, 1, l.removed.Load(), "RemoteRemoved did not run before Close returned")
+		assert.Zero(t, l.removed.Load(), "RemoteRemoved ran before the callback ahead of it returned")
+		assert.True(t, goodbye.Load(), "Close returned before its goodbye was observed")
 		assert.Empty(t, a.Remotes())
 		close(release)
 		for range a.Inbox {

@@ -308,7 +308,7 @@ func (n *Node) silenceLimit() time.Duration {
 
 // Close gracefully shuts down this node from the cluster and returns only
 // after all goroutines associated with the node have stopped, but those
-// that run a hook (see below). Other nodes
+// that run a hook it does not wait for (see below). Other nodes
 // will not attempt reconnection.
 //
 // Close says goodbye to every remote at once and waits for each to
@@ -320,13 +320,14 @@ func (n *Node) silenceLimit() time.Duration {
 // is safe to call more than once; every call returns once the node is shut
 // down.
 //
-// Close never waits for a hook that is running (a membership callback, an
-// Observer, the message handler or a request handler), whether that hook
-// called it or not, so it may be called from any of them, of this node or
-// another: it stops everything else and waits for that, the callbacks that
-// wait behind a running one included (see RemoteAdded), and no hook starts
-// once it has returned. A goroutine of the node that runs a hook ends on its
-// own when the hook returns; until then, Inbox may still be open.
+// Close does not wait for a hook (a membership callback, an Observer, the
+// message handler or a request handler) that was running when it was
+// called, so that any hook, of this node or another, may call it; it waits
+// for everything else, the hooks that started since included, and no hook
+// starts once it has returned. A goroutine of the node that runs a hook
+// Close did not wait for ends on its own when the hook returns; until then,
+// Inbox may still be open, and the callbacks queued behind such a callback
+// are not called.
 func (n *Node) Close() {
 	n.closeOnce.Do(func() { go n.shutdown() })
 	n.awaitStopped()

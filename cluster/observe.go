@@ -74,9 +74,12 @@ func newObserver(all []Observer) Observer {
 func (n *Node) emit(e Event) {
 	n.stats.observe(e)
 	n.logs.Observe(e)
-	if n.observer != nil && n.events.hooks.enter() {
+	if n.observer == nil {
+		return
+	}
+	if t, ok := n.events.hooks.enter(); ok {
 		n.observer.Observe(e)
-		n.events.hooks.exit()
+		n.events.hooks.exit(t)
 	}
 }
 
