@@ -334,7 +334,10 @@ func (n *Node) Close() {
 }
 
 // shutdown closes the node on a goroutine of its own, so that a Close from
-// a hook can return before the hook has (awaitStopped).
+// a hook can return before the hook has (awaitStopped). Close waits for it
+// through events.done, which closes only after stop, unless a hook Close
+// does not wait for holds it up: it then ends on its own once the hook
+// returns.
 func (n *Node) shutdown() {
 	n.mu.Lock()
 	n.cancel()
