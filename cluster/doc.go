@@ -121,8 +121,10 @@
 // by, and the redialler stops. A peer list that still names a node that left
 // does not bring it back; [Node.Add], on either side, does. Close closes Inbox, so that ranging over it ends, and
 // returns once every goroutine of the node has stopped and its last callback
-// has run. It may be called more than once, and from a callback: it then
-// returns without waiting for the callback that called it.
+// has run, but for a hook (a callback, an [Observer], a message or request
+// handler) that was running when it was called: Close does not wait for
+// one, so that any hook may call it, and no hook starts once it has
+// returned. It may be called more than once.
 //
 // # Sending
 //
@@ -197,7 +199,8 @@
 // goroutine of its own, at most [DefaultRequestConcurrency] at once
 // ([WithRequestConcurrency]); the handler's context ends when the requester
 // gives up on the request, is removed, or the node closes, and Close waits
-// for the handlers. A Request fails, each way matchable with errors.Is or
+// for the handlers, but not for one that was running when it was called
+// ([Node.Close]). A Request fails, each way matchable with errors.Is or
 // errors.As, with the context's error when ctx ends (the node forgets the
 // request at once, tells the remote, and discards a late reply), a
 // [*RemoteError] when the handler returned an error,
@@ -234,6 +237,8 @@
 // order the events happened: a remote's RemoteRemoved comes before its next
 // RemoteAdded, and RemoteChanged follows each. They may call any method,
 // Close included; a slow one delays the callbacks after it, not the node.
+// Close does not wait for a callback that was running when it was called,
+// and does not call those queued behind it.
 //
 // A node listens before New returns, so a remote may connect before a setter
 // is called: a callback set with a setter hears only of the events delivered
@@ -631,8 +636,8 @@
 // that found its queue full, a remote suspended while its window stays shut
 // and resumed, messages discarded, a peer list received, a redial. The node's logging is one [Observer] of them; [WithObserver] adds
 // others, called on the goroutine that did the work, with no lock held (so
-// an Observer may call the node's methods, but not Close or CloseRemote,
-// which wait for that goroutine):
+// an Observer may call the node's methods, Close included, but not
+// CloseRemote, which may wait for that goroutine):
 //
 //	n, err := cluster.NewNode(addr, cluster.WithObserver(cluster.ObserverFunc(func(e cluster.Event) {
 //		if e.Kind == cluster.EventRemoved && errors.Is(e.Err, cluster.ErrSilence) {

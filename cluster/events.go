@@ -1,10 +1,7 @@
 package cluster
 
 import (
-	"maps"
 	"net/netip"
-	"reflect"
-	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -21,7 +18,10 @@ import (
 // later RemoteAdded of the same remote, and RemoteChanged follows every
 // RemoteAdded and RemoteRemoved. A slow callback delays the ones after it,
 // not the node; events wait for it in a queue that holds, besides the
-// remotes added and removed, at most the newest tags of each remote.
+// remotes added and removed, at most the newest tags of each remote. Close
+// does not wait for a callback that was running when it was called (see
+// Close): the callbacks queued behind one that has not returned once all
+// else has stopped are not called.
 func (n *Node) RemoteAdded(f func(r Remote)) { n.events.added.Store(&f) }
 
 // RemoteRemoved sets f to be called with each remote the node disconnects
@@ -44,7 +44,12 @@ type event struct {
 	tags   map[string]string // the remote's new tags, if tagged; never changed
 }
 
-// events runs callbacks on a goroutine of its own, in order.
+// events is the node's pipeline of events, and the gate of its hooks
+// (hooks.go). Each Event goes, on the goroutine that did the work, to the
+// statistics, the logger and the Observers (Node.emit); each change of
+// membership and of a remote's tags also goes, in the order it happened, to
+// a queue that a goroutine of its own, the dispatcher, delivers to the
+// membership callbacks one at a time (dispatch.go).
 type events struct {
 	added   atomic.Pointer[func(Remote)]
 	removed atomic.Pointer[func(Remote)]
@@ -52,27 +57,27 @@ type events struct {
 	// tagsChanged is the RemoteTagsChanged callback (tags.go).
 	tagsChanged atomic.Pointer[func(Remote, map[string]string)]
 
-	mu    sync.Mutex // guards queue, tagsAt and stopped
+	// hooks counts the hooks that run, callbacks and others, and keeps
+	// them from starting after Close.
+	hooks hookGate
+
+	mu    sync.Mutex // guards queue, tagsAt and the dispatch state d
 	queue []event
 	// tagsAt indexes the tags event of each remote that waits in queue
 	// after the remote's last added or removed event there: a newer
 	// update of its tags replaces it, so that the queue holds at most one
 	// tags event per remote and a flood of updates cannot delay the
 	// events behind it.
-	tagsAt  map[netip.AddrPort]int
-	stopped bool
-	wake    chan struct{} // capacity 1
-	done    chan struct{} // closed when the dispatcher has returned
-
-	// busy is set while the dispatcher runs a callback (see calledBack).
-	busy    atomic.Bool
-	members map[netip.AddrPort]struct{} // remotes after the events delivered; dispatcher only
+	tagsAt map[netip.AddrPort]int
+	d      dispatch
+	wake   chan struct{} // capacity 1: the queue has events, or stop was called
+	done   chan struct{} // closed when the dispatcher returns
 }
 
 func (e *events) start() {
 	e.wake = make(chan struct{}, 1)
 	e.done = make(chan struct{})
-	e.members = make(map[netip.AddrPort]struct{})
+	e.d.members = make(map[netip.AddrPort]struct{})
 	e.tagsAt = make(map[netip.AddrPort]int)
 	go e.run()
 }
@@ -102,107 +107,5 @@ func (e *events) signal() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
-	}
-}
-
-// stop makes the dispatcher deliver what is queued, then return, and waits
-// for it.
-func (e *events) stop() {
-	e.mu.Lock()
-	e.stopped = true
-	e.mu.Unlock()
-	e.signal()
-	<-e.done
-}
-
-// calledBack reports whether its caller runs inside a callback of this
-// node, which Close must not wait for: the dispatcher is in a callback, and
-// the caller's own stack holds the frame that calls callbacks. The stack is
-// the state that tells the caller apart, with no goroutine id: only the
-// dispatcher has that frame, and a node's dispatcher is in a callback only
-// while busy. (A callback of another node that calls Close while this
-// node's dispatcher is in a callback too is taken for this node's: Close
-// then does not wait for this node's callbacks, only for its shutdown.) It
-// costs a walk of the stack, once per Close.
-func (e *events) calledBack() bool {
-	if !e.busy.Load() {
-		return false
-	}
-	pcs := make([]uintptr, 64)
-	for {
-		n := runtime.Callers(2, pcs)
-		if n < len(pcs) {
-			pcs = pcs[:n]
-			break
-		}
-		pcs = make([]uintptr, 2*len(pcs))
-	}
-	frames := runtime.CallersFrames(pcs)
-	for {
-		f, more := frames.Next()
-		if f.Function == callbackFrame {
-			return true
-		}
-		if !more {
-			return false
-		}
-	}
-}
-
-// callbackFrame is the function that the dispatcher calls every callback
-// from, as runtime.Frame names it.
-var callbackFrame = runtime.FuncForPC(reflect.ValueOf((*events).call).Pointer()).Name()
-
-// call runs a callback on the dispatcher. It is not inlined, so that its
-// frame is on the stack of every callback (calledBack).
-//
-//go:noinline
-func (e *events) call(f func()) {
-	e.busy.Store(true)
-	defer e.busy.Store(false)
-	f()
-}
-
-func (e *events) run() {
-	defer close(e.done)
-	for range e.wake {
-		e.mu.Lock()
-		batch, stopped := e.queue, e.stopped
-		e.queue = nil
-		clear(e.tagsAt)
-		e.mu.Unlock()
-		for _, ev := range batch {
-			e.deliver(ev)
-		}
-		if stopped {
-			return
-		}
-	}
-}
-
-func (e *events) deliver(ev event) {
-	if ev.tagged {
-		_, member := e.members[ev.key]
-		if f := e.tagsChanged.Load(); member && f != nil && *f != nil {
-			e.call(func() { (*f)(remoteOf(ev.key), maps.Clone(ev.tags)) })
-		}
-		return
-	}
-	f := e.removed.Load()
-	if ev.added {
-		e.members[ev.key] = struct{}{}
-		f = e.added.Load()
-	} else {
-		delete(e.members, ev.key)
-	}
-	if f != nil && *f != nil {
-		e.call(func() { (*f)(remoteOf(ev.key)) })
-	}
-	if g := e.changed.Load(); g != nil && *g != nil {
-		keys := make([]netip.AddrPort, 0, len(e.members))
-		for k := range e.members {
-			keys = append(keys, k)
-		}
-		e.call(func() { (*g)(remoteList(keys)) })
 	}
 }

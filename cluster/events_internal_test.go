@@ -19,7 +19,7 @@ func TestTagsFloodDoesNotDelayRemoteAdded(t *testing.T) {
 	honest := netip.MustParseAddrPort("127.0.0.1:2")
 	var e events
 	e.start()
-	defer e.stop()
+	defer func() { e.stop(); <-e.done }()
 
 	var mu sync.Mutex
 	var calls []string
@@ -53,8 +53,40 @@ func TestTagsFloodDoesNotDelayRemoteAdded(t *testing.T) {
 	assert.Equal(t, 2, queued, "the queue holds more than the newest tags and the honest remote")
 	close(release)
 	e.stop()
+	<-e.done
 
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []string{"+" + hostile.String(), "tags 9", "+" + honest.String()}, calls)
+}
+
+// The gate counts the hooks that run by the call of Close they started
+// after, and once sealed lets none start, while those that run still
+// return and are counted out.
+func TestHookGateCountsByEpochAndSeals(t *testing.T) {
+	var g hookGate
+	early, ok := g.enter()
+	assert.True(t, ok)
+	first := g.closing()
+	late, ok := g.enter()
+	assert.True(t, ok)
+	second := g.closing()
+	before, since := g.running(first)
+	assert.Equal(t, [2]int{1, 1}, [2]int{before, since}, "the first Close waits for the hook started after it")
+	before, since = g.running(second)
+	assert.Equal(t, [2]int{2, 0}, [2]int{before, since}, "the second Close waits for neither")
+
+	quiet := g.quiet.wait()
+	g.exit(late)
+	select {
+	case <-quiet:
+	default:
+		t.Fatal("a hook returned without telling Close")
+	}
+	g.seal()
+	_, ok = g.enter()
+	assert.False(t, ok, "a hook started after the seal")
+	g.exit(early)
+	before, since = g.running(first)
+	assert.Equal(t, [2]int{0, 0}, [2]int{before, since})
 }

@@ -108,7 +108,7 @@ func (p *peer) callHandler(payload []byte, charge int) {
 	if p.from.IP == nil {
 		p.from = remoteOf(p.key)
 	}
-	p.n.cfg.messageHandler(p.from, payload)
+	p.n.events.handleMessage(p.n.cfg.messageHandler, p.from, payload)
 	p.release(charge)
 }
 

@@ -97,4 +97,3 @@ func (n *Node) retire(p *peer, cause error) {
 		n.emit(Event{Kind: EventRemoved, Addr: p.key, Err: cause})
 	}
 }
-

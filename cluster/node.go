@@ -55,7 +55,7 @@ type Node struct {
 	// (nodestate.go): it cancels the work under way.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // every goroutine of the node except the event dispatcher
+	wg     group // every goroutine of the node except the event dispatcher (hooks.go)
 
 	// membership holds the node lock, and the remotes, dials and
 	// departures it guards (membership.go).
@@ -72,7 +72,7 @@ type Node struct {
 	// Safe for concurrent use on their own.
 	events    events
 	closeOnce sync.Once
-	shutDown  chan struct{} // closed when Close has done all but wait for callbacks
+	shutDown  chan struct{} // closed when Close has done all but wait for the goroutines
 
 	id identity // name, advertised address and tags (identity.go)
 
@@ -287,7 +287,8 @@ func (n *Node) silenceLimit() time.Duration {
 }
 
 // Close gracefully shuts down this node from the cluster and returns only
-// after all goroutines associated with the node have stopped. Other nodes
+// after all goroutines associated with the node have stopped, but those
+// that run a hook it does not wait for (see below). Other nodes
 // will not attempt reconnection.
 //
 // Close says goodbye to every remote at once and waits for each to
@@ -297,32 +298,36 @@ func (n *Node) silenceLimit() time.Duration {
 // Messages that arrive while it does so are discarded. Close then closes
 // Inbox and waits for the callbacks of every event before it to return. It
 // is safe to call more than once; every call returns once the node is shut
-// down. Close may be called from a callback: it then shuts the node down
-// without waiting for that callback to return, and the events that Close
-// caused are delivered once it has.
+// down.
+//
+// Close does not wait for a hook (a membership callback, an Observer, the
+// message handler or a request handler) that was running when it was
+// called, so that any hook, of this node or another, may call it; it waits
+// for everything else, the hooks that started since included, and no hook
+// starts once it has returned. A goroutine of the node that runs a hook
+// Close did not wait for ends on its own when the hook returns; until then,
+// Inbox may still be open, and the callbacks queued behind such a callback
+// are not called.
 func (n *Node) Close() {
 	n.closeOnce.Do(func() { go n.shutdown() })
-	if n.events.calledBack() {
-		<-n.shutDown
-		return
-	}
-	<-n.events.done
+	n.awaitStopped()
 }
 
 // shutdown closes the node on a goroutine of its own, so that a Close from
-// a callback can return before the dispatcher has.
+// a hook can return before the hook has (awaitStopped). Close waits for it
+// through events.done, which closes only after stop, unless a hook Close
+// does not wait for holds it up: it then ends on its own once the hook
+// returns.
 func (n *Node) shutdown() {
 	n.beginClose()
 	n.cancel()
 	n.ln.Close()
-	var wg sync.WaitGroup
 	for _, p := range n.remotes.peers() {
-		wg.Go(func() { n.leave(p) })
+		n.wg.Go(func() { n.leave(p) })
 	}
-	wg.Wait()
+	close(n.shutDown)
 	n.wg.Wait()
 	n.endClose()
 	close(n.Inbox)
-	close(n.shutDown)
 	n.events.stop()
 }

@@ -15,12 +15,13 @@ import (
 // adds more, such as one that counts, traces or tests.
 //
 // The node calls Observe synchronously, on the goroutine that did the work,
-// never with a lock of the node held: it may call the node's methods but
-// Close and CloseRemote, which wait for goroutines that may be the one
-// calling Observe (call them from a goroutine of your own), and what it does
-// delays that work, so it should be quick and hand anything slow to a
-// goroutine of its own. Calls come from several goroutines at once;
-// the events of one connection come in the order they happened.
+// never with a lock of the node held: it may call the node's methods, Close
+// included (see Close for how it then returns), but CloseRemote, which may
+// wait for the goroutine calling Observe (call it from a goroutine of your
+// own). What it does delays that work, so it should be quick and hand
+// anything slow to a goroutine of its own. Calls come from several
+// goroutines at once; the events of one connection come in the order they
+// happened. No call starts once Close has returned.
 //
 // No event is about a single message in the normal course of things, so an
 // Observer costs nothing per message sent or received; EventQueueFull comes
@@ -66,13 +67,20 @@ func newObserver(all []Observer) Observer {
 	return observers(all)
 }
 
-// emit tells the node's statistics, its logger and its observers of e. It
-// must not be called with the node lock or a peer's mu held.
+// emit tells the node's statistics, its logger and its observers of e:
+// the synchronous views of the pipeline (events). The observers are hooks,
+// which do not start once Close has returned; the statistics and the logger
+// hear of every event. It must not be called with the node lock or a peer's
+// mu held.
 func (n *Node) emit(e Event) {
 	n.stats.observe(e)
 	n.logs.Observe(e)
-	if n.observer != nil {
+	if n.observer == nil {
+		return
+	}
+	if t, ok := n.events.hooks.enter(); ok {
 		n.observer.Observe(e)
+		n.events.hooks.exit(t)
 	}
 }
 

@@ -23,8 +23,8 @@ import (
 // closes, or the requester gave up on the request while the handler ran
 // (its context ended, and it said so; a request that waits for a handler
 // when that word comes runs anyway, and its reply is discarded). Close
-// waits for every handler to return, so a handler that waits must give up
-// when ctx ends.
+// waits for the handlers but one that was running when it was called (see
+// Node.Close), so a handler that waits must give up when ctx ends.
 type RequestHandler func(ctx context.Context, req *Message) ([]byte, error)
 
 // DefaultRequestConcurrency is how many request handlers a node runs at once

@@ -153,7 +153,7 @@ func (p *peer) handle(id uint64, req *Message) {
 	status, body := wire.ReplyNoHandler, []byte(nil)
 	if h := *n.conv.handler.Load(); h != nil {
 		var err error
-		body, err = h(context.WithValue(ctx, nodeKey{}, n), req)
+		body, err = n.events.handleRequest(context.WithValue(ctx, nodeKey{}, n), h, req)
 		switch {
 		case err != nil:
 			status, body = wire.ReplyError, []byte(err.Error())
