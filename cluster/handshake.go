@@ -300,11 +300,14 @@ func (p *peer) readReject(size int) (wire.Reject, error) {
 	return r, nil
 }
 
-// serve runs the acceptor's side of a connection: handshake, then reading.
+// serve runs the acceptor's side of a connection: handshake, within the
+// handshake timeout and holding a slot of the gate until its verdict, then
+// reading.
 func (n *Node) serve(conn net.Conn) {
-	n.emit(Event{Kind: EventAccepted, From: conn.RemoteAddr()})
+	conn.SetDeadline(time.Now().Add(n.handshakeTimeout()))
 	secured, err := n.secure(n.ctx, conn, false)
 	if err != nil {
+		n.leaveGate(conn)
 		n.emit(Event{Kind: EventHandshakeFailed, From: conn.RemoteAddr(), Err: handshakeCause(err)})
 		conn.Close()
 		return
@@ -313,6 +316,7 @@ func (n *Node) serve(conn net.Conn) {
 	stop := n.interrupt(n.ctx, p)
 	err = p.acceptHandshake()
 	stop()
+	n.leaveGate(conn)
 	if err != nil {
 		n.emit(Event{Kind: EventHandshakeFailed, Addr: p.key, From: conn.RemoteAddr(), Err: handshakeCause(err), Name: p.name, Label: p.label})
 		secured.Close()
@@ -323,10 +327,10 @@ func (n *Node) serve(conn net.Conn) {
 
 // acceptHandshake reads the dialler's preamble and, with a secret, checks
 // its proof and proves it in turn; then reads its hello, answers with ours
-// and a verdict, and registers the remote if the verdict is a welcome.
+// and a verdict, and registers the remote if the verdict is a welcome. The
+// caller set the connection's deadline.
 func (p *peer) acceptHandshake() error {
 	n := p.n
-	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
 	pre, err := p.readPreamble()
 	p.ctrl = append(p.ctrl, n.preamble...)
 	if errors.Is(err, ErrIncompatible) {

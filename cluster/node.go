@@ -56,6 +56,7 @@ type Node struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine of the node except the event dispatcher
+	gate   gate           // the handshakes of connections not yet admitted (gate.go)
 
 	// remotes is the set of connected remotes: read without a lock,
 	// changed under mu.
@@ -165,6 +166,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		changed:         make(chan struct{}),
 		shutDown:        make(chan struct{}),
 		backlog:         backlog{wake: make(chan struct{}, 1)},
+		gate:            gate{wake: make(chan struct{}, 1)},
 		grantAt:         grantAt(cfg.window),
 	}
 	n.readRandom(n.nonce)
