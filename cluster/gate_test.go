@@ -4,8 +4,8 @@ package cluster_test
 
 import (
 	"context"
-	"fmt"
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 	"runtime"
