@@ -344,11 +344,12 @@
 // the node keeps serving everyone else. Frames are bounded (the maximum
 // message size, and 4 KiB plus room for the tags of a hello until the
 // handshake is done), memory for a frame is taken only as its bytes arrive,
-// a connection that does not finish its handshake within the network
-// timeout is dropped (until then it holds about 9 KiB: a goroutine and a
-// 512-byte buffer; the process's file-descriptor limit bounds how many),
-// and what peers can make a node dial or queue is bounded (see Limits
-// below). A peer that claims the address of an existing remote with a new
+// a connection that does not reach its handshake's verdict within the
+// handshake timeout is dropped, strangers' handshakes are capped in number
+// (see Limits below: until its verdict a connection holds about 10 KiB, 40
+// KiB with a secret, plus about what it sent, and one waiting for its turn
+// a descriptor and about 1 KiB), and what peers can make a node dial or
+// queue is bounded (see Limits below). A peer that claims the address of an existing remote with a new
 // nonce replaces it, as a restarted node would: without the shared secret,
 // nothing tells the two apart. The tests (badinput_test.go,
 // hostile_test.go, and the fuzz targets of this package, internal/wire and
@@ -357,9 +358,26 @@
 // connections that never say hello.
 //
 // Limits: what one peer, honest or not, can make a node spend, whatever it
-// sends (hostile_dial_test.go and the internal tests of the dial pool and
-// the callback queue show each):
+// sends (hostile_dial_test.go, gate_test.go and the internal tests of the
+// dial pool, the gate and the callback queue show each):
 //
+//   - Connections not yet admitted, whoever they come from: at most 64
+//     handshakes run at once, at most 8 from one source address (an IPv4
+//     address, or an IPv6 /64). Until its verdict a handshake holds about
+//     10 KiB (40 KiB with a secret: TLS's state) plus about what the peer
+//     sent, at most a hello of 4 KiB plus 4 times the tags limit. Others
+//     wait, holding their descriptor and about 1 KiB but no goroutine,
+//     1,024 at most, served in turn per source; past that, a connection
+//     pushes out the newest waiting one of the source with the most
+//     waiting, or is closed at once if that is its own. So 1,000 stalled
+//     connections from one address hold under 2 MiB, and do not delay a
+//     peer from another address. A connection that reaches no verdict
+//     within the handshake timeout, 2 s plus the time the largest hello
+//     takes at 4 Mbit/s (2.1 s at the default tags limit, 10 s at the
+//     largest) or the network timeout if that is shorter, is dropped
+//     ([ErrTimeout], counted in [Handshakes].Timeout); one that waited
+//     that long for its turn, or was turned away, is closed with
+//     [ErrBusy] (counted in [Handshakes].Rejected).
 //   - Dials from peer lists and redials share one pool (dialpool.go): at
 //     most 4 list dials and 8 redials at once, started at most 64 a
 //     second after a burst of 256; at most 4,096 addresses of one peer
