@@ -78,6 +78,9 @@ type gate struct {
 	peak, peakFrom int
 	// wake, of capacity 1, tells the sweeper that a connection waits.
 	wake chan struct{}
+	// hellos is the room for the large hellos of handshakes in flight
+	// (helloroom.go).
+	hellos helloBudget
 }
 
 // source is one source address's share of the gate.

@@ -26,3 +26,6 @@ func GatePeaks(n *Node) (all, fromOne int) {
 
 // HelloLimit returns the largest hello n takes.
 func HelloLimit(n *Node) int { return n.tagsFrameLimit() }
+
+// HelloRoom returns n's budget of large hellos.
+func HelloRoom(n *Node) int { return n.helloRoom() }

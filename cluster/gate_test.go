@@ -75,30 +75,31 @@ func (f fromSource) Dial(ctx context.Context, addr string) (net.Conn, error) {
 }
 
 // crowd opens count connections from the loopback address ip to n, each
-// sending send, and returns them; they close when the test ends.
-func crowd(t *testing.T, n *cluster.Node, ip string, count int, send []byte) []net.Conn {
+// sending send on a goroutine of its own (the node may not read it all);
+// they close when the test ends.
+func crowd(t *testing.T, n *cluster.Node, ip string, count int, send []byte) {
 	conns := make([]net.Conn, count)
-	var wg sync.WaitGroup
+	var dials, writes sync.WaitGroup
 	for i := range conns {
-		wg.Go(func() {
+		dials.Go(func() {
 			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
 			c, err := d.Dial("tcp", n.String())
 			if !assert.NoError(t, err) {
 				return
 			}
 			conns[i] = c
-			c.Write(send)
+			writes.Go(func() { c.Write(send) })
 		})
 	}
-	wg.Wait()
+	dials.Wait()
 	t.Cleanup(func() {
 		for _, c := range conns {
 			if c != nil {
 				c.Close()
 			}
 		}
+		writes.Wait()
 	})
-	return conns
 }
 
 // memInUse returns the heap and stacks in use after a collection.
@@ -209,4 +210,26 @@ func TestStrangersCannotShutOutAnHonestNode(t *testing.T) {
 			assert.Zero(t, cluster.GateInFlight(a))
 		})
 	}
+}
+
+// TestLargeHellosWaitForRoom has strangers from 4 sources stall in hellos
+// of the largest size, 1 MiB at a tags limit of 256 KiB: the node reads
+// those that fit its budget of large hellos, and holds no more than that
+// budget for them, however many stall.
+func TestLargeHellosWaitForRoom(t *testing.T) {
+	n := quietNode(t, tcp.New(), "127.0.0.1:0", cluster.WithMaxTagsSize(256<<10))
+	size := cluster.HelloLimit(n)
+	send := append(wire.AppendPreamble(nil, "gob"), header(uint32(size+1), wire.KindHello)...)
+	send = append(send, make([]byte, size-1)...)
+	before := memInUse()
+	const sources, each = 4, 4
+	for i := range sources {
+		crowd(t, n, fmt.Sprintf("127.0.0.%d", 1+i), each, send)
+	}
+	require.Eventually(t, func() bool { return cluster.GateInFlight(n) == sources*each }, waitFor, time.Millisecond)
+	held := int(peakMem(time.Second) - before)
+	t.Logf("%d stalled hellos of %d KiB: %d KiB in all", sources*each, size>>10, held>>10)
+	room := cluster.HelloRoom(n)
+	assert.Less(t, room, sources*each*size, "the test does not exceed the budget")
+	assert.LessOrEqual(t, held, sources*each*cluster.StrangerCost+room+room/4, "the node holds more than its budget of hellos")
 }

@@ -304,7 +304,8 @@ func (p *peer) readReject(size int) (wire.Reject, error) {
 // handshake timeout and holding a slot of the gate until its verdict, then
 // reading.
 func (n *Node) serve(conn net.Conn) {
-	conn.SetDeadline(time.Now().Add(n.handshakeTimeout()))
+	deadline := time.Now().Add(n.handshakeTimeout())
+	conn.SetDeadline(deadline)
 	secured, err := n.secure(n.ctx, conn, false)
 	if err != nil {
 		n.leaveGate(conn)
@@ -314,7 +315,7 @@ func (n *Node) serve(conn net.Conn) {
 	}
 	p := n.newPeer(secured)
 	stop := n.interrupt(n.ctx, p)
-	err = p.acceptHandshake()
+	err = p.acceptHandshake(deadline)
 	stop()
 	n.leaveGate(conn)
 	if err != nil {
@@ -328,8 +329,9 @@ func (n *Node) serve(conn net.Conn) {
 // acceptHandshake reads the dialler's preamble and, with a secret, checks
 // its proof and proves it in turn; then reads its hello, answers with ours
 // and a verdict, and registers the remote if the verdict is a welcome. The
-// caller set the connection's deadline.
-func (p *peer) acceptHandshake() error {
+// caller set the connection's deadline. A large hello waits for room
+// (helloroom.go).
+func (p *peer) acceptHandshake(deadline time.Time) error {
 	n := p.n
 	pre, err := p.readPreamble()
 	p.ctrl = append(p.ctrl, n.preamble...)
@@ -349,7 +351,17 @@ func (p *peer) acceptHandshake() error {
 			return p.refuse(code)
 		}
 	}
-	if _, err := p.readHello(); err != nil {
+	size, err := p.helloSize()
+	if err != nil {
+		return truncated(err)
+	}
+	give, err := n.roomForHello(p.conn, size, deadline)
+	if err != nil {
+		return err
+	}
+	_, err = p.readHello()
+	give()
+	if err != nil {
 		return truncated(err)
 	}
 	if err := p.appendControl(wire.KindHello, n.hello(p, byList)); err != nil {
