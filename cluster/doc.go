@@ -363,21 +363,26 @@
 //
 //   - Connections not yet admitted, whoever they come from: at most 64
 //     handshakes run at once, at most 8 from one source address (an IPv4
-//     address, or an IPv6 /64). Until its verdict a handshake holds about
+//     address, or an IPv6 /64). Others wait for a slot, holding their
+//     descriptor and about 1 KiB but no goroutine, 1,024 at most, served
+//     in turn per source; past that, a connection pushes out the newest
+//     waiting one of the source with the most waiting, or is closed at
+//     once if that is its own. Until its verdict a handshake holds about
 //     10 KiB (40 KiB with a secret: TLS's state) plus about what the peer
-//     sent, at most a hello of 4 KiB plus 4 times the tags limit. Others
-//     wait, holding their descriptor and about 1 KiB but no goroutine,
-//     1,024 at most, served in turn per source; past that, a connection
-//     pushes out the newest waiting one of the source with the most
-//     waiting, or is closed at once if that is its own. So 1,000 stalled
-//     connections from one address hold under 2 MiB, and do not delay a
-//     peer from another address. A connection that reaches no verdict
-//     within the handshake timeout, 2 s plus the time the largest hello
-//     takes at 4 Mbit/s (2.1 s at the default tags limit, 10 s at the
-//     largest) or the network timeout if that is shorter, is dropped
+//     sent. A hello of more than 4 KiB (one with tags; at most 4 KiB plus 4
+//     times the tags limit) is read only once it fits in a budget of 4 MiB,
+//     or two of the largest hellos if that is more, of which one source
+//     takes a quarter at most, or one hello; until then it waits, within
+//     its handshake timeout. Strangers thus hold at most about 3 MiB in
+//     handshakes, 1 MiB in waiting connections, and that budget; 1,000
+//     stalled connections from one address hold under 2 MiB, and do not
+//     delay a peer from another address. A connection that reaches no
+//     verdict within the handshake timeout, 2 s plus the time the largest
+//     hello takes at 4 Mbit/s (2.1 s at the default tags limit, 10 s at
+//     the largest) or the network timeout if that is shorter, is dropped
 //     ([ErrTimeout], counted in [Handshakes].Timeout); one that waited
-//     that long for its turn, or was turned away, is closed with
-//     [ErrBusy] (counted in [Handshakes].Rejected).
+//     that long for its turn or for room for its hello, or was turned
+//     away, is closed with [ErrBusy] (counted in [Handshakes].Rejected).
 //   - Dials from peer lists and redials share one pool (dialpool.go): at
 //     most 4 list dials and 8 redials at once, started at most 64 a
 //     second after a burst of 256; at most 4,096 addresses of one peer
