@@ -204,6 +204,10 @@ func TestStrangersCannotShutOutAnHonestNode(t *testing.T) {
 			// wait's, and the handshakes of those that waited.
 			assert.Eventually(t, func() bool { return a.Stats().Handshakes.Failed() >= count },
 				2*a.NetworkTimeout()+margin, 10*time.Millisecond, "strangers still held: %+v", a.Stats().Handshakes)
+			// Those in slots time out; the others' wait runs out first.
+			hs := a.Stats().Handshakes
+			assert.GreaterOrEqual(t, hs.Timeout, uint64(cluster.MaxHandshakesPerSource), "%+v", hs)
+			assert.GreaterOrEqual(t, hs.Rejected, uint64(count-4*cluster.MaxHandshakesPerSource), "%+v", hs)
 			all, fromOne := cluster.GatePeaks(a)
 			assert.LessOrEqual(t, all, cluster.MaxHandshakes)
 			assert.LessOrEqual(t, fromOne, cluster.MaxHandshakesPerSource)
