@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -33,36 +32,6 @@ const (
 	maxWaiting             = 1024
 )
 
-// The handshake timeout: a connection must get from its first byte to its
-// verdict within minHandshakeTime plus the time that the largest hello
-// (tagsFrameLimit) takes at slowLink, or the network timeout if that is
-// shorter. A stranger holds a slot of the gate for that long at most.
-const (
-	minHandshakeTime = 2 * time.Second
-	slowLink         = 512 << 10 // bytes a second: 4 Mbit/s
-)
-
-// handshakeTimeout is how long a stranger's connection may take to reach
-// its verdict, and wait for a slot of the gate before that.
-func (n *Node) handshakeTimeout() time.Duration {
-	d := minHandshakeTime + time.Duration(n.tagsFrameLimit())*time.Second/slowLink
-	return min(d, n.networkTimeout())
-}
-
-// busyError is ErrBusy's type: a refusal, matching ErrRejected.
-type busyError struct{}
-
-func (busyError) Error() string        { return "cluster: too many handshakes" }
-func (busyError) Is(target error) bool { return target == ErrRejected }
-
-// errWaitedTooLong is the cause of a waiting connection closed after the
-// handshake timeout: it matches ErrBusy and ErrTimeout.
-var errWaitedTooLong = fmt.Errorf("%w: waited the handshake timeout for a slot: %w", ErrBusy, ErrTimeout)
-
-// errQueueFull is the cause of a connection closed because the queue was
-// full of others' connections, or of its source's.
-var errQueueFull = fmt.Errorf("%w: %d connections wait for a handshake", ErrBusy, maxWaiting)
-
 // gate holds the handshakes in flight and the connections waiting for
 // one; its zero value is ready, and its sweeper (sweep) closes what waits
 // too long.
@@ -78,6 +47,10 @@ type gate struct {
 	peak, peakFrom int
 	// wake, of capacity 1, tells the sweeper that a connection waits.
 	wake chan struct{}
+	// turnedAway counts the connections turned away since warned, when
+	// the node last said so (strangers.go).
+	turnedAway int
+	warned     time.Time
 	// hellos is the room for the large hellos of handshakes in flight
 	// (helloroom.go).
 	hellos helloBudget
@@ -285,71 +258,20 @@ func (g *gate) close() []net.Conn {
 	return all
 }
 
-// admitStranger passes conn, just accepted, through the gate: it serves
-// conn on a goroutine of its own if a slot is free, leaves it waiting, or
-// closes it.
-func (n *Node) admitStranger(conn net.Conn) {
-	start, closed := n.gate.enter(conn, time.Now(), n.handshakeTimeout())
-	if start {
-		n.wg.Go(func() { n.serve(conn) })
+// turnAway counts a connection turned away at now, and reports how many
+// were since the last warning if it is time for another, once a minute at
+// most (busyWarnings).
+func (g *gate) turnAway(now time.Time) (count int, warn bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.turnedAway++
+	if !g.warned.IsZero() && now.Sub(g.warned) < busyWarnings {
+		return 0, false
 	}
-	if closed != nil {
-		n.turnAway(closed, errQueueFull)
-	}
+	count, g.turnedAway, g.warned = g.turnedAway, 0, now
+	return count, true
 }
 
-// leaveGate frees the slot that conn's handshake held, at its verdict, and
-// starts the handshake of the connection that takes it.
-func (n *Node) leaveGate(conn net.Conn) {
-	next, expired := n.gate.leave(conn, time.Now())
-	for _, c := range expired {
-		n.turnAway(c, errWaitedTooLong)
-	}
-	if next != nil {
-		n.wg.Go(func() { n.serve(next) })
-	}
-}
-
-// turnAway closes conn, which the gate did not serve, for err.
-func (n *Node) turnAway(conn net.Conn, err error) {
-	conn.Close()
-	n.emit(Event{Kind: EventHandshakeFailed, From: conn.RemoteAddr(), Err: err})
-}
-
-// sweepGate closes the connections that waited for a slot of the gate for
-// the handshake timeout, and at Close every one still waiting. It checks
-// at most 8 times a handshake timeout, so that a crowd waiting costs
-// little to sweep.
-func (n *Node) sweepGate() {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			t.Stop()
-			for _, c := range n.gate.close() {
-				c.Close()
-			}
-			return
-		case <-n.gate.wake:
-		case <-t.C:
-		}
-		now := time.Now()
-		expired, next := n.gate.expire(now)
-		for _, c := range expired {
-			n.turnAway(c, errWaitedTooLong)
-		}
-		if !next.IsZero() {
-			t.Reset(max(next.Sub(now), n.handshakeTimeout()/8))
-		}
-	}
-}
-
-// strangerCost is about what a stranger's connection costs the node in its
-// handshake, besides what it sent: a goroutine's stack, a read buffer, a
-// decoder, and with a secret TLS's state.
-const strangerCost = 48 << 10
-
-// waiterCost is about what a connection waiting for a slot of the gate
-// costs: the state of its descriptor, and its place in the queue.
-const waiterCost = 1 << 10
+// busyWarnings is how often at most the node warns that it turns
+// connections away.
+const busyWarnings = time.Minute

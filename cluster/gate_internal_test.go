@@ -162,3 +162,18 @@ func TestGateExpiresWaitersAndClosesThemAtClose(t *testing.T) {
 	assert.False(t, start)
 	assert.Same(t, after, closed)
 }
+
+func TestGateWarnsOfConnectionsTurnedAwayOnceAMinute(t *testing.T) {
+	var g gate
+	now := time.Now()
+	count, warn := g.turnAway(now)
+	assert.True(t, warn)
+	assert.Equal(t, 1, count)
+	for range 5 {
+		_, warn = g.turnAway(now.Add(busyWarnings / 2))
+		assert.False(t, warn)
+	}
+	count, warn = g.turnAway(now.Add(busyWarnings))
+	assert.True(t, warn)
+	assert.Equal(t, 6, count)
+}
