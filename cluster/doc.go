@@ -345,11 +345,11 @@
 // message size, and 4 KiB plus room for the tags of a hello until the
 // handshake is done), memory for a frame is taken only as its bytes arrive,
 // a connection that does not reach its handshake's verdict within the
-// handshake timeout is dropped, strangers' handshakes are capped in number
-// (see Limits below: until its verdict a connection holds about 10 KiB, 40
-// KiB with a secret, plus about what it sent, and one waiting for its turn
-// a descriptor and about 1 KiB), and what peers can make a node dial or
-// queue is bounded (see Limits below). A peer that claims the address of an existing remote with a new
+// handshake timeout is dropped (until its verdict a connection holds
+// about 10 KiB, 40 KiB with a secret, plus about what it sent), and the
+// handshakes of strangers and what peers can make a node dial or queue
+// are bounded, in number and in memory (see Limits
+// below). A peer that claims the address of an existing remote with a new
 // nonce replaces it, as a restarted node would: without the shared secret,
 // nothing tells the two apart. The tests (badinput_test.go,
 // hostile_test.go, and the fuzz targets of this package, internal/wire and
@@ -368,8 +368,8 @@
 //     in turn per source; past that, a connection pushes out the newest
 //     waiting one of the source with the most waiting, or is closed at
 //     once if that is its own. Until its verdict a handshake holds about
-//     10 KiB (40 KiB with a secret: TLS's state) plus about what the peer
-//     sent. A hello of more than 4 KiB (one with tags; at most 4 KiB plus 4
+//     10 KiB (40 KiB with a secret: TLS's state) plus what the peer sent,
+//     up to twice that while a frame's buffer grows as its bytes arrive. A hello of more than 4 KiB (one with tags; at most 4 KiB plus 4
 //     times the tags limit) is read only once it fits in a budget of 4 MiB,
 //     or two of the largest hellos if that is more, of which one source
 //     takes a quarter at most, or one hello; until then it waits, within

@@ -156,7 +156,9 @@ func TestStrangersMemory(t *testing.T) {
 			per := int64(peak-before) / int64(count)
 			t.Logf("%s: %d KiB per connection in its handshake, %.1f× the %d bytes it sent",
 				s.name, per>>10, float64(per)/float64(len(send)), len(send))
-			assert.LessOrEqual(t, per, int64(cluster.StrangerCost+len(send)+len(send)/4),
+			// A frame's buffer doubles as its bytes arrive: it may be
+			// twice what came so far.
+			assert.LessOrEqual(t, per, int64(cluster.StrangerCost+2*len(send)),
 				"a stranger holds more than the doc says")
 		})
 	}
