@@ -11,11 +11,13 @@ import (
 // remote it introduced, and registers it if so. The acceptor of a connection
 // decides; the dialler registers once welcomed.
 //
-// A registered connection's first frames are the acceptor's Welcome, then
-// each side's peer list (peerlist.go) and the window it grants, queued
-// before anything else can be: p.mu is taken before p is published and
-// released once they are queued.
+// A registered connection's first frames are the acceptor's Welcome, our
+// tags and the window we grant: its link is built with them before it is
+// published (firstFrames), so whoever finds it queues behind them. The peer
+// list (peerlist.go) follows: p.mu is taken before p is published and
+// released once it is queued.
 func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
+	first := p.firstFrames(acceptor)
 	n.mu.Lock()
 	if code := n.verdictLocked(p, acceptor); code != 0 {
 		n.mu.Unlock()
@@ -28,7 +30,7 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 		n.wg.Go(old.shutdown)
 	}
 	p.mu.Lock()
-	p.setState(live)
+	p.startLink(first)
 	n.remotes.m.Store(p.key, p)
 	n.nonces[string(p.nonce)] = p
 	n.unretryLocked(p.key)
@@ -45,16 +47,8 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	n.events.push(event{added: true, key: p.key})
 	n.mu.Unlock()
 
-	if acceptor {
-		p.appendControl(wire.KindWelcome, nil)
-	}
 	listErr := n.queuePeerList(p)
-	p.queueTagsLocked()
-	p.credit = wire.InitialWindow
-	p.in.credit.Store(int64(n.cfg.window))
-	if n.cfg.window > wire.InitialWindow {
-		p.appendRaw(wire.KindWindow, windowBody(n.cfg.window-wire.InitialWindow))
-	}
+	p.queueTagsLocked() // tags set since firstFrames
 	p.mu.Unlock()
 	if !p.join {
 		n.forward(p)

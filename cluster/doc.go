@@ -150,8 +150,10 @@
 // application does with Inbox, so health checks, peer lists and goodbyes are
 // always handled. Each remote may send it as much as the window the node
 // grants ([WithReceiveWindow], default 1 MiB) before the application takes
-// its messages from Inbox; a payload larger than the window still crosses
-// it, a fragment at a time. What arrives while
+// its messages from Inbox, each message counting its payload plus 256 bytes
+// of overhead, so that even empty messages cannot pile up past it; a
+// payload larger than the window still crosses it, a fragment at a time.
+// What arrives while
 // Inbox is full waits in the node, in order. So an application that stops
 // reading Inbox pauses the remotes that send to it: their queues fill, their
 // Sends wait and fail with ErrTimeout, and nobody is removed; every message a

@@ -2,9 +2,10 @@ package cluster
 
 import (
 	"bytes"
-	"errors"
 	"sync"
 	"sync/atomic"
+
+	"github.com/peerweave/peerweave/internal/link"
 )
 
 // WithMessageHandler makes the node hand every message to h, on the reader
@@ -43,8 +44,8 @@ func WithMessageHandler(h func(from Remote, payload []byte)) Option {
 // handling is a connection's side of the message handler: one call at a
 // time, in order, normally on the reader. A call that waits for the
 // remote it handles, such as a Request to it or its CloseRemote, needs that
-// remote's connection read meanwhile: relieve then starts a new reader,
-// which takes over the connection after the frame in hand, while the old
+// remote's connection read meanwhile: relieve then has a new reader take
+// over the connection after the frame in hand (link.Relieve), while the old
 // one stays in the call. The new reader holds the handled messages that
 // arrive while the call runs, copied, in order, within the window, since
 // their bytes are granted back only once handled; the old reader hands them
@@ -54,10 +55,8 @@ type handling struct {
 	busy bool       // a handler call runs
 	held []heldMessage
 	// inReader says that the call runs on the goroutine that reads the
-	// connection, with unread bytes of its frame still in the read
-	// buffer; relieved that another goroutine reads it from now on.
+	// connection; relieved that another goroutine reads it from now on.
 	inReader atomic.Bool
-	unread   int
 	relieved bool
 }
 
@@ -68,15 +67,11 @@ type heldMessage struct {
 	charge  int
 }
 
-// errRelieved ends a reader whose connection another reader took over.
-var errRelieved = errors.New("another reader took over")
-
 // toHandler hands a payload, which the remote charged bytes of its window
-// for, to the message handler, on the reader, if no call runs; unread is how
-// many bytes of its frame are still in the read buffer. It returns
-// errRelieved if another reader took the connection over meanwhile (see
-// handling): the caller must then return, touching nothing of the reader's.
-func (p *peer) toHandler(payload []byte, charge, unread int) error {
+// for, to the message handler, on the reader, if no call runs. It returns
+// link.ErrRelieved if another reader took the connection over meanwhile
+// (see handling): the reader then returns, touching nothing of its state.
+func (p *peer) toHandler(payload []byte, charge int) error {
 	h := &p.handling
 	h.mu.Lock()
 	if h.busy {
@@ -84,7 +79,7 @@ func (p *peer) toHandler(payload []byte, charge, unread int) error {
 		h.mu.Unlock()
 		return nil
 	}
-	h.busy, h.unread = true, unread
+	h.busy = true
 	h.inReader.Store(true)
 	h.mu.Unlock()
 	p.callHandler(payload, charge)
@@ -102,7 +97,7 @@ func (p *peer) toHandler(payload []byte, charge, unread int) error {
 	}
 	h.held, h.busy = nil, false
 	if relieved {
-		return errRelieved
+		return link.ErrRelieved
 	}
 	return nil
 }
@@ -113,14 +108,13 @@ func (p *peer) callHandler(payload []byte, charge int) {
 	if p.from.IP == nil {
 		p.from = remoteOf(p.key)
 	}
-	p.st.received(len(payload))
 	p.n.cfg.messageHandler(p.from, payload)
 	p.release(charge)
 }
 
-// relieve starts a new reader for p if its reader is in a message handler
-// call, which may be waiting for what the connection brings (see handling).
-// Whoever waits for p's remote calls it.
+// relieve has a new reader take p's connection over if its reader is in a
+// message handler call, which may be waiting for what the connection
+// brings (see handling). Whoever waits for p's remote calls it.
 func (p *peer) relieve() {
 	h := &p.handling
 	if !h.inReader.Load() {
@@ -134,36 +128,5 @@ func (p *peer) relieve() {
 	// The reader is in the call, and touches its state again only under
 	// h.mu, to find it relieved: the new reader takes the state over.
 	h.relieved = true
-	p.br = p.br.after(h.unread, readerFunc(p.readConn))
-	p.scratch = nil // may hold the payload of the call
-	p.n.wg.Go(p.readLoop)
-}
-
-// readHandled reads a Data frame's payload of size bytes and hands it to the
-// message handler: in place in the read buffer if it fits, else through a
-// buffer the reader keeps, as it keeps the one for control frames.
-func (p *peer) readHandled(size int) error {
-	if size <= maxReadBuffer {
-		b, err := p.br.Peek(size)
-		if err != nil {
-			return truncated(err)
-		}
-		if err := p.toHandler(b, size, size); err != nil {
-			return err
-		}
-		p.br.Discard(size)
-		return nil
-	}
-	b, err := p.readBody(p.scratch[:0], size)
-	p.scratch = b
-	if err != nil {
-		return err
-	}
-	if err := p.toHandler(b, size, 0); err != nil {
-		return err
-	}
-	if cap(p.scratch) > maxSpare {
-		p.scratch = nil
-	}
-	return nil
+	p.link.Relieve()
 }

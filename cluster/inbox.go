@@ -6,11 +6,12 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/peerweave/peerweave/internal/link"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
 // maxWindow is the largest window a node grants or accepts.
-const maxWindow = 1<<31 - 1
+const maxWindow = link.MaxWindow
 
 // grantAt returns how many released bytes make a node grant them back to a
 // remote through a window of w bytes: a quarter of it, but never more than
@@ -19,21 +20,14 @@ const maxWindow = 1<<31 - 1
 // released, it is granted back, whatever the application read last.
 func grantAt(w int) int { return max(1, min(w/4, w-wire.MaxFragment)) }
 
-// inbound is the reader's side of a connection's flow control: the window
-// this node granted the remote, and the messages that came in while Inbox
-// was full. A reader never waits for Inbox: it parks such messages here, in
+// inbound is the node's side of a connection's flow control (the link
+// keeps the window this node granted the remote): the messages that came in
+// while Inbox was full. A reader never waits for Inbox: it parks such messages here, in
 // order, for the node's deliverer, so that it keeps reading pings, pongs,
 // peer lists and goodbyes whatever the application does. The remote cannot
 // send more than the window, which reopens only as messages move into Inbox,
 // so what waits here is bounded by the window.
 type inbound struct {
-	// Used by the reader only: the fragmented payload being received.
-	part  []byte
-	total int // its length; 0 when none is under way
-
-	credit   atomic.Int64 // payload bytes the remote may still send
-	released atomic.Int64 // payload bytes taken into Inbox and not yet granted again
-
 	mu      sync.Mutex      // guards pending and partHeld
 	pending []parkedMessage // oldest first; its first message is the deliverer's
 	// partHeld is how many bytes of the fragmented payload under way the
@@ -60,13 +54,12 @@ type parkedMessage struct {
 	tag    *tag // non-nil: m is a request's or a reply's body, which never goes into Inbox (request.go)
 }
 
-// deliver puts m on the Inbox, or, if the Inbox is full or older messages of
+// deliver puts m, tagged by t if not nil, on the Inbox, or, if the Inbox is full or older messages of
 // p wait, parks it for the deliverer; charge bytes are granted back to the
 // remote when it goes in. While the node closes, a message that would have
 // to wait is discarded.
-func (p *peer) deliver(m *Message, charge int) {
+func (p *peer) deliver(m *Message, t *tag, charge int) {
 	in := &p.in
-	t := p.conv.takeTag()
 	// A reply goes to its caller at once, even past messages parked before
 	// it: a caller that reads Inbox itself must not wait for its own reply
 	// behind the messages it would read next.
@@ -107,20 +100,9 @@ func (n *Node) offer(m *Message) bool {
 	}
 }
 
-// release grants the remote again the bytes of messages taken into Inbox,
-// once they add up to grantAt, so that a busy connection carries a Window
-// frame per quarter window rather than per message.
-func (p *peer) release(n int) {
-	if n == 0 {
-		return
-	}
-	in := &p.in
-	r := in.released.Add(int64(n))
-	if r >= int64(p.n.grantAt) && in.released.CompareAndSwap(r, 0) {
-		in.credit.Add(r)
-		p.grant(int(r))
-	}
-}
+// release grants the remote again the bytes of messages taken into Inbox
+// (link.Release).
+func (p *peer) release(n int) { p.link.Release(n) }
 
 // backlog is the node's queue of peers with messages parked for Inbox, served
 // in turn by one goroutine, the deliverer, one message at a time.

@@ -127,15 +127,20 @@ func WithInboxSize(n int) Option { return func(c *config) { c.inboxSize = n } }
 // once the queue is empty.
 func WithSendQueueSize(n int) Option { return func(c *config) { c.sendQueueSize = n } }
 
-// WithReceiveWindow sets how many payload bytes each remote may send this
+// WithReceiveWindow sets how many bytes of messages each remote may send this
 // node that its application has not yet taken from Inbox (default
-// DefaultReceiveWindow; at least 64 KiB; 0 means the default). Messages that
-// arrive while Inbox is full wait in the node, and their remote, once it has
-// sent a window's worth, waits too: its Sends block and then fail with
-// ErrTimeout, and nobody is removed. A payload larger than the window still
-// crosses it, a fragment at a time, so a node's memory for a remote's
-// messages not yet in Inbox is at most the window plus one payload of the
-// maximum message size.
+// DefaultReceiveWindow; at least 64 KiB; 0 means the default). Each message
+// (a Send's, a request, a reply) counts its payload plus an overhead of 256
+// bytes, about what the node spends on a message besides its payload, so
+// that empty messages fill the window too; the window is larger by one
+// overhead, so that a payload of 64 KiB fits the smallest. (Remotes of
+// protocol version 3, before the overhead, count payload bytes only.)
+// Messages that arrive while Inbox is full wait in the node, and their
+// remote, once it has sent a window's worth, waits too: its Sends block and
+// then fail with ErrTimeout, and nobody is removed. A payload larger than
+// the window still crosses it, a fragment at a time, so a node's memory for
+// a remote's messages not yet in Inbox is at most the window (plus one
+// overhead) plus one payload of the maximum message size.
 func WithReceiveWindow(n int) Option { return func(c *config) { c.window = n } }
 
 // WithSecret makes the node encrypt every connection with TLS 1.3, whatever

@@ -87,36 +87,23 @@ func (n *Node) queuePeerList(p *peer) error {
 	return nil
 }
 
-// forward tells every join remote but p of p, a new list remote. The
-// addresses gather in each remote's fwd until its writer sends them as one
-// peer list, so that a burst of registrations costs a frame per write, not
-// per address.
+// forward tells every join remote but p of p, a new list remote, in a peer
+// list of its own.
 func (n *Node) forward(p *peer) {
-	a := p.key.String()
+	addrs := []string{p.key.String()}
 	n.joined.each(func(q *peer) {
 		if q == p {
 			return
 		}
 		q.mu.Lock()
-		q.fwd = append(q.fwd, a)
+		err := q.appendControl(wire.KindPeers, &wire.Peers{Addrs: addrs})
 		q.mu.Unlock()
-		q.signal()
+		if err != nil {
+			n.log.Error("cannot encode peer list", "remote", q.key.String(), "err", err)
+			return
+		}
+		n.work.entries.Add(1)
 	})
-}
-
-// appendForwards queues the addresses gathered in p.fwd as one peer list.
-// p.mu must be held.
-func (p *peer) appendForwards() {
-	if len(p.fwd) == 0 {
-		return
-	}
-	if err := p.appendControl(wire.KindPeers, &wire.Peers{Addrs: p.fwd}); err != nil {
-		p.n.log.Error("cannot encode peer list", "remote", p.key.String(), "err", err)
-	} else {
-		p.n.work.entries.Add(int64(len(p.fwd)))
-	}
-	clear(p.fwd)
-	p.fwd = p.fwd[:0]
 }
 
 // gossip sends the list of every remote to one remote picked at random, once

@@ -75,13 +75,7 @@ func (n *Node) removeLocked(p *peer) bool {
 // drop removes a remote whose connection failed and keeps retrying it. The
 // messages queued for it are lost, and the warning says how many.
 func (n *Node) drop(p *peer, err error) {
-	p.mu.Lock()
-	leaving := p.getState().leaving()
-	discarded := 0
-	if !leaving {
-		discarded = p.discard()
-	}
-	p.mu.Unlock()
+	leaving, discarded := p.link.Abort()
 	if leaving {
 		// A goodbye is under way; whoever started it finishes it.
 		p.shutdown()

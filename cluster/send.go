@@ -120,7 +120,9 @@ type sendWait struct {
 // until waits for ready, and fails if gone closes, ctx ends or time runs out.
 func (w *sendWait) until(ready, gone <-chan struct{}) error {
 	if w.timer == nil {
-		w.timer, w.since = time.NewTimer(w.timeout), time.Now()
+		// since first: the timer fires at least the timeout after it.
+		w.since = time.Now()
+		w.timer = time.NewTimer(w.timeout)
 	}
 	select {
 	case <-ready:

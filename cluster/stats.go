@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/peerweave/peerweave/internal/wire"
 )
 
 // Stats are a node's statistics, from Node.Stats: what it holds now, and
@@ -124,7 +122,8 @@ func (n *Node) Stats() Stats {
 	t := st.retired
 	for p := range st.counting {
 		t.add(p.traffic())
-		s.QueuedBytes += int(p.st.queuedBytes.Load())
+		_, queued := p.link.Queued()
+		s.QueuedBytes += queued
 	}
 	s.MessagesSent, s.BytesSent, s.MessagesReceived, s.BytesReceived = t.msgsOut, t.bytesOut, t.msgsIn, t.bytesIn
 	s.MessagesDropped, s.Reconnects = st.dropped, st.reconnects
@@ -182,8 +181,8 @@ func (n *Node) remoteStats(k netip.AddrPort) (RemoteStats, bool) {
 			s.ConnectedSince = time.Unix(0, since)
 		}
 		s.Dialled = p.st.dialled.Load()
-		s.RTT, s.SmoothedRTT = time.Duration(p.st.rtt.Load()), time.Duration(p.st.srtt.Load())
-		s.QueuedMessages, s.QueuedBytes = int(p.st.queuedMsgs.Load()), int(p.st.queuedBytes.Load())
+		s.RTT, s.SmoothedRTT = p.link.RTT()
+		s.QueuedMessages, s.QueuedBytes = p.link.Queued()
 	}
 	if h != nil {
 		s.MessagesDropped, s.Reconnects, s.LastError = h.dropped, h.reconnects, h.lastErr
@@ -312,90 +311,23 @@ func (r *Removals) cause(err error) *uint64 {
 	return &r.ConnLost
 }
 
-// peerStats are a connection's counts. Each has one writer, the goroutine
-// that does the work it counts, so counting costs no lock and no contended
-// atomic; readers load them, and so take no lock of the connection.
+// peerStats are what the node records of a connection; the link counts
+// its traffic and times its health checks itself.
 type peerStats struct {
 	since   atomic.Int64 // Unix nanoseconds when admitted
 	dialled atomic.Bool
-
-	// The health loop's and the reader's: pings is how many health checks
-	// are unanswered, and pingAt when the oldest of them went out, if it
-	// was the only one (0 otherwise), so that its answer times it.
-	pings  atomic.Int32
-	pingAt atomic.Int64
-	_      [64]byte // the reader's counts apart from the writer's
-
-	// The reader's.
-	rtt, srtt       atomic.Int64 // time.Duration
-	msgsIn, bytesIn atomic.Uint64
-	_               [64]byte
-	// Written under the peer's mu, by whoever changes the send queue
-	// (publishQueue) or takes from it (take).
-	msgsOut, bytesOut       atomic.Uint64
-	queuedMsgs, queuedBytes atomic.Int64
-}
-
-// publishQueue publishes the length of p's send queue to its statistics.
-// p.mu must be held.
-func (p *peer) publishQueue() {
-	p.st.queuedMsgs.Store(int64(p.queued))
-	p.st.queuedBytes.Store(int64(p.queuedBytes()))
 }
 
 // traffic returns what crossed p's connection so far.
 func (p *peer) traffic() traffic {
-	return traffic{
-		msgsOut: p.st.msgsOut.Load(), bytesOut: p.st.bytesOut.Load(),
-		msgsIn: p.st.msgsIn.Load(), bytesIn: p.st.bytesIn.Load(),
-	}
+	var t traffic
+	t.msgsOut, t.bytesOut = p.link.Sent()
+	t.msgsIn, t.bytesIn = p.link.Received()
+	return t
 }
 
-// received counts a message of size bytes read. The reader calls it.
-func (s *peerStats) received(size int) {
-	s.msgsIn.Store(s.msgsIn.Load() + 1)
-	s.bytesIn.Store(s.bytesIn.Load() + uint64(size))
-}
-
-// ping queues a health check, timing it if no other is unanswered.
-func (p *peer) ping() {
-	if p.st.pings.Add(1) == 1 {
-		p.st.pingAt.Store(monotonic())
-	}
-	p.probe(wire.KindPing)
-}
-
-// pong takes the answer to the oldest health check. The reader calls it.
-func (p *peer) pong() {
-	at := p.st.pingAt.Swap(0)
-	for {
-		// An answer to no ping, from a peer that breaks the protocol,
-		// must not make the count negative.
-		c := p.st.pings.Load()
-		if c <= 0 || p.st.pings.CompareAndSwap(c, c-1) {
-			break
-		}
-	}
-	if at == 0 {
-		return
-	}
-	rtt := time.Duration(monotonic() - at)
-	srtt := time.Duration(p.st.srtt.Load())
-	if srtt == 0 {
-		srtt = rtt
-	} else {
-		srtt += (rtt - srtt) / 8
-	}
-	p.st.rtt.Store(int64(rtt))
-	p.st.srtt.Store(int64(srtt))
-	p.n.emit(Event{Kind: EventPong, Addr: p.key, RTT: rtt})
-}
-
-// monotonic returns the time on the monotonic clock, in nanoseconds since
-// the package started, never 0.
-func monotonic() int64 { return int64(time.Since(epoch)) + 1 }
-
-var epoch = time.Now()
+// ping queues a health check.
+func (p *peer) ping() { p.link.Ping() }
 
 // added starts counting p, just admitted, and tells of it.
 func (n *Node) added(p *peer, dialled bool) {
@@ -412,7 +344,7 @@ func (n *Node) added(p *peer, dialled bool) {
 }
 
 // exit tells the statistics that p's reader has returned, after the last
-// of its writers (stopWriters): p's counts are final, and join the node's
+// of its writers (link.StopWriters): p's counts are final, and join the node's
 // retired ones.
 func (p *peer) exit() {
 	st := &p.n.stats

@@ -195,13 +195,13 @@ func (p *peer) queueTagsLocked() bool {
 	return true
 }
 
-// readTags reads a tags frame of size bytes, at most tagsFrameLimit, and
+// readTags reads the body of a tags frame, at most tagsFrameLimit, and
 // takes the tags it carries if they are newer than those p's remote sent
 // before.
-func (p *peer) readTags(size int) error {
+func (p *peer) readTags(body []byte) error {
 	n := p.n
 	var u wire.TagsUpdate
-	if err := p.readControl(size, &u); err != nil {
+	if err := p.decode(body, &u); err != nil {
 		return err
 	}
 	if !p.tagsRate.allow(time.Now(), time.Duration(n.healthy.Load()), maxTagsFrames) {

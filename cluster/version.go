@@ -66,11 +66,6 @@ func (p *peer) extended(k wire.Kind) bool {
 }
 
 // readExtension hands the body of a frame of the extension's kind to it.
-func (p *peer) readExtension(size int) error {
-	b, err := p.readBody(nil, size)
-	if err != nil {
-		return err
-	}
-	p.n.cfg.extension.got(remoteOf(p.key), b)
-	return nil
+func (p *peer) readExtension(body []byte) {
+	p.n.cfg.extension.got(remoteOf(p.key), body)
 }

@@ -2,18 +2,14 @@ package bench
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"sync"
-	"time"
 
 	quicgo "github.com/quic-go/quic-go"
+
+	"github.com/peerweave/peerweave/internal/selfsigned"
 )
 
 // rawQUICProtocol is the ALPN name the raw QUIC loop negotiates.
@@ -152,24 +148,12 @@ func (s *rawQUICStream) Close() error {
 // self-signed certificate that the client does not verify, as
 // transport/quic's defaults do.
 func rawQUICTLS() (server, client *tls.Config, err error) {
-	_, key, err := ed25519.GenerateKey(rand.Reader)
+	cert, err := selfsigned.Certificate()
 	if err != nil {
-		return nil, nil, fmt.Errorf("bench: generate key: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "peerweave-bench"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("bench: self-signed certificate: %w", err)
+		return nil, nil, fmt.Errorf("bench: %w", err)
 	}
 	server = &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+		Certificates: []tls.Certificate{cert},
 		NextProtos:   []string{rawQUICProtocol},
 		MinVersion:   tls.VersionTLS13,
 	}

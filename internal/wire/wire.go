@@ -175,8 +175,31 @@ import (
 
 // Version is the highest protocol version this package speaks. Version 2
 // added fragments and flow control; version 3, version negotiation, and
-// names, labels and tags (see Identity).
-const Version = 3
+// names, labels and tags (see Identity); version 4, the per-message
+// overhead in the window (MessageOverhead).
+const Version = 4
+
+// OverheadVersion is the first version whose windows charge every message
+// MessageOverhead bytes besides its payload.
+const OverheadVersion = 4
+
+// MessageOverhead is what every message (a Data frame, or a First frame
+// and its More frames; a request or a reply with the tag before it) costs
+// in the receiver's window besides its payload, on connections of
+// OverheadVersion or later: about what a receiver spends on a message
+// besides its payload, so that a window bounds the memory of messages of
+// any size, empty ones included. Each side's window is larger by one
+// overhead, so that a fragment of MaxFragment bytes fits the smallest.
+const MessageOverhead = 256
+
+// Overhead returns the per-message overhead of a connection that speaks
+// version v.
+func Overhead(v uint8) int {
+	if v >= OverheadVersion {
+		return MessageOverhead
+	}
+	return 0
+}
 
 // MinVersion is the lowest protocol version this package speaks: nodes
 // whose ranges share no version refuse each other.

@@ -27,7 +27,7 @@ func TestPreambleRoundTrip(t *testing.T) {
 // and this package reads theirs as version 2 only.
 func TestPreambleOfVersion2(t *testing.T) {
 	b := AppendPreamble(nil, "gob")
-	require.True(t, bytes.HasPrefix(b, []byte("pwv\x03\x03gob")), "%q", b)
+	require.True(t, bytes.HasPrefix(b, []byte("pwv\x04\x03gob")), "%q", b)
 	assert.NotEqual(t, byte(2), b[3], "a node of version 2 would take it for its own")
 
 	v2 := []byte("pwv\x02\x03gob")

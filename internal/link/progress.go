@@ -1,8 +1,10 @@
-package cluster
+package link
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,4 +168,11 @@ func (w *progress) stop() {
 		w.t.Stop()
 	}
 	w.mu.Unlock()
+}
+
+// isTimeout reports whether err is a deadline that passed, as a transport
+// reports it.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }

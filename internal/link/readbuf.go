@@ -1,33 +1,34 @@
-package cluster
+package link
 
 import "io"
 
 // Sizes of a connection's read buffer.
 const (
 	minReadBuffer = 512
-	maxReadBuffer = 32 << 10
+	MaxReadBuffer = 32 << 10
 )
 
-// readBuffer buffers the reads of one connection. It starts small and
-// doubles, up to maxReadBuffer, whenever a read fills the room it had: a
+// ReadBuffer buffers the reads of one connection. It starts small and
+// doubles, up to MaxReadBuffer, whenever a read fills the room it had: a
 // connection that carries only pings costs a few hundred bytes, and a busy
 // one reads many frames per system call. One goroutine uses it at a time:
 // the handshake, then the reader.
-type readBuffer struct {
+type ReadBuffer struct {
 	src  io.Reader
 	buf  []byte
 	r, w int  // the unread bytes are buf[r:w]
 	full bool // the last read filled all the room there was
 }
 
-func newReadBuffer(src io.Reader) *readBuffer {
-	return &readBuffer{src: src, buf: make([]byte, minReadBuffer)}
+// NewReadBuffer returns a buffer that reads from src, small until reads fill it.
+func NewReadBuffer(src io.Reader) *ReadBuffer {
+	return &ReadBuffer{src: src, buf: make([]byte, minReadBuffer)}
 }
 
-// Peek returns the next n bytes, at most maxReadBuffer, without consuming
+// Peek returns the next n bytes, at most MaxReadBuffer, without consuming
 // them; they stay valid until the next call. With fewer bytes to come it
 // returns those and the error that ended them.
-func (b *readBuffer) Peek(n int) ([]byte, error) {
+func (b *ReadBuffer) Peek(n int) ([]byte, error) {
 	for b.w-b.r < n {
 		if n > len(b.buf) {
 			b.resize(n)
@@ -40,11 +41,11 @@ func (b *readBuffer) Peek(n int) ([]byte, error) {
 }
 
 // Discard consumes n bytes that Peek returned.
-func (b *readBuffer) Discard(n int) { b.r += n }
+func (b *ReadBuffer) Discard(n int) { b.r += n }
 
 // Read implements io.Reader. A read larger than the buffer, into an empty
 // buffer, goes straight to the connection.
-func (b *readBuffer) Read(p []byte) (int, error) {
+func (b *ReadBuffer) Read(p []byte) (int, error) {
 	if b.r == b.w {
 		if len(p) >= len(b.buf) {
 			return b.src.Read(p)
@@ -58,12 +59,12 @@ func (b *readBuffer) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// after returns a new buffer reading from src that starts with the bytes
+// After returns a new buffer reading from src that starts with the bytes
 // of b past the next skip unread ones: a reader that takes a connection
 // over from b's, which keeps b's memory.
-func (b *readBuffer) after(skip int, src io.Reader) *readBuffer {
+func (b *ReadBuffer) After(skip int, src io.Reader) *ReadBuffer {
 	rest := b.buf[b.r+skip : b.w]
-	nb := newReadBuffer(src)
+	nb := NewReadBuffer(src)
 	if len(rest) > len(nb.buf) {
 		nb.resize(len(rest))
 	}
@@ -73,8 +74,8 @@ func (b *readBuffer) after(skip int, src io.Reader) *readBuffer {
 
 // fill reads once into the room after the unread bytes, moving them to the
 // front first, and doubling the buffer if the last read filled it.
-func (b *readBuffer) fill() error {
-	if b.full && len(b.buf) < maxReadBuffer {
+func (b *ReadBuffer) fill() error {
+	if b.full && len(b.buf) < MaxReadBuffer {
 		b.resize(2 * len(b.buf))
 	}
 	if b.r > 0 {
@@ -92,13 +93,13 @@ func (b *readBuffer) fill() error {
 }
 
 // resize gives the buffer room for at least n bytes, at most
-// maxReadBuffer, keeping the unread ones.
-func (b *readBuffer) resize(n int) {
+// MaxReadBuffer, keeping the unread ones.
+func (b *ReadBuffer) resize(n int) {
 	size := len(b.buf)
 	for size < n {
 		size *= 2
 	}
-	size = min(size, maxReadBuffer)
+	size = min(size, MaxReadBuffer)
 	if size == len(b.buf) {
 		return
 	}

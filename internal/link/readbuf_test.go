@@ -1,4 +1,4 @@
-package cluster
+package link
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ func TestReadBufferStaysSmallForSmallReads(t *testing.T) {
 	for range 1000 {
 		pings.WriteString("ping!")
 	}
-	b := newReadBuffer(iotest.OneByteReader(&pings))
+	b := NewReadBuffer(iotest.OneByteReader(&pings))
 	for range 1000 {
 		p, err := b.Peek(5)
 		require.NoError(t, err)
@@ -29,7 +29,7 @@ func TestReadBufferStaysSmallForSmallReads(t *testing.T) {
 
 func TestReadBufferGrowsWhileReadsFillIt(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<14) // 256 KiB
-	b := newReadBuffer(bytes.NewReader(data))
+	b := NewReadBuffer(bytes.NewReader(data))
 	var got []byte
 	for len(got) < len(data) {
 		p, err := b.Peek(min(100, len(data)-len(got)))
@@ -38,23 +38,23 @@ func TestReadBufferGrowsWhileReadsFillIt(t *testing.T) {
 		b.Discard(len(p))
 	}
 	assert.Equal(t, data, got)
-	assert.Equal(t, maxReadBuffer, len(b.buf))
+	assert.Equal(t, MaxReadBuffer, len(b.buf))
 	_, err := b.Peek(1)
 	assert.Equal(t, io.EOF, err)
 }
 
 func TestReadBufferPeeksUpToTheMaximum(t *testing.T) {
-	data := bytes.Repeat([]byte("x"), maxReadBuffer)
-	b := newReadBuffer(iotest.HalfReader(bytes.NewReader(data)))
-	p, err := b.Peek(maxReadBuffer)
+	data := bytes.Repeat([]byte("x"), MaxReadBuffer)
+	b := NewReadBuffer(iotest.HalfReader(bytes.NewReader(data)))
+	p, err := b.Peek(MaxReadBuffer)
 	require.NoError(t, err)
 	assert.Equal(t, data, p)
 }
 
 func TestReadBufferReadsLargeBodiesStraightThrough(t *testing.T) {
-	data := bytes.Repeat([]byte("y"), 3*maxReadBuffer)
+	data := bytes.Repeat([]byte("y"), 3*MaxReadBuffer)
 	src := &countingReader{r: bytes.NewReader(data)}
-	b := newReadBuffer(src)
+	b := NewReadBuffer(src)
 	h, err := b.Peek(3)
 	require.NoError(t, err)
 	assert.Equal(t, "yyy", string(h))
@@ -68,7 +68,7 @@ func TestReadBufferReadsLargeBodiesStraightThrough(t *testing.T) {
 
 func TestReadBufferReportsTheErrorThatEndsTheBytes(t *testing.T) {
 	boom := errors.New("boom")
-	b := newReadBuffer(io.MultiReader(bytes.NewReader([]byte("ab")), iotest.ErrReader(boom)))
+	b := NewReadBuffer(io.MultiReader(bytes.NewReader([]byte("ab")), iotest.ErrReader(boom)))
 	p, err := b.Peek(3)
 	assert.ErrorIs(t, err, boom)
 	assert.Equal(t, "ab", string(p))

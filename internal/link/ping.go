@@ -1,0 +1,55 @@
+package link
+
+import (
+	"time"
+
+	"github.com/peerweave/peerweave/internal/wire"
+)
+
+// Ping queues a health check, timing it if no other is unanswered.
+func (l *Link) Ping() {
+	if l.pings.Add(1) == 1 {
+		l.pingAt.Store(monotonic())
+	}
+	l.Control(wire.KindPing, nil)
+}
+
+// pong takes the answer to the oldest health check, and tells the node of
+// its round trip if it timed it. The reader calls it.
+func (l *Link) pong() {
+	at := l.pingAt.Swap(0)
+	for {
+		// An answer to no ping, from a peer that breaks the protocol,
+		// must not make the count negative.
+		c := l.pings.Load()
+		if c <= 0 || l.pings.CompareAndSwap(c, c-1) {
+			break
+		}
+	}
+	if at == 0 {
+		return
+	}
+	rtt := time.Duration(monotonic() - at)
+	srtt := time.Duration(l.srtt.Load())
+	if srtt == 0 {
+		srtt = rtt
+	} else {
+		srtt += (rtt - srtt) / 8
+	}
+	l.rtt.Store(int64(rtt))
+	l.srtt.Store(int64(srtt))
+	l.h.Pong(rtt)
+}
+
+// RTT returns the round trip of the last health check answered, and their
+// average, weighted to the recent as TCP's SRTT is (RFC 6298: each new
+// sample counts 1/8); zero before the first.
+func (l *Link) RTT() (last, smoothed time.Duration) {
+	return time.Duration(l.rtt.Load()), time.Duration(l.srtt.Load())
+}
+
+// monotonic returns the time on the monotonic clock, in nanoseconds since
+// the package started, never 0.
+func monotonic() int64 { return int64(time.Since(epoch)) + 1 }
+
+var epoch = time.Now()
