@@ -102,12 +102,12 @@ func crowd(t *testing.T, n *cluster.Node, ip string, count int, send []byte) {
 	})
 }
 
-// memInUse returns the heap and stacks in use after a collection.
+// memInUse returns the live heap and the stacks in use after a collection.
 func memInUse() uint64 {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse + ms.StackInuse
+	return ms.HeapAlloc + ms.StackInuse
 }
 
 // peakMem returns the most memory in use, sampled while d passes.

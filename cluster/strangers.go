@@ -45,10 +45,13 @@ var errQueueFull = fmt.Errorf("%w: %d connections wait for a handshake", ErrBusy
 // closes it.
 func (n *Node) admitStranger(conn net.Conn) {
 	start, closed := n.gate.enter(conn, time.Now(), n.handshakeTimeout())
-	if start {
+	switch {
+	case start:
 		n.wg.Go(func() { n.serve(conn) })
-	}
-	if closed != nil {
+	case closed == nil: // it waits
+	case n.ctx.Err() != nil:
+		closed.Close() // the node is closing: nothing was turned away
+	default:
 		n.turnAway(closed, errQueueFull)
 	}
 }
@@ -106,10 +109,12 @@ func (n *Node) sweepGate() {
 	}
 }
 
-// strangerCost is about what a stranger's connection costs the node in its
+// strangerCost bounds what a stranger's connection costs the node in its
 // handshake, besides what it sent: a goroutine's stack, a read buffer, a
-// decoder, and with a secret TLS's state.
-const strangerCost = 48 << 10
+// decoder, and with a secret TLS's state. The package doc says about 40
+// KiB with a secret; this leaves a margin for the granularity of stacks
+// and the heap's.
+const strangerCost = 64 << 10
 
 // waiterCost is about what a connection waiting for a slot of the gate
 // costs: the state of its descriptor, and its place in the queue.
