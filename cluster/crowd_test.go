@@ -3,6 +3,7 @@
 package cluster_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,8 +44,9 @@ func intruders() []intruder {
 
 // TestCrowdOfHostileConnectionsIsDroppedWhileAGoodPairTalks opens
 // thousands of raw TCP connections to a node that never complete a
-// handshake: silent, garbage, stalled halfway. Each must be dropped by the
-// handshake timeout at the latest, the node must keep exchanging messages
+// handshake: silent, garbage, stalled halfway. Each must be dropped within
+// two handshake timeouts (a wait for a slot of the gate, then its
+// handshake), the node must keep exchanging messages
 // with a good peer meanwhile, and goroutines and heap must return to where
 // they were. It runs alone, to measure those.
 func TestCrowdOfHostileConnectionsIsDroppedWhileAGoodPairTalks(t *testing.T) {
@@ -123,14 +125,23 @@ func TestCrowdOfHostileConnectionsIsDroppedWhileAGoodPairTalks(t *testing.T) {
 	talk.Wait()
 
 	worst := make(map[string]time.Duration)
+	held := 0
 	for o := range outcomes {
-		assert.NoError(t, o.err, "%s: the node did not hang up cleanly", o.kind.name)
-		assert.Less(t, o.elapsed, timeout+margin, "%s: kept too long", o.kind.name)
-		if o.kind.stall {
-			assert.GreaterOrEqual(t, o.elapsed, timeout, "%s: dropped before the handshake timeout", o.kind.name)
+		// The gate (gate.go) lets a crowd from one source handshake a few
+		// at a time: the rest wait for a slot for up to the handshake
+		// timeout, then have their own, or are turned away at once,
+		// their unread bytes making the kernel reset the connection.
+		if !errors.Is(o.err, syscall.ECONNRESET) {
+			assert.NoError(t, o.err, "%s: the node did not hang up cleanly", o.kind.name)
+		}
+		assert.Less(t, o.elapsed, 2*timeout+margin, "%s: kept too long", o.kind.name)
+		if o.kind.stall && o.elapsed >= timeout {
+			held++
 		}
 		worst[o.kind.name] = max(worst[o.kind.name], o.elapsed)
 	}
+	// Those in the gate's slots stalled until the handshake timeout.
+	assert.GreaterOrEqual(t, held, cluster.MaxHandshakesPerSource, "stalled connections dropped before the handshake timeout")
 	t.Logf("%d connections; longest kept: %v", count, worst)
 	t.Logf("heap: %d KiB before, %d KiB with the crowd", heapBefore>>10, heapPeak>>10)
 	assert.Positive(t, talked[0], "b heard nothing from a")

@@ -365,10 +365,11 @@
 // the node keeps serving everyone else. Frames are bounded (the maximum
 // message size, and 4 KiB plus room for the tags of a hello until the
 // handshake is done), memory for a frame is taken only as its bytes arrive,
-// a connection that does not finish its handshake within the network
-// timeout is dropped (until then it holds about 9 KiB: a goroutine and a
-// 512-byte buffer; the process's file-descriptor limit bounds how many),
-// and what peers can make a node dial or queue is bounded (see Limits
+// a connection that does not reach its handshake's verdict within the
+// handshake timeout is dropped (until its verdict a connection holds
+// about 10 KiB, 40 KiB with a secret, plus about what it sent), and the
+// handshakes of strangers and what peers can make a node dial or queue
+// are bounded, in number and in memory (see Limits
 // below). A peer that claims the address of an existing remote with a new
 // nonce replaces it, as a restarted node would: without the shared secret,
 // nothing tells the two apart. The tests (badinput_test.go,
@@ -378,9 +379,31 @@
 // connections that never say hello.
 //
 // Limits: what one peer, honest or not, can make a node spend, whatever it
-// sends (hostile_dial_test.go and the internal tests of the dial pool and
-// the callback queue show each):
+// sends (hostile_dial_test.go, gate_test.go and the internal tests of the
+// dial pool, the gate and the callback queue show each):
 //
+//   - Connections not yet admitted, whoever they come from: at most 64
+//     handshakes run at once, at most 8 from one source address (an IPv4
+//     address, or an IPv6 /64). Others wait for a slot, holding their
+//     descriptor and about 1 KiB but no goroutine, 1,024 at most, served
+//     in turn per source; past that, a connection pushes out the newest
+//     waiting one of the source with the most waiting, or is closed at
+//     once if that is its own. Until its verdict a handshake holds about
+//     10 KiB (40 KiB with a secret: TLS's state) plus what the peer sent,
+//     up to twice that while a frame's buffer grows as its bytes arrive. A hello of more than 4 KiB (one with tags; at most 4 KiB plus 4
+//     times the tags limit) is read only once it fits in a budget of 4 MiB,
+//     or two of the largest hellos if that is more, of which one source
+//     takes a quarter at most, or one hello; until then it waits, within
+//     its handshake timeout. Strangers thus hold at most about 3 MiB in
+//     handshakes, 1 MiB in waiting connections, and that budget; 1,000
+//     stalled connections from one address hold under 2 MiB, and do not
+//     delay a peer from another address. A connection that reaches no
+//     verdict within the handshake timeout, 2 s plus the time the largest
+//     hello takes at 4 Mbit/s (2.1 s at the default tags limit, 10 s at
+//     the largest) or the network timeout if that is shorter, is dropped
+//     ([ErrTimeout], counted in [Handshakes].Timeout); one that waited
+//     that long for its turn or for room for its hello, or was turned
+//     away, is closed with [ErrBusy] (counted in [Handshakes].Rejected).
 //   - Dials from peer lists and redials share one pool (dialpool.go): at
 //     most 4 list dials and 8 redials at once, started at most 64 a
 //     second after a burst of 256; at most 4,096 addresses of one peer

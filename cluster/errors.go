@@ -58,6 +58,13 @@ var (
 	// remotes it is connected to, is another live node of the same name
 	// (see WithName).
 	ErrNameConflict = errors.New("cluster: node name in use")
+
+	// ErrBusy is the cause, in an EventHandshakeFailed, of a connection
+	// that the node closed before its handshake because too many others
+	// from strangers were running or waiting (see Limits in the package
+	// doc). It matches ErrRejected, and ErrTimeout too for one that waited
+	// for the handshake timeout. A dialler sees its connection closed.
+	ErrBusy error = busyError{}
 )
 
 // ErrTagsTooLarge is returned by SetTags, and by NewNode for WithTags, when

@@ -26,7 +26,7 @@ func TestErrorTextsDiffer(t *testing.T) {
 		cluster.ErrConnLost, cluster.ErrProtocol, cluster.ErrLocalLeave, cluster.ErrRemoteLeave,
 		cluster.ErrReplaced, cluster.ErrRemoteLeft, cluster.ErrRemoteLost, cluster.ErrNoHandler,
 		cluster.ErrEncode, cluster.ErrDecode, cluster.ErrNoValues, cluster.ErrShortSecret,
-		cluster.ErrStalled,
+		cluster.ErrStalled, cluster.ErrBusy,
 	}
 	seen := make(map[string]error)
 	for _, err := range errs {

@@ -294,19 +294,24 @@ func (p *peer) readReject(size int) (wire.Reject, error) {
 	return r, nil
 }
 
-// serve runs the acceptor's side of a connection: handshake, then reading.
+// serve runs the acceptor's side of a connection: handshake, within the
+// handshake timeout and holding a slot of the gate until its verdict, then
+// reading.
 func (n *Node) serve(conn net.Conn) {
-	n.emit(Event{Kind: EventAccepted, From: conn.RemoteAddr()})
+	deadline := time.Now().Add(n.handshakeTimeout())
+	conn.SetDeadline(deadline)
 	secured, err := n.secure(n.ctx, conn, false)
 	if err != nil {
+		n.leaveGate(conn)
 		n.emit(Event{Kind: EventHandshakeFailed, From: conn.RemoteAddr(), Err: handshakeCause(err)})
 		conn.Close()
 		return
 	}
 	p := n.newPeer(secured)
 	stop := n.interrupt(n.ctx, p)
-	err = p.acceptHandshake()
+	err = p.acceptHandshake(deadline)
 	stop()
+	n.leaveGate(conn)
 	if err != nil {
 		n.emit(Event{Kind: EventHandshakeFailed, Addr: p.key, From: conn.RemoteAddr(), Err: handshakeCause(err), Name: p.name, Label: p.label})
 		secured.Close()
@@ -317,10 +322,11 @@ func (n *Node) serve(conn net.Conn) {
 
 // acceptHandshake reads the dialler's preamble and, with a secret, checks
 // its proof and proves it in turn; then reads its hello, answers with ours
-// and a verdict, and registers the remote if the verdict is a welcome.
-func (p *peer) acceptHandshake() error {
+// and a verdict, and registers the remote if the verdict is a welcome. The
+// caller set the connection's deadline. A large hello waits for room
+// (helloroom.go).
+func (p *peer) acceptHandshake(deadline time.Time) error {
 	n := p.n
-	p.conn.SetDeadline(time.Now().Add(n.networkTimeout()))
 	pre, err := p.readPreamble()
 	p.ctrl = append(p.ctrl, n.preamble...)
 	if errors.Is(err, ErrIncompatible) {
@@ -339,7 +345,17 @@ func (p *peer) acceptHandshake() error {
 			return p.refuse(code)
 		}
 	}
-	if _, err := p.readHello(); err != nil {
+	size, err := p.helloSize()
+	if err != nil {
+		return truncated(err)
+	}
+	give, err := n.roomForHello(p.conn, size, deadline)
+	if err != nil {
+		return err
+	}
+	_, err = p.readHello()
+	give()
+	if err != nil {
 		return truncated(err)
 	}
 	if err := p.appendControl(wire.KindHello, n.hello(p, byList)); err != nil {

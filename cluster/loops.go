@@ -6,9 +6,11 @@ import (
 	"time"
 )
 
-// acceptLoop accepts connections until the listener closes.
+// acceptLoop accepts connections until the listener closes, and passes
+// each through the gate (gate.go), whose sweeper it starts.
 func (n *Node) acceptLoop() {
 	defer n.wg.Done()
+	n.wg.Go(n.sweepGate)
 	var backoff time.Duration
 	for {
 		conn, err := n.ln.Accept()
@@ -27,7 +29,8 @@ func (n *Node) acceptLoop() {
 			continue
 		}
 		backoff = 0
-		n.wg.Go(func() { n.serve(conn) })
+		n.emit(Event{Kind: EventAccepted, From: conn.RemoteAddr()})
+		n.admitStranger(conn)
 	}
 }
 

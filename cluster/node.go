@@ -56,6 +56,7 @@ type Node struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     group // every goroutine of the node except the event dispatcher (hooks.go)
+	gate   gate  // the handshakes of connections not yet admitted (gate.go)
 
 	// membership holds the node lock, and the remotes, dials and
 	// departures it guards (membership.go).
@@ -143,6 +144,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		retuneReconnect: make(chan struct{}, 1),
 		shutDown:        make(chan struct{}),
 		backlog:         backlog{wake: make(chan struct{}, 1)},
+		gate:            gate{wake: make(chan struct{}, 1)},
 		grantAt:         grantAt(cfg.window),
 	}
 	n.readRandom(n.nonce)

@@ -61,9 +61,10 @@ func newSecureConfig() (*tls.Config, error) {
 }
 
 // secure runs the TLS handshake over conn when the node has a secret, as the
-// client if dialled, within the network timeout and until ctx ends, and
-// returns the connection to speak the protocol over: conn itself without a
-// secret. A handshake that fails for anything but the
+// client if dialled, until ctx ends and within the network timeout if
+// dialled, the caller's deadline if not (the handshake timeout, gate.go),
+// and returns the connection to speak the protocol over: conn itself
+// without a secret. A handshake that fails for anything but the
 // connection's end or a timeout is an authentication failure (ErrAuth):
 // bytes altered on the way, or a peer without the secret.
 func (n *Node) secure(ctx context.Context, conn net.Conn, dialled bool) (net.Conn, error) {
@@ -76,7 +77,9 @@ func (n *Node) secure(ctx context.Context, conn net.Conn, dialled bool) (net.Con
 	} else {
 		c = tls.Server(conn, n.tls)
 	}
-	conn.SetDeadline(time.Now().Add(n.networkTimeout()))
+	if dialled {
+		conn.SetDeadline(time.Now().Add(n.networkTimeout()))
+	}
 	stop := afterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	err := c.Handshake()
 	stop()
