@@ -16,12 +16,21 @@ import (
 // before anything else can be: p.mu is taken before p is published and
 // released once they are queued.
 func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
+	dead, code := n.confirmClaim(p) // confirm.go
+	if code != 0 {
+		return code
+	}
 	n.mu.Lock()
 	if code := n.verdictLocked(p, acceptor); code != 0 {
 		n.mu.Unlock()
 		return code
 	}
 	old := n.remotes.get(p.key)
+	if old != nil && old != dead {
+		// Registered while confirmClaim looked: not found dead.
+		n.mu.Unlock()
+		return wire.RejectDuplicate
+	}
 	if old != nil {
 		// Same address, new nonce: the remote restarted before we noticed.
 		n.removeLocked(old)
@@ -87,7 +96,8 @@ func (n *Node) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
 		return wire.RejectClosing
 	}
 	if bytes.Equal(p.nonce, n.nonce) {
-		n.selves[p.key] = struct{}{}
+		// Recorded nowhere: anyone can send our nonce. The dialler
+		// learns self from this refusal (selfFound).
 		return wire.RejectSelf
 	}
 	if n.nonces[string(p.nonce)] != nil {

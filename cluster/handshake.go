@@ -67,8 +67,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 	switch verdict.Code {
 	case 0:
 	case wire.RejectSelf:
-		n.markSelf(k, p.key)
-		return nil
+		return n.selfFound(k, p)
 	case wire.RejectDuplicate:
 		n.work.tieLosses.Add(1)
 		n.reachedBy(p, k, why.joins())
@@ -87,12 +86,14 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 		p.goodbye()
 		return fmt.Errorf("%w: the peer's label is %q, this node's %q", identityError(wire.RejectLabel), p.label, n.cfg.label)
 	}
+	// Before admit, which starts p's reader: a goodbye on p may come at
+	// once, and is filed as left only if p is reached (confirm.go).
+	n.reachedBy(p, k, why.joins())
 	if code := n.admit(p, false); code != 0 {
 		// The acceptor took the connection; we cannot.
 		p.goodbye()
 		if code == wire.RejectDuplicate {
 			n.work.tieLosses.Add(1)
-			n.reachedBy(p, k, why.joins())
 			return nil
 		}
 		if err := identityError(code); err != nil {
@@ -101,7 +102,6 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
 	}
 	admitted = true
-	n.reachedBy(p, k, why.joins())
 	return nil
 }
 

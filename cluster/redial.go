@@ -42,15 +42,18 @@ func (n *Node) goneLocked(p *peer) bool {
 	return gone && (!p.join || p.redial) && l.nonce == string(p.nonce)
 }
 
-// refusedAsGone handles a RejectGone from the node dialled at k. A refused
-// redial is the goodbye this node missed: it stops redialling.
+// refusedAsGone handles a RejectGone from the node dialled at k: a goodbye
+// at k, confirmed, and for a redial the one this node missed. k is filed
+// as left, so that neither a redial nor a peer list dials it again.
 func (n *Node) refusedAsGone(k netip.AddrPort, p *peer, why dialCause) error {
+	// The refusal confirms a goodbye at k, which this node dialled: k is
+	// filed as left, not the address the refuser claimed (confirm.go).
+	n.mu.Lock()
+	n.unretryLocked(k)
+	n.markLeft(k, p.nonce)
+	n.mu.Unlock()
 	if why != byRedial {
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(wire.RejectGone))
 	}
-	n.mu.Lock()
-	n.unretryLocked(k)
-	n.markLeft(p.key, p.nonce)
-	n.mu.Unlock()
 	return fmt.Errorf("%w: %w", ErrRejected, errGoneBefore)
 }

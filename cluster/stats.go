@@ -324,7 +324,10 @@ type peerStats struct {
 	// was the only one (0 otherwise), so that its answer times it.
 	pings  atomic.Int32
 	pingAt atomic.Int64
-	_      [64]byte // the reader's counts apart from the writer's
+	// answered, if set, is closed by the next pong: a check of the
+	// connection waits on it (confirm.go).
+	answered atomic.Pointer[chan struct{}]
+	_        [64]byte // the reader's counts apart from the writer's
 
 	// The reader's.
 	rtt, srtt       atomic.Int64 // time.Duration
@@ -367,6 +370,9 @@ func (p *peer) ping() {
 
 // pong takes the answer to the oldest health check. The reader calls it.
 func (p *peer) pong() {
+	if c := p.st.answered.Swap(nil); c != nil {
+		close(*c)
+	}
 	at := p.st.pingAt.Swap(0)
 	for {
 		// An answer to no ping, from a peer that breaks the protocol,
