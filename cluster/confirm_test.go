@@ -215,3 +215,19 @@ func TestNameSquatterIsRefusedWhileTheHolderAnswers(t *testing.T) {
 		assert.Equal(t, "x", info.Name)
 	})
 }
+
+// A node that restarts on the same address before its old connection is
+// found dead is admitted once that connection has stayed silent for half
+// the network timeout, and replaces it.
+func TestRestartBehindASilentConnectionIsAdmittedAfterHalfTheTimeout(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		ev := newEvents()
+		a := h.node(ev.Option())
+		old := dialRaw(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()), true) // answers no ping
+		start := time.Now()
+		dialRaw(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()), true) // same address, new nonce
+		assert.Equal(t, a.NetworkTimeout()/2, time.Since(start), "the restarted node waited for its welcome")
+		assertCause(t, cluster.ErrReplaced, ev.WaitRemoved(t, rawNode("127.0.0.1:1")), "replaced")
+		old.waitHangUp(t)
+	})
+}
