@@ -108,12 +108,16 @@ func (n *Node) answers(ctx context.Context, p *peer) bool {
 }
 
 // holds dials k, where the holder of name was last seen, and reports
-// whether the holder answers there by the end of ctx. The dial is paced
-// by the dial pool's token bucket; if it cannot start in time the holder
-// keeps the name for now, as the claim stays unconfirmed.
+// whether the holder answers there by the end of ctx. A dial takes a token
+// of the dial pool's bucket (one under way is joined instead); if it cannot
+// start in time the holder keeps the name for now, as the claim stays
+// unconfirmed.
 func (n *Node) holds(ctx context.Context, k netip.AddrPort, name string) bool {
+	var wait time.Duration
 	n.mu.Lock()
-	wait := n.pool.reserve(time.Now())
+	if n.dialing[k] == nil {
+		wait = n.pool.reserve(time.Now())
+	}
 	n.mu.Unlock()
 	if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
 		return true

@@ -119,8 +119,8 @@
 // on until that, within the network timeout, or for as long as a slow link
 // keeps taking what the node wrote before its goodbye. What cannot go out in
 // that time is discarded, with a warning. Neither side redials the other: a
-// node refuses a redial from a remote it said goodbye to or was told goodbye
-// by (on its own dial: see Security), and the redialler
+// node refuses a redial from a remote it said goodbye to, or was told goodbye
+// by on a connection it dialled (see Security), and the redialler
 // stops. A peer list that still names a node that left
 // does not bring it back; [Node.Add], on either side, does. Close closes Inbox, so that ranging over it ends, and
 // returns once every goroutine of the node has stopped and its last callback

@@ -44,10 +44,9 @@ func (n *Node) goneLocked(p *peer) bool {
 
 // refusedAsGone handles a RejectGone from the node dialled at k: a goodbye
 // at k, confirmed, and for a redial the one this node missed. k is filed
-// as left, so that neither a redial nor a peer list dials it again.
+// as left, not the address the refuser claimed (confirm.go), so that
+// neither a redial nor a peer list dials it again.
 func (n *Node) refusedAsGone(k netip.AddrPort, p *peer, why dialCause) error {
-	// The refusal confirms a goodbye at k, which this node dialled: k is
-	// filed as left, not the address the refuser claimed (confirm.go).
 	n.mu.Lock()
 	n.unretryLocked(k)
 	n.markLeft(k, p.nonce)
