@@ -390,9 +390,9 @@
 // holds at the moment is still only a claim. A stranger (in an open cluster)
 // or a member (with a secret) can take the address or the name of a node
 // that is down or unreachable, and hold it while it stays connected: the
-// node, when it comes back, is refused with [ErrNameConflict] at that peer
-// until the squatter leaves, and traffic routed by name or tags reaches the
-// squatter; and a goodbye said under the address of a node that is down
+// node, when it comes back, is refused at that peer (as a duplicate, or
+// with [ErrNameConflict]) until the squatter leaves, and traffic routed by
+// address, name or tags reaches the squatter; and a goodbye said under the address of a node that is down
 // ends the redials of it (a peer list that names it still brings it back).
 // It cannot take over a live node's connection, its name while it answers,
 // or make a node file another as gone for good.
