@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -105,7 +106,9 @@ func TestForgedOwnNonceDoesNotMakeAnAddressSelf(t *testing.T) {
 func TestClaimOfALiveRemotesAddressIsRefused(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		ev := newEvents()
-		a, b := h.node(ev.Option()), h.node()
+		// Patient: b must answer a's ping within half of a's timeout,
+		// however loaded the machine.
+		a, b := h.node(ev.Option(), clustertest.Patient()), h.node()
 		mesh(t, a, b)
 		p := impersonate(t, h, a, &wire.Hello{Addr: b.String(), Nonce: newNonce(), Join: true})
 		assert.Equal(t, wire.RejectDuplicate, p.verdict, "a replaced live b")
@@ -127,7 +130,7 @@ func TestForgedGoodbyesDoNotSplitACluster(t *testing.T) {
 		nodes := make([]*cluster.Node, 4)
 		for i := range nodes {
 			evs[i] = newEvents()
-			nodes[i] = h.node(evs[i].Option())
+			nodes[i] = h.node(evs[i].Option(), clustertest.Patient())
 		}
 		mesh(t, nodes...)
 		for i, x := range nodes {
@@ -202,7 +205,9 @@ func TestGoodbyeIsFiledOnceTheLeaverRefusesADial(t *testing.T) {
 func TestNameSquatterIsRefusedWhileTheHolderAnswers(t *testing.T) {
 	forEachStack(t, func(t *testing.T, h *harness) {
 		never := cluster.WithReconnectInterval(time.Hour) // only the check dials
-		a, b := h.node(never), h.node(never, cluster.WithName("x"))
+		// Patient: the check's dial must reach b within half of a's
+		// timeout, however loaded the machine.
+		a, b := h.node(never, clustertest.Patient()), h.node(never, cluster.WithName("x"))
 		require.NoError(t, a.Add(b.String()))
 		h.faults.Break(a.String(), b.String())
 		waitKnows(t, waitFor, a)
