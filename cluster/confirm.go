@@ -30,12 +30,15 @@ import (
 //     only if a dial of that address now fails to reach the name's holder
 //     there within claimWait; if the holder answers, the claimant is
 //     refused with RejectName (holds).
-//   - Left: a goodbye files its sender's address as one that left
-//     gracefully, never redialled and refusing dials that a peer list or a
-//     redial makes, only if it came on the node's own dial of an address it
-//     reached (confirmedLocked). A goodbye on another connection removes the
-//     connection and files nothing; the leaver, if it is still up, refuses
-//     this node's later dials with RejectGone, and that refusal files it.
+//   - Left: a goodbye comes on a registered connection, whose address
+//     claim was either uncontested or confirmed as above, so a stranger
+//     cannot say it for a live remote. It files the address as left by the
+//     claimant's nonce: the node no longer dials it (the spec: a node told
+//     goodbye never dials the leaver again), and refuses the redials and
+//     list dials of that instance only, so that the real node, if the
+//     claimant was not it, can still dial in. A RejectGone to the node's
+//     own dial of k files k, not the address the refuser claimed
+//     (refusedAsGone).
 //
 // Without per-node keys, a name or address that nobody else holds at the
 // moment is still only a claim: see the Security part of the package doc.
@@ -147,23 +150,4 @@ func (n *Node) selfFound(k netip.AddrPort, p *peer) error {
 	}
 	n.markSelf(k)
 	return nil
-}
-
-// confirmedLocked reports whether p is the node's own dial of an address
-// it reached, named by an Add or found to be p's: then a goodbye on p files
-// that address as left. An address reached once is no proof for a
-// connection that came in: a stranger could claim the address of a remote
-// that is down and say goodbye for it. n.mu must be held.
-func (n *Node) confirmedLocked(p *peer) bool {
-	_, ok := n.reached[p.key]
-	return ok && p.st.dialled.Load()
-}
-
-// fileLeftLocked files p's remote, just retired for cause, as one that left
-// gracefully: always if this node said goodbye, on the remote's goodbye
-// only if confirmedLocked. n.mu must be held.
-func (n *Node) fileLeftLocked(p *peer, cause error) {
-	if cause == ErrLocalLeave || n.confirmedLocked(p) {
-		n.markLeft(p.key, p.nonce)
-	}
 }

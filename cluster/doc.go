@@ -119,9 +119,8 @@
 // on until that, within the network timeout, or for as long as a slow link
 // keeps taking what the node wrote before its goodbye. What cannot go out in
 // that time is discarded, with a warning. Neither side redials the other: a
-// node refuses a redial from a remote it said goodbye to, or was told goodbye
-// by on a connection it dialled (see Security), and the redialler
-// stops. A peer list that still names a node that left
+// node refuses a redial from a remote it said goodbye to or was told goodbye
+// by, and the redialler stops. A peer list that still names a node that left
 // does not bring it back; [Node.Add], on either side, does. Close closes Inbox, so that ranging over it ends, and
 // returns once every goroutine of the node has stopped and its last callback
 // has run. It may be called more than once, and from a callback: it then
@@ -378,13 +377,11 @@
 //     at once and paced like every dial, fails to find the name's holder
 //     within half the network timeout; if the holder answers, the claimant
 //     is refused with [ErrNameConflict].
-//   - A goodbye files its sender as one that left gracefully (never
-//     redialled, refused if it redials) only if it came on the node's own
-//     dial of that address, one an Add named or where the dial found it. A
-//     goodbye on a connection that came in removes that connection and
-//     files nothing; a graceful leaver that is still up refuses the
-//     node's later dials, which files it then, and is not redialled
-//     meanwhile.
+//   - A goodbye comes on a connection whose claim was uncontested or
+//     confirmed as above, so nobody can say it for a live remote. The node
+//     then dials that address no more, as after any goodbye, and refuses
+//     the redials and peer-list dials of the instance that said it (by its
+//     nonce) only: another node at that address may still dial in.
 //
 // What remains: without per-node keys, an address or a name that nobody
 // holds at the moment is still only a claim. A stranger (in an open cluster)
@@ -392,10 +389,10 @@
 // that is down or unreachable, and hold it while it stays connected: the
 // node, when it comes back, is refused at that peer (as a duplicate, or
 // with [ErrNameConflict]) until the squatter leaves, and traffic routed by
-// address, name or tags reaches the squatter; and a goodbye said under the address of a node that is down
-// ends the redials of it (a peer list that names it still brings it back).
-// It cannot take over a live node's connection, its name while it answers,
-// or make a node file another as gone for good.
+// address, name or tags reaches the squatter. A goodbye said under the
+// address of a node that is not connected to this one (down, or cut off)
+// stops this node dialling it, though that node may still dial in. It
+// cannot take over a live node's connection, or its name while it answers.
 //
 // Limits: what one peer, honest or not, can make a node spend, whatever it
 // sends (hostile_dial_test.go and the internal tests of the dial pool and

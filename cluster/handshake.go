@@ -86,14 +86,12 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 		p.goodbye()
 		return fmt.Errorf("%w: the peer's label is %q, this node's %q", identityError(wire.RejectLabel), p.label, n.cfg.label)
 	}
-	// Before admit, which starts p's reader: a goodbye on p may come at
-	// once, and is filed as left only if p is reached (confirm.go).
-	n.reachedBy(p, k, why.joins())
 	if code := n.admit(p, false); code != 0 {
 		// The acceptor took the connection; we cannot.
 		p.goodbye()
 		if code == wire.RejectDuplicate {
 			n.work.tieLosses.Add(1)
+			n.reachedBy(p, k, why.joins())
 			return nil
 		}
 		if err := identityError(code); err != nil {
@@ -102,6 +100,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(code))
 	}
 	admitted = true
+	n.reachedBy(p, k, why.joins())
 	return nil
 }
 

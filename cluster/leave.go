@@ -170,12 +170,12 @@ func (p *peer) goodbye() {
 }
 
 // retire removes p's remote as one that left gracefully, for cause: never
-// redialled, and filed as left if fileLeftLocked confirms it.
+// redialled.
 func (n *Node) retire(p *peer, cause error) {
 	p.endConversations(ErrRemoteLeft)
 	n.mu.Lock()
 	removed := n.removeLocked(p)
-	n.fileLeftLocked(p, cause) // confirm.go
+	n.markLeft(p.key, p.nonce)
 	n.mu.Unlock()
 	if removed {
 		n.emit(Event{Kind: EventRemoved, Addr: p.key, Err: cause})
