@@ -17,6 +17,10 @@ import (
 // Then comes the peer list of a join connection (peerlist.go), gathered
 // outside every lock, and before any other peer list (sendPeerList).
 func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
+	dead, code := n.confirmClaim(p) // confirm.go
+	if code != 0 {
+		return code
+	}
 	if code := n.verdict(p, acceptor); code != 0 {
 		return code // before the work below
 	}
@@ -24,7 +28,7 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	if p.join {
 		n.fwd.hold(p)
 	}
-	a := n.register(p, acceptor, first)
+	a := n.register(p, acceptor, first, dead)
 	if a.code != 0 {
 		n.fwd.release(p)
 		return a.code
@@ -70,7 +74,8 @@ func (m *membership) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
 		return wire.RejectClosing
 	}
 	if bytes.Equal(p.nonce, m.nonce) {
-		m.selves[p.key] = struct{}{}
+		// Recorded nowhere: anyone can send our nonce. The dialler
+		// learns self from this refusal (selfFound).
 		return wire.RejectSelf
 	}
 	if m.nonces[string(p.nonce)] != nil {

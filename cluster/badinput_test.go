@@ -318,7 +318,10 @@ func TestClaimedSizesCostNothingUntilSent(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			raws := make([]*rawPeer, peers)
 			for i := range raws {
-				raws[i] = dialRaw(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()), true)
+				// Each at an address of its own: a claim of a registered
+				// remote's address waits for the check of that remote.
+				raws[i] = dialRawHello(t, h, a, wire.AppendPreamble(nil, h.stack.codec.Name()),
+					&wire.Hello{Addr: fmt.Sprintf("127.0.0.1:%d", i+1), Nonce: newNonce()})
 				raws[i].write(t, append(header(max+1, wire.KindData), "just the start"...))
 			}
 			// Each stalled payload holds at most the first chunk of its body.

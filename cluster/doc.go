@@ -105,7 +105,9 @@
 // interval (default 5m), less often after failed redials, until it answers
 // (if the node has reached it at that address itself: see Limits), and then it is a remote again and
 // RemoteAdded fires. A node that restarts on the same address is a new
-// instance, and replaces the old one.
+// instance, and replaces the old one once the old connection is found dead
+// (at once if it failed, else after half the network timeout without an
+// answer: see Security).
 //
 // # Graceful leave
 //
@@ -302,7 +304,9 @@
 // it connects. [WithName] names it (by default "node-" and random hex digits):
 // a node that comes back under its name at another address, as a rescheduled
 // pod does, replaces the entry of the old address, which is no longer
-// redialled; two live nodes of one name are refused with [ErrNameConflict].
+// redialled, once a dial of the old address fails to find it there (within
+// half the network timeout); two live nodes of one name are refused with
+// [ErrNameConflict].
 // [WithTags] and [Node.SetTags] give it tags, string keys and values of at
 // most 16 KiB in all ([WithMaxTagsSize]), that every remote reads with
 // [Node.Info] and hears of changes to with [Node.RemoteTagsChanged], in order
@@ -369,14 +373,47 @@
 // handshake timeout is dropped (until its verdict a connection holds
 // about 10 KiB, 40 KiB with a secret, plus about what it sent), and the
 // handshakes of strangers and what peers can make a node dial or queue
-// are bounded, in number and in memory (see Limits
-// below). A peer that claims the address of an existing remote with a new
-// nonce replaces it, as a restarted node would: without the shared secret,
-// nothing tells the two apart. The tests (badinput_test.go,
+// are bounded, in number and in memory (see Limits below). The tests (badinput_test.go,
 // hostile_test.go, and the fuzz targets of this package, internal/wire and
 // each codec) cover garbage, truncated and oversized frames, a claimed
 // length of 4 GiB, half a frame and then silence, and crowds of
 // connections that never say hello.
+//
+// Identity claims: a hello names an address, a nonce and a name, and
+// anyone can send any of them (a node sends its nonce to whoever connects).
+// A node acts on such a claim only once it has confirmed it (confirm.go,
+// confirm_test.go):
+//
+//   - It takes an address for its own only when its own dial of that
+//     address met its own nonce; a connection that comes in with its nonce
+//     is refused and recorded nowhere.
+//   - A connection that claims a connected remote's address with a new
+//     nonce, as a restarted node would, replaces it only if the remote's
+//     connection does not answer a ping within half the network timeout;
+//     else it is refused as a duplicate. The claimant waits that long for
+//     its answer, at most: a restarted node's old connection fails at once
+//     or stays silent.
+//   - A connection that claims the name of a remote being redialled at
+//     another address takes the name only if a dial of that address, made
+//     at once and paced like every dial, fails to find the name's holder
+//     within half the network timeout; if the holder answers, the claimant
+//     is refused with [ErrNameConflict].
+//   - A goodbye comes on a connection whose claim was uncontested or
+//     confirmed as above, so nobody can say it for a live remote. The node
+//     then dials that address no more, as after any goodbye, and refuses
+//     the redials and peer-list dials of the instance that said it (by its
+//     nonce) only: another node at that address may still dial in.
+//
+// What remains: without per-node keys, an address or a name that nobody
+// holds at the moment is still only a claim. A stranger (in an open cluster)
+// or a member (with a secret) can take the address or the name of a node
+// that is down or unreachable, and hold it while it stays connected: the
+// node, when it comes back, is refused at that peer (as a duplicate, or
+// with [ErrNameConflict]) until the squatter leaves, and traffic routed by
+// address, name or tags reaches the squatter. A goodbye said under the
+// address of a node that is not connected to this one (down, or cut off)
+// stops this node dialling it, though that node may still dial in. It
+// cannot take over a live node's connection, or its name while it answers.
 //
 // Limits: what one peer, honest or not, can make a node spend, whatever it
 // sends (hostile_dial_test.go, gate_test.go and the internal tests of the

@@ -67,8 +67,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 	switch verdict.Code {
 	case 0:
 	case wire.RejectSelf:
-		n.markSelf(k, p.key)
-		return nil
+		return n.selfFound(k, p)
 	case wire.RejectDuplicate:
 		n.work.tieLosses.Add(1)
 		n.reachedBy(p, k, why.joins())

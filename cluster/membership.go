@@ -147,14 +147,19 @@ func (m *membership) verdict(p *peer, acceptor bool) wire.RejectCode {
 
 // register admits p if verdictLocked allows it: it starts p's link with
 // its first frames and publishes p as the connection to its remote, so
-// that whoever finds p queues behind them.
-func (m *membership) register(p *peer, acceptor bool, first []byte) admission {
+// that whoever finds p queues behind them. A connection registered for p's
+// address is replaced only if it is dead, the one confirmClaim found dead
+// (confirm.go); another, registered meanwhile, refuses p.
+func (m *membership) register(p *peer, acceptor bool, first []byte, dead *peer) admission {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if code := m.verdictLocked(p, acceptor); code != 0 {
 		return admission{code: code}
 	}
 	var a admission
+	if old := m.remotes.get(p.key); old != nil && old != dead {
+		return admission{code: wire.RejectDuplicate}
+	}
 	if a.old = m.remotes.get(p.key); a.old != nil {
 		// Same address, new nonce: the remote restarted before we noticed.
 		m.removeLocked(a.old)

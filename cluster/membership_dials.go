@@ -220,12 +220,12 @@ func (m *membership) closeRemote(k netip.AddrPort) *peer {
 	return p
 }
 
-// goneOnRefusal takes a refused redial of k, whose remote is the instance of
-// nonce at key, as the goodbye the node missed: it stops redialling.
-func (m *membership) goneOnRefusal(k, key netip.AddrPort, nonce []byte) {
+// goneOnRefusal takes a RejectGone to the node's own dial of k, from the
+// instance of nonce, as a confirmed goodbye at k: k is filed as left and no
+// longer redialled (markLeft unretries it).
+func (m *membership) goneOnRefusal(k netip.AddrPort, nonce []byte) {
 	m.mu.Lock()
-	m.unretryLocked(k)
-	m.markLeft(key, nonce)
+	m.markLeft(k, nonce)
 	m.mu.Unlock()
 }
 
@@ -257,4 +257,33 @@ func (m *membership) reconnecting() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.retry.len()
+}
+
+// nameRedialledElsewhere returns where the node redials the remote whose
+// name p claims, if it is another address than p's: a claim that moves the
+// name, which confirmClaim checks first (confirm.go).
+func (m *membership) nameRedialledElsewhere(p *peer) (holder netip.AddrPort, ok bool) {
+	if p.name == "" {
+		return netip.AddrPort{}, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	holder, named := m.names[p.name]
+	if !named || holder == p.key {
+		return netip.AddrPort{}, false
+	}
+	e := m.retry.get(holder)
+	return holder, e != nil && e.name == p.name
+}
+
+// reserveUnlessDialling takes a token of the dial pool for a dial of k and
+// returns how long to wait for it, or 0 if a dial of k is under way: one to
+// join rather than pay for (confirm.go).
+func (m *membership) reserveUnlessDialling(k netip.AddrPort) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dialing[k] != nil {
+		return 0
+	}
+	return m.pool.reserve(time.Now())
 }

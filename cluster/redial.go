@@ -53,13 +53,15 @@ func (m *membership) markLeft(k netip.AddrPort, nonce []byte) {
 	m.left.put(k, departure{at: time.Now(), nonce: string(nonce)})
 }
 
-// refusedAsGone handles a RejectGone from the node dialled at k. A refused
-// redial is the goodbye this node missed: it stops redialling.
+// refusedAsGone handles a RejectGone from the node dialled at k: a goodbye
+// at k, confirmed, and for a redial the one this node missed. k is filed
+// as left, not the address the refuser claimed (confirm.go), so that
+// neither a redial nor a peer list dials it again.
 func (n *Node) refusedAsGone(k netip.AddrPort, p *peer, why dialCause) error {
+	n.goneOnRefusal(k, p.nonce)
 	if why != byRedial {
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(wire.RejectGone))
 	}
-	n.goneOnRefusal(k, p.key, p.nonce)
 	return fmt.Errorf("%w: %w", ErrRejected, errGoneBefore)
 }
 

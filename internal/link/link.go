@@ -189,7 +189,9 @@ type Link struct {
 	// answer times it.
 	pings  atomic.Int32
 	pingAt atomic.Int64
-	_      [64]byte // the reader's counts apart from the writer's
+	// answered, if set, is closed by the next pong (Answered).
+	answered atomic.Pointer[chan struct{}]
+	_        [64]byte // the reader's counts apart from the writer's
 	// The reader's.
 	rtt, srtt       atomic.Int64 // time.Duration
 	msgsIn, bytesIn atomic.Uint64

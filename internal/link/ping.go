@@ -17,6 +17,9 @@ func (l *Link) Ping() {
 // pong takes the answer to the oldest health check, and tells the node of
 // its round trip if it timed it. The reader calls it.
 func (l *Link) pong() {
+	if c := l.answered.Swap(nil); c != nil {
+		close(*c)
+	}
 	at := l.pingAt.Swap(0)
 	for {
 		// An answer to no ping, from a peer that breaks the protocol,
@@ -39,6 +42,20 @@ func (l *Link) pong() {
 	l.rtt.Store(int64(rtt))
 	l.srtt.Store(int64(srtt))
 	l.h.Pong(rtt)
+}
+
+// Answered returns a channel that the next pong closes, timed or not: a
+// sign of life from the remote, which every caller until then shares.
+func (l *Link) Answered() <-chan struct{} {
+	for {
+		if c := l.answered.Load(); c != nil {
+			return *c
+		}
+		c := make(chan struct{})
+		if l.answered.CompareAndSwap(nil, &c) {
+			return c
+		}
+	}
 }
 
 // RTT returns the round trip of the last health check answered, and their
