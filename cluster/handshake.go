@@ -59,7 +59,7 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 			// connection, takes its end for a crash, and this node
 			// redials (retryCut).
 			p.goodbye()
-		} else if p.helloSent && why.joins() {
+		} else if p.helloSent && why.joins() && !refused(err) {
 			n.retryCut(k)
 		}
 		return cause(ctx, err)
@@ -102,6 +102,13 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 	admitted = true
 	n.reachedBy(p, k, why.joins())
 	return nil
+}
+
+// refused reports whether err says that the acceptor refused the
+// connection (a proof that failed, no version in common): it did not take
+// it, so there is nothing to redial after a cut.
+func refused(err error) bool {
+	return errors.Is(err, ErrAuth) || errors.Is(err, ErrIncompatible) || errors.Is(err, ErrRejected)
 }
 
 // interrupt unblocks p's handshake when ctx ends, unless p has been admitted
