@@ -3,16 +3,13 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"time"
 
+	"github.com/peerweave/peerweave/internal/selfsigned"
 	"github.com/peerweave/peerweave/internal/wire"
 	"github.com/peerweave/peerweave/transport"
 )
@@ -36,22 +33,12 @@ import (
 // full-sized records from the start (a node's connections are long-lived
 // streams, not web pages waiting for their first bytes).
 func newSecureConfig() (*tls.Config, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	cert, err := selfsigned.Certificate()
 	if err != nil {
-		return nil, fmt.Errorf("cluster: TLS key: %w", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(100, 0, 0),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: TLS certificate: %w", err)
+		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	return &tls.Config{
-		Certificates:           []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: priv}},
+		Certificates:           []tls.Certificate{cert},
 		MinVersion:             tls.VersionTLS13,
 		InsecureSkipVerify:     true, // trust comes from the proofs of the secret
 		SessionTicketsDisabled: true,
