@@ -22,10 +22,11 @@ import (
 // own first.
 //
 // Calls for one remote come one at a time, in the order the remote sent;
-// calls for different remotes run at the same time. h may be called until
-// Close returns, and may call any method of the node but Close, those that
-// wait for the remote whose message it handles included: a Request or a
-// Query of it, a Send that waits for room, its CloseRemote. While such a call
+// calls for different remotes run at the same time. No call starts once
+// Close has returned (see Close for one under way when it is called). h may
+// call any method of the node, Close and those that wait for the remote
+// whose message it handles included: a Request or a Query of it, a Send that
+// waits for room, its CloseRemote. While such a call
 // waits, another goroutine reads the remote's connection, so the reply, the
 // room or the acknowledgement comes, and the messages that arrive meanwhile
 // wait, copied, for h to return, then reach it in order.
