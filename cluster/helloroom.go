@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -77,10 +76,10 @@ func (p *peer) helloSize() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if wire.Kind(h[4]) != wire.KindHello {
-		return 0, nil // readHello says what is wrong
+	if hdr := wire.HeaderOf(h); hdr.Kind == wire.KindHello {
+		return hdr.Size, nil
 	}
-	return int(binary.BigEndian.Uint32(h)) - 1, nil
+	return 0, nil // readHello says what is wrong
 }
 
 // roomForHello waits, until deadline, for room to read a hello of size
