@@ -24,7 +24,11 @@ import (
 // maxPreludes and maxPrelude bound the preludes that decoders are pooled
 // for, how many and how long: preludes come from the network, and there is
 // one per type and sending process. A prelude joins the pool only once a
-// stream with it decoded.
+// stream with it decoded; when maxPreludes are pooled, the one used least
+// recently makes room, so that a stranger who sends many preludes (a
+// handshake's hello is decoded before anything is proven) cannot keep the
+// preludes of later types out for the life of the process: it evicts them
+// only for as long as it keeps sending.
 const (
 	maxPreludes = 256
 	maxPrelude  = 4 << 10
@@ -33,9 +37,17 @@ const (
 var (
 	encoders sync.Map // reflect.Type -> *sync.Pool of *valueEncoder, nil for a type with an interface in it
 
-	decodersMu sync.Mutex
-	decoders   = map[string]*sync.Pool{} // prelude -> *sync.Pool of *valueDecoder; at most maxPreludes
+	decodersMu sync.Mutex                   // guards decoders and uses
+	decoders   = map[string]*decoderEntry{} // by prelude; at most maxPreludes
+	uses       uint64                       // a clock of decoderPool's lookups, for recency
 )
+
+// decoderEntry is the pool of decoders that have read one prelude, and when
+// it was last looked up.
+type decoderEntry struct {
+	pool    sync.Pool // of *valueDecoder
+	lastUse uint64
+}
 
 // valueEncoder is a gob stream that has sent the definitions of one Go type.
 type valueEncoder struct {
@@ -187,19 +199,33 @@ func holdsInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
 }
 
 // decoderPool returns the pool of decoders that have read prelude, or nil
-// if there is none; with add, it makes one if there is room.
+// if there is none; with add, it makes one, making room by dropping the
+// pool of the prelude looked up least recently if maxPreludes are pooled (a
+// scan of them, only when a new prelude decoded).
 func decoderPool(prelude []byte, add bool) *sync.Pool {
 	decodersMu.Lock()
 	defer decodersMu.Unlock()
-	if p := decoders[string(prelude)]; p != nil || !add {
-		return p
+	uses++
+	if e := decoders[string(prelude)]; e != nil {
+		e.lastUse = uses
+		return &e.pool
 	}
-	if len(decoders) >= maxPreludes || len(prelude) > maxPrelude {
+	if !add || len(prelude) > maxPrelude {
 		return nil
 	}
-	p := new(sync.Pool)
-	decoders[string(prelude)] = p
-	return p
+	if len(decoders) >= maxPreludes {
+		var oldest string
+		var at uint64
+		for k, e := range decoders {
+			if at == 0 || e.lastUse < at {
+				oldest, at = k, e.lastUse
+			}
+		}
+		delete(decoders, oldest)
+	}
+	e := &decoderEntry{lastUse: uses}
+	decoders[string(prelude)] = e
+	return &e.pool
 }
 
 // lastMessage returns the length of the last gob message of b, a run of

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -120,4 +121,40 @@ func BenchmarkValues(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Preludes from the network cannot keep later ones out of the pool: past
+// maxPreludes, the prelude looked up least recently makes room, and one in
+// use stays.
+func TestPreludesPastTheBoundEvictTheLeastRecentlyUsed(t *testing.T) {
+	c := Codec{}
+	prelude := func(b []byte) string { return string(b[:len(b)-lastMessage(b)]) }
+	pooled := func(p string) bool {
+		decodersMu.Lock()
+		defer decodersMu.Unlock()
+		return decoders[p] != nil
+	}
+	roundTrip := func(v any) string {
+		b, err := c.Marshal(v)
+		require.NoError(t, err)
+		require.NoError(t, c.Unmarshal(b, v))
+		return prelude(b)
+	}
+	ours := roundTrip(&benchValue{Kind: "ours"})
+	require.True(t, pooled(ours))
+	var last string
+	for i := range maxPreludes + 50 {
+		// A stranger's type: a struct of one field whose name no other has.
+		st := reflect.StructOf([]reflect.StructField{{Name: fmt.Sprintf("F%d", i), Type: reflect.TypeFor[int]()}})
+		last = roundTrip(reflect.New(st).Interface())
+		if i%32 == 0 {
+			roundTrip(&benchValue{Kind: "ours"}) // in use all along
+		}
+	}
+	decodersMu.Lock()
+	n := len(decoders)
+	decodersMu.Unlock()
+	assert.LessOrEqual(t, n, maxPreludes)
+	assert.True(t, pooled(last), "a new prelude was kept out of a full pool")
+	assert.True(t, pooled(ours), "a prelude in use was evicted")
 }
