@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/peerweave/peerweave/internal/link"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -66,19 +67,12 @@ func lostCause(err error) error {
 	switch {
 	case errors.Is(err, ErrProtocol):
 		return because(ErrProtocol, err)
-	case isTimeout(err) && errors.As(err, &we):
+	case link.IsTimeout(err) && errors.As(err, &we):
 		return because(ErrWriteStalled, err)
-	case isTimeout(err):
+	case link.IsTimeout(err):
 		return because(ErrSilence, err)
 	}
 	return because(ErrConnLost, err)
-}
-
-// isTimeout reports whether err is a deadline that passed, as a transport
-// reports it.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // handshakeCause classifies the error that ended a handshake, unless it
@@ -96,4 +90,11 @@ func handshakeCause(err error) error {
 		return because(ErrConnLost, err)
 	}
 	return err
+}
+
+// refused reports whether err says that the acceptor refused the
+// connection (a proof that failed, no version in common, a verdict): it did
+// not take it, so there is nothing to redial after a cut.
+func refused(err error) bool {
+	return errors.Is(err, ErrAuth) || errors.Is(err, ErrIncompatible) || errors.Is(err, ErrRejected)
 }

@@ -104,13 +104,6 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 	return nil
 }
 
-// refused reports whether err says that the acceptor refused the
-// connection (a proof that failed, no version in common): it did not take
-// it, so there is nothing to redial after a cut.
-func refused(err error) bool {
-	return errors.Is(err, ErrAuth) || errors.Is(err, ErrIncompatible) || errors.Is(err, ErrRejected)
-}
-
 // interrupt unblocks p's handshake when ctx ends, unless p has been admitted
 // by then: Close says goodbye to admitted peers itself.
 func (n *Node) interrupt(ctx context.Context, p *peer) (stop func()) {

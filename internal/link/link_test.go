@@ -375,7 +375,7 @@ func TestStalledLinkFailsWritesAfterTheTimeout(t *testing.T) {
 		_, ok := l.Queue(nil, make([]byte, 2*mem.BufferSize))
 		require.True(t, ok)
 		err := <-r.failed
-		assert.True(t, isTimeout(err), "%v", err)
+		assert.True(t, IsTimeout(err), "%v", err)
 		assert.GreaterOrEqual(t, time.Since(start), testTimeout)
 		assert.LessOrEqual(t, time.Since(start), 2*testTimeout)
 	})

@@ -44,7 +44,7 @@ func writeLink(conn net.Conn, b []byte, timeout time.Duration) error {
 		conn.SetWriteDeadline(deadline)
 		n, err := conn.Write(b)
 		b = b[n:]
-		if err == nil || !isTimeout(err) {
+		if err == nil || !IsTimeout(err) {
 			return err
 		}
 		if len(b) == 0 {
@@ -87,7 +87,7 @@ func writeWatched(conn net.Conn, b []byte, timeout time.Duration) error {
 		n, err := conn.Write(b)
 		w.stop()
 		b = b[n:]
-		if err == nil || !isTimeout(err) {
+		if err == nil || !IsTimeout(err) {
 			return err
 		}
 		if len(b) == 0 {
@@ -170,9 +170,9 @@ func (w *progress) stop() {
 	w.mu.Unlock()
 }
 
-// isTimeout reports whether err is a deadline that passed, as a transport
+// IsTimeout reports whether err is a deadline that passed, as a transport
 // reports it.
-func isTimeout(err error) bool {
+func IsTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
