@@ -217,7 +217,7 @@ func (m *membership) tagged(p *peer, version uint64, tags map[string]string) {
 func (m *membership) interruptHandshake(p *peer) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if p.getState() == handshaking {
+	if !p.admitted.Load() {
 		p.conn.SetDeadline(time.Unix(1, 0))
 	}
 }

@@ -11,30 +11,6 @@ import (
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
-// peerState is where a connection is in its life. It only moves forward:
-// handshaking, live, then leaving in one of two ways; a connection can also
-// end in any state. Past handshaking, the link says where its goodbye
-// stands (link.State).
-type peerState uint32
-
-const (
-	// handshaking: frames are bounded by maxHandshakeFrame and the
-	// handshake's own deadline applies.
-	handshaking peerState = iota
-	// live: the remote is registered; frames up to the maximum message size
-	// flow both ways and every read pushes the silence deadline out.
-	live
-	// saidBye: this node sent a goodbye and waits for its acknowledgement.
-	// No more data goes out, and the remote is not redialled.
-	saidBye
-	// gotBye: the remote said goodbye; the writer sends our
-	// acknowledgement, then closes the connection.
-	gotBye
-)
-
-// leaving reports whether s is one of the goodbye states.
-func (s peerState) leaving() bool { return s >= saidBye }
-
 // peer is the node's view of one remote: the connection's handshake, the
 // identity it gave, a reader goroutine that handles frames (read.go), and,
 // once admitted, the link that writes to it (internal/link).
@@ -64,10 +40,11 @@ type peer struct {
 	// link is the connection once admitted, set by admit before the peer
 	// is published, then immutable; nil during the handshake.
 	link *link.Link
-	// state is handshaking until register makes it live under the node lock; the link
-	// says the rest.
-	state  atomic.Uint32 // a peerState
-	listed bool          // its peer list arrived; guarded by the node lock
+	// admitted is set, under the node lock, once startLink has made the
+	// link: from then on the handshake's deadline no longer applies
+	// (interruptHandshake), and the link says where a goodbye stands.
+	admitted atomic.Bool
+	listed   bool // its peer list arrived; guarded by the node lock
 
 	from Remote // the remote as the message handler sees it; reader only
 
@@ -106,19 +83,8 @@ func (n *Node) newPeer(conn net.Conn) *peer {
 	return p
 }
 
-// getState returns where p is: handshaking, or where its link is.
-func (p *peer) getState() peerState {
-	if peerState(p.state.Load()) == handshaking {
-		return handshaking
-	}
-	switch p.link.State() {
-	case link.SaidBye:
-		return saidBye
-	case link.GotBye:
-		return gotBye
-	}
-	return live
-}
+// leaving reports whether p's link is in a goodbye, either way.
+func (p *peer) leaving() bool { return p.link != nil && p.link.State().Leaving() }
 
 // firstFrames returns the frames that open p's link once admitted, after
 // those the handshake left in p.ctrl: the acceptor's Welcome, our tags and
@@ -142,7 +108,7 @@ func (p *peer) firstFrames(acceptor bool) []byte {
 }
 
 // startLink makes p's link, whose first frames are those the handshake
-// left in p.ctrl and first, and marks p live. p.mu must be held, and the node lock,
+// left in p.ctrl and first, and marks p admitted. p.mu must be held, and the node lock,
 // which guards the move out of handshaking (interrupt).
 func (p *peer) startLink(first []byte) {
 	n := p.n
@@ -155,7 +121,7 @@ func (p *peer) startLink(first []byte) {
 	p.link = link.New(p.conn, p.br, p, cfg, append(p.ctrl, first...))
 	p.br = nil
 	p.ctrl = nil
-	p.state.Store(uint32(live))
+	p.admitted.Store(true)
 }
 
 // appendControl queues a control frame, encoding v as its body if v is not

@@ -179,7 +179,7 @@ func (p *peer) queueTags() {
 // version p was last sent makes SetTags and admit, which both call it, send
 // each version once, and in order. p.mu must be held.
 func (p *peer) queueTagsLocked() bool {
-	if p.getState().leaving() {
+	if p.leaving() {
 		return false
 	}
 	n := p.n
