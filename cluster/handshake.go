@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/peerweave/peerweave/internal/addr"
+	"github.com/peerweave/peerweave/internal/link"
 	"github.com/peerweave/peerweave/internal/wire"
 )
 
@@ -127,9 +128,13 @@ func afterFunc(ctx context.Context, f func()) (stop func()) {
 
 // cause prefers the reason ctx ended over the error it caused: ErrTimeout
 // when the network timeout of connect passed, else the caller's context's
-// error and cause (see ctxErr).
+// error and cause (see ctxErr). A deadline of the connection's that passed
+// while ctx had not ended yet is the network timeout too: the handshake
+// sets it to that, and it may fire a moment before ctx's own timer.
 func cause(ctx context.Context, err error) error {
 	switch c := context.Cause(ctx); {
+	case c == nil && link.IsTimeout(err):
+		return fmt.Errorf("%w (%v)", ErrTimeout, err)
 	case c == nil:
 		return err
 	case c == ErrTimeout:
