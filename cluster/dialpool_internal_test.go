@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"testing"
@@ -79,4 +80,39 @@ func TestPeerListDialsAreFairPerSource(t *testing.T) {
 	// most; in one queue it would wait for all of them, 16 timeouts.
 	fifo := tarpits / maxListDials * timeout
 	assert.Less(t, time.Since(start), fifo/2, "an honest peer's address waited behind another source's")
+}
+
+func TestAListeningThirdPartyGetsAFewHellosPerInterval(t *testing.T) {
+	// The network timeout is short, so that the handshake of each dial
+	// gives up soon; the healthy interval, the negative cache's term, is
+	// the default, far longer than the test.
+	a, err := NewNode("127.0.0.1:0", WithNetworkTimeout(200*time.Millisecond))
+	require.NoError(t, err)
+	defer a.Close()
+	// A third party that accepts every connection and reads what comes,
+	// but speaks no peerweave: each dial sends it a hello, then times out.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Remote after remote names it, as a flood of peer lists would.
+	for i := range 10 {
+		require.NoError(t, a.learn(hostileSource(uint16(i+1)), []string{ln.Addr().String()}))
+		require.NoError(t, a.WaitMesh(ctx))
+	}
+	assert.EqualValues(t, maxListAttempts, a.work.dials.Load(),
+		"a listening address named by 10 peer lists was dialled more than %d times in a healthy interval", maxListAttempts)
 }

@@ -448,7 +448,14 @@
 //     Waiting list dials are served in turn per remote that named them, so
 //     one remote's addresses that never answer delay another's by at most
 //     one network timeout. An address whose list dial failed is not dialled
-//     from a peer list again for a healthy interval.
+//     from a peer list again for a healthy interval (16,384 such addresses
+//     remembered). A list dial sends the node's hello, tags included, as
+//     any dial does, so that the remote has them at RemoteAdded; but only
+//     once the address has accepted the connection. So a third party whose
+//     addresses a remote lists gets from each node at most 64 connection
+//     attempts a second in all, and, while the negative cache has room, at
+//     most 3 hellos (the node's identity and tags) per listening address
+//     and healthy interval.
 //   - The node redials, after an ungraceful removal, an address it has
 //     reached itself (it dialled it and found the remote there, or an Add
 //     named it) until it answers; an address a remote merely claimed in its
