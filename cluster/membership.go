@@ -106,6 +106,19 @@ func (m *membership) beginClose() bool {
 	return true
 }
 
+// goWhileOpen runs f on a goroutine of g, the node's, and reports whether
+// it did: only while the node is open, so that a caller that is not itself
+// one of g's cannot add one once Close is waiting for them all.
+func (m *membership) goWhileOpen(g *group, f func()) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state.get() != nodeOpen {
+		return false
+	}
+	g.Go(f)
+	return true
+}
+
 // endClose moves a closing node to closed, once every goroutine of it has
 // returned.
 func (m *membership) endClose() {

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -38,7 +40,11 @@ type Answer struct {
 // remote has answered, not when its context ends. When ctx ends first, every
 // remote still to answer gives an Answer with the context's error, and the
 // node forgets their requests. Query queues the requests one remote after
-// the other, as Broadcast does. A remote that the node has suspended
+// the other, as Broadcast does: a remote whose send queue is full is asked
+// as soon as it has room, on a goroutine of the node's, while Query
+// returns; it answers the Send's error (ErrTimeout) if it has none within
+// the network timeout. Query keeps a copy of payload for those, so the
+// caller may reuse payload once Query returns. A remote that the node has suspended
 // because its window stays shut (see ErrStalled) answers ErrStalled at
 // once, and so does one still to answer when it is suspended.
 func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
@@ -63,6 +69,7 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 		q.answer(a)
 	}
 	q.calls = make([]*call, 0, len(ps))
+	var held []byte // payload, copied for the requests that wait for room
 	for _, p := range ps {
 		from := remoteOf(p.key)
 		if len(payload) > n.cfg.maxMessage {
@@ -88,14 +95,20 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 		})
 		q.mu.Unlock()
 		q.calls = append(q.calls, cl)
-		if err := p.sendTagged(ctx, requestTag(id), payload); err != nil {
-			if n.conv.take(id, p) != nil {
-				q.unwatch(cl)
-				q.answer(Answer{From: from, Err: n.failed(from, p, err)})
+		err := p.sendTagged(noWait, requestTag(id), payload)
+		if errors.Is(err, errNoWait) {
+			// p's queue is full: wait for room on a goroutine of the
+			// node's, so that Query returns at once and the other
+			// remotes are asked meanwhile, as Broadcast does.
+			if held == nil {
+				held = bytes.Clone(payload) // the caller may reuse payload once Query returns
+			}
+			if !n.goWhileOpen(&n.wg, func() { q.ask(ctx, cl, held) }) {
+				q.asked(cl, ErrClosed)
 			}
 			continue
 		}
-		p.relieve() // the answer comes on p's connection
+		q.asked(cl, err)
 	}
 	stop := context.AfterFunc(ctx, func() {
 		for _, cl := range q.calls {
@@ -115,6 +128,32 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 		stop()
 	}
 	return q
+}
+
+// ask queues the request of cl for its remote, waiting for room in its
+// queue for at most the network timeout, until ctx ends, or until the
+// remote is removed or suspended.
+func (q *Query) ask(ctx context.Context, cl *call, payload []byte) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(cl.p.callContext(), cancel)()
+	q.asked(cl, cl.p.sendTagged(ctx, requestTag(cl.id), payload))
+}
+
+// asked takes the outcome of queueing the request of cl: on success its
+// answer is to come on the remote's connection; on failure, unless the
+// request was answered otherwise meanwhile (its remote lost, ctx ended),
+// the failure is its answer.
+func (q *Query) asked(cl *call, err error) {
+	n, p := cl.p.n, cl.p
+	if err == nil {
+		p.relieve() // the answer comes on p's connection
+		return
+	}
+	if n.conv.take(cl.id, p) != nil {
+		q.unwatch(cl)
+		q.answer(Answer{From: remoteOf(p.key), Err: n.failed(remoteOf(p.key), p, err)})
+	}
 }
 
 // unwatch stops watching for the removal of the remote of cl, which ended.
