@@ -13,14 +13,16 @@ import (
 // How the errors that end connections and handshakes are classified into
 // the causes of errors.go.
 
-// sentinel is a cause that may also match ErrTimeout.
+// sentinel is an error that also matches a broader one: a cause that is a
+// timeout matches ErrTimeout, a refusal for a reason of its own
+// ErrRejected.
 type sentinel struct {
-	msg     string
-	timeout bool
+	msg  string
+	also error
 }
 
 func (s *sentinel) Error() string            { return s.msg }
-func (s *sentinel) Is(target error) bool     { return s.timeout && target == ErrTimeout }
+func (s *sentinel) Is(target error) bool     { return target == s.also }
 func (e protocolError) Is(target error) bool { return target == ErrProtocol }
 
 // Is makes a refusal match ErrAuth, or ErrRejected and, for an identity

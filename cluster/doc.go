@@ -460,8 +460,9 @@
 //     reached itself (it dialled it and found the remote there, or an Add
 //     named it) until it answers; an address a remote merely claimed in its
 //     hello only 3 times, unless one of them reaches it. The reconnect set
-//     holds at most 4,096 addresses (16,384 remembered as reached); a redial
-//     that fails waits 2, then 4 reconnect intervals before the next.
+//     holds at most 4,096 addresses (16,384 remembered as reached); after a
+//     redial that fails the address is redialled every other reconnect
+//     interval, and after two every fourth.
 //   - The queue to the callbacks holds at most the newest tags of each
 //     remote besides the remotes added and removed, so a flood of tags
 //     updates delays RemoteAdded of another remote by one RemoteTagsChanged

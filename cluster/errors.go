@@ -51,13 +51,13 @@ var (
 	ErrRejected = errors.New("cluster: connection rejected")
 
 	// ErrLabelMismatch is returned by Add when the remote belongs to a
-	// cluster of another label (see WithLabel).
-	ErrLabelMismatch = errors.New("cluster: cluster label mismatch")
+	// cluster of another label (see WithLabel). It matches ErrRejected.
+	ErrLabelMismatch error = &sentinel{"cluster: cluster label mismatch", ErrRejected}
 
 	// ErrNameConflict is returned by Add when the remote, or one of the
 	// remotes it is connected to, is another live node of the same name
-	// (see WithName).
-	ErrNameConflict = errors.New("cluster: node name in use")
+	// (see WithName). It matches ErrRejected.
+	ErrNameConflict error = &sentinel{"cluster: node name in use", ErrRejected}
 
 	// ErrBusy is the cause, in an EventHandshakeFailed, of a connection
 	// that the node closed before its handshake because too many others
@@ -82,11 +82,11 @@ var (
 	// ErrSilence: the remote sent nothing, not even the answer to a health
 	// check, for the healthy interval plus the network timeout. It matches
 	// ErrTimeout too.
-	ErrSilence error = &sentinel{"cluster: remote silent", true}
+	ErrSilence error = &sentinel{"cluster: remote silent", ErrTimeout}
 
 	// ErrWriteStalled: a write to the remote made no progress for the
 	// network timeout. It matches ErrTimeout too.
-	ErrWriteStalled error = &sentinel{"cluster: write to remote stalled", true}
+	ErrWriteStalled error = &sentinel{"cluster: write to remote stalled", ErrTimeout}
 
 	// ErrConnLost: the connection was closed or reset by the remote or the
 	// network, without a goodbye.
@@ -119,7 +119,7 @@ var (
 // with it, and so does Broadcast for it when its queue is full. The remote
 // stays connected, and Send to it waits for room as before. It matches
 // ErrTimeout too.
-var ErrStalled error = &sentinel{"cluster: remote's window stayed shut", true}
+var ErrStalled error = &sentinel{"cluster: remote's window stayed shut", ErrTimeout}
 
 // Errors of requests and queries, besides ErrClosed, ErrUnknownRemote,
 // ErrMessageTooLarge, ErrTimeout and the context's error.
