@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -291,9 +292,13 @@ func TestAuditDiscardedAtAGoodbyeIsAnEvent(t *testing.T) {
 		mesh(t, a, b)
 		full, cancel := context.WithCancel(context.Background())
 		cancel()
-		for range 1 << 12 {
-			if err := a.SendContext(full, remote(b), make([]byte, 1<<10)); err != nil {
-				break
+		// Fill a's queue until b's window is shut and the writer has
+		// taken all it can.
+		for filled := false; !filled; {
+			synctest.Wait()
+			filled = true
+			for a.SendContext(full, remote(b), make([]byte, 1<<10)) == nil {
+				filled = false
 			}
 		}
 		queued, ok := a.RemoteStats(remote(b))

@@ -1,0 +1,180 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerweave/peerweave/cluster"
+	"github.com/peerweave/peerweave/codec/gob"
+	"github.com/peerweave/peerweave/codec/msgpack"
+	"github.com/peerweave/peerweave/transport/mem"
+)
+
+// Each typed value decodes on its own, whatever came before it: values
+// marshalled one after the other decode in any order, on any node of the
+// codec, each any number of times.
+func TestAuditTypedValuesDecodeOnTheirOwn(t *testing.T) {
+	t.Parallel()
+	for _, c := range []cluster.Option{cluster.WithCodec(msgpack.Codec{}), cluster.WithCodec(gob.Codec{})} {
+		nw := mem.NewNetwork()
+		a := memNode(t, nw, "10.0.0.1:0", c)
+		b := memNode(t, nw, "10.0.0.2:0", c)
+		var payloads [][]byte
+		for i := range 3 {
+			p, err := cluster.Marshal(a, order{Item: fmt.Sprint("item ", i), Count: i})
+			require.NoError(t, err)
+			payloads = append(payloads, p)
+		}
+		for _, i := range []int{2, 0, 1, 2} {
+			got, err := cluster.Decode[order](b, payloads[i])
+			require.NoError(t, err, "value %d", i)
+			assert.Equal(t, fmt.Sprint("item ", i), got.Item)
+			assert.Equal(t, i, got.Count)
+		}
+	}
+}
+
+// HandleValue answers with the error a reply that does not encode: the
+// caller gets a *RemoteError that says so.
+func TestAuditHandleValueReplyThatDoesNotEncode(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, memStack())
+	b := h.node(cluster.WithRequestHandler(cluster.HandleValue(func(context.Context, cluster.Remote, string) (func(), error) {
+		return func() {}, nil
+	})))
+	a := h.node()
+	mesh(t, a, b)
+	_, err := cluster.RequestValue[string](testContext(t), a, remote(b), "q")
+	var re *cluster.RemoteError
+	require.ErrorAs(t, err, &re)
+	assert.Contains(t, re.Text, cluster.ErrEncode.Error())
+}
+
+// req.Payload is the handler's to keep: what a handler kept of one request
+// is not overwritten by the next.
+func TestAuditARequestsPayloadIsTheHandlersToKeep(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, memStack())
+	var mu sync.Mutex
+	var kept [][]byte
+	b := h.node(cluster.WithRequestHandler(func(_ context.Context, req *cluster.Message) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		kept = append(kept, req.Payload)
+		return nil, nil
+	}))
+	a := h.node()
+	mesh(t, a, b)
+	const count = 50
+	for i := range count {
+		_, err := a.Request(testContext(t), remote(b), fmt.Appendf(nil, "request %02d", i))
+		require.NoError(t, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, kept, count)
+	for i, p := range kept {
+		assert.Equal(t, fmt.Sprintf("request %02d", i), string(p))
+	}
+}
+
+// Wait calls ready on the calling goroutine: never again once Wait has
+// returned, and never twice at once.
+func TestAuditWaitCallsReadyOnlyWhileItWaits(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, memStack())
+	a := h.node()
+	var mu sync.Mutex
+	calls, inside, overlaps := 0, 0, 0
+	returned := false
+	var late int
+	ready := func(rs []cluster.Remote) bool {
+		mu.Lock()
+		calls++
+		inside++
+		if inside > 1 {
+			overlaps++
+		}
+		if returned {
+			late++
+		}
+		mu.Unlock()
+		defer func() { mu.Lock(); inside--; mu.Unlock() }()
+		return len(rs) >= 2
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Wait(testContext(t), ready) }()
+	for _, n := range h.nodes(3) {
+		require.NoError(t, n.Add(a.String()))
+	}
+	require.NoError(t, <-done)
+	mu.Lock()
+	returned = true
+	mu.Unlock()
+	more := h.node()
+	require.NoError(t, more.Add(a.String()))
+	require.NoError(t, a.Wait(testContext(t), func(rs []cluster.Remote) bool { return len(rs) == 4 }))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Positive(t, calls)
+	assert.Zero(t, overlaps, "ready ran twice at once")
+	assert.Zero(t, late, "ready ran after Wait returned")
+}
+
+// Add waits at most the network timeout: an Add of a node that never
+// answers fails with ErrTimeout once it has passed.
+func TestAuditAddIntoABlackHoleTimesOut(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		a, c := h.node(), h.node()
+		h.faults.Blackhole(a.String(), c.String())
+		start := time.Now()
+		err := a.Add(c.String())
+		took := time.Since(start)
+		assert.ErrorIs(t, err, cluster.ErrTimeout)
+		assert.LessOrEqual(t, took, a.NetworkTimeout())
+		assert.Empty(t, a.Remotes())
+	})
+}
+
+// A network timeout set on a running node bounds a Send and a Request that
+// wait for room in a full queue: both fail with ErrTimeout once it has
+// passed, and the remote stays.
+func TestAuditSetNetworkTimeoutBoundsTheWaitForRoom(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		// A long healthy interval, so that b is not suspended meanwhile.
+		a := h.node(cluster.WithSendQueueSize(16<<10), cluster.WithHealthyInterval(time.Hour))
+		b := h.node(cluster.WithInboxSize(1), cluster.WithReceiveWindow(64<<10), cluster.WithRequestHandler(echo)) // reads nothing
+		mesh(t, a, b)
+		full, cancel := context.WithCancel(context.Background())
+		cancel()
+		// Fill a's queue until b's window is shut and the writer has
+		// taken all it can: a Send that would wait fails at once.
+		for filled := false; !filled; {
+			synctest.Wait()
+			filled = true
+			for a.SendContext(full, remote(b), make([]byte, 1<<10)) == nil {
+				filled = false
+			}
+		}
+		const timeout = 700 * time.Millisecond
+		a.SetNetworkTimeout(timeout)
+		start := time.Now()
+		assert.ErrorIs(t, a.Send(remote(b), make([]byte, 1<<10)), cluster.ErrTimeout)
+		assert.Equal(t, timeout, time.Since(start).Round(100*time.Millisecond), "Send's wait")
+		start = time.Now()
+		ctx, stop := context.WithTimeout(context.Background(), 10*timeout)
+		defer stop()
+		_, err := a.Request(ctx, remote(b), make([]byte, 1<<10)) // as large as what filled the queue
+		assert.ErrorIs(t, err, cluster.ErrTimeout, "%v", err)
+		assert.Equal(t, timeout, time.Since(start).Round(100*time.Millisecond), "Request's wait")
+		assert.Len(t, a.Remotes(), 1, "b stays a remote")
+		go drain(b) // so that a's goodbye, behind its queue, gets through when the test ends
+	})
+}
