@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/internal/clustertest"
+	"github.com/peerweave/peerweave/transport/mem"
 )
 
 // Close says goodbye to every remote, RemoteRemoved fires for each, and
@@ -136,4 +139,115 @@ func TestAuditFailedRedialsBackOffTwoThenFourIntervals(t *testing.T) {
 			assert.LessOrEqual(t, gap, want+r, "the wait after failed redial %d", i+1)
 		}
 	})
+}
+
+// Remotes, RemoteChanged's list and AllRemoteStats are sorted by address:
+// by IP, then by port, as numbers.
+func TestAuditRemotesAreSortedByAddress(t *testing.T) {
+	t.Parallel()
+	nw := mem.NewNetwork()
+	var mu sync.Mutex
+	var lists [][]cluster.Remote
+	hub := memNode(t, nw, "10.0.0.1:7946", cluster.WithRemoteChanged(func(rs []cluster.Remote) {
+		mu.Lock()
+		defer mu.Unlock()
+		lists = append(lists, rs)
+	}))
+	for _, addr := range []string{"10.0.0.10:7946", "10.0.0.9:7946", "10.0.0.9:800", "10.0.0.100:1", "10.0.0.2:9000"} {
+		require.NoError(t, memNode(t, nw, addr).Add(hub.String()))
+	}
+	require.NoError(t, hub.Wait(testContext(t), func(rs []cluster.Remote) bool { return len(rs) == 5 }))
+	want := []string{"10.0.0.2:9000", "10.0.0.9:800", "10.0.0.9:7946", "10.0.0.10:7946", "10.0.0.100:1"}
+	var remotes, stats []string
+	for _, r := range hub.Remotes() {
+		remotes = append(remotes, r.String())
+	}
+	for _, s := range hub.AllRemoteStats() {
+		stats = append(stats, s.Remote.String())
+	}
+	assert.Equal(t, want, remotes)
+	assert.Equal(t, want, stats)
+	ap := func(r cluster.Remote) netip.AddrPort { return netip.MustParseAddrPort(r.String()) }
+	mu.Lock()
+	defer mu.Unlock()
+	for _, rs := range lists {
+		assert.True(t, slices.IsSortedFunc(rs, func(x, y cluster.Remote) int { return ap(x).Compare(ap(y)) }), "%v", rs)
+	}
+}
+
+// A callback setter given nil removes the callback: RemoteChanged, which
+// follows each RemoteAdded in order, runs, and the removed RemoteAdded not.
+func TestAuditNilCallbackSetterRemovesTheCallback(t *testing.T) {
+	t.Parallel()
+	nw := mem.NewNetwork()
+	var mu sync.Mutex
+	added := 0
+	changed := make(chan struct{}, 4)
+	a := memNode(t, nw, "10.0.0.1:0", cluster.WithRemoteAdded(func(cluster.Remote) {
+		mu.Lock()
+		defer mu.Unlock()
+		added++
+	}))
+	a.RemoteAdded(nil)
+	a.RemoteChanged(func([]cluster.Remote) { changed <- struct{}{} })
+	require.NoError(t, memNode(t, nw, "10.0.0.2:0").Add(a.String()))
+	select {
+	case <-changed:
+	case <-time.After(waitFor):
+		t.Fatal("no RemoteChanged")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Zero(t, added)
+}
+
+// RemoteTagsChanged hears of a remote's later tags, not of those it came
+// with, after its RemoteAdded and before its RemoteRemoved, with a map that
+// is its own.
+func TestAuditRemoteTagsChangedGetsItsOwnMapInOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, memStack())
+	var mu sync.Mutex
+	var got []map[string]string
+	var log []string
+	a := h.node(cluster.WithRemoteTagsChanged(func(r cluster.Remote, tags map[string]string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, tags)
+		log = append(log, "tags "+tags["v"])
+	}), cluster.WithRemoteAdded(func(cluster.Remote) {
+		mu.Lock()
+		defer mu.Unlock()
+		log = append(log, "added")
+	}), cluster.WithRemoteRemoved(func(cluster.Remote) {
+		mu.Lock()
+		defer mu.Unlock()
+		log = append(log, "removed")
+	}))
+	b := h.node(cluster.WithTags(map[string]string{"v": "0"}))
+	mesh(t, a, b)
+	require.NoError(t, b.SetTags(map[string]string{"v": "1"}))
+	waitTags := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) > 0 && got[len(got)-1]["v"] == "1"
+	}
+	require.Eventually(t, waitTags, waitFor, tick)
+	mu.Lock()
+	got[len(got)-1]["v"] = "mine"
+	mu.Unlock()
+	info, _ := a.Info(remote(b))
+	assert.Equal(t, "1", info.Tags["v"], "the callback's map is its own")
+	b.Close()
+	require.NoError(t, a.Wait(testContext(t), func(rs []cluster.Remote) bool { return len(rs) == 0 }))
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(log, "removed")
+	}, waitFor, tick)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, "added", log[0], "tags come after RemoteAdded: %v", log)
+	assert.Equal(t, "removed", log[len(log)-1], "and before RemoteRemoved: %v", log)
+	assert.NotContains(t, log, "tags 0", "the tags a remote has when it connects come with it: %v", log)
 }
