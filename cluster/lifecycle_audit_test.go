@@ -251,3 +251,50 @@ func TestAuditRemoteTagsChangedGetsItsOwnMapInOrder(t *testing.T) {
 	assert.Equal(t, "removed", log[len(log)-1], "and before RemoteRemoved: %v", log)
 	assert.NotContains(t, log, "tags 0", "the tags a remote has when it connects come with it: %v", log)
 }
+
+// Close says goodbye to every remote at once: two remotes that never
+// acknowledge cost it one network timeout, not one each, and each goodbye
+// ends with an EventGoodbye that matches ErrTimeout.
+func TestAuditCloseSaysGoodbyeToEveryRemoteAtOnce(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		ev := clustertest.NewEvents()
+		a, b, c := h.node(ev.Option()), h.node(), h.node()
+		mesh(t, a, b, c)
+		h.faults.Blackhole(a.String(), b.String())
+		h.faults.Blackhole(a.String(), c.String())
+		start := time.Now()
+		a.Close()
+		took := time.Since(start)
+		assert.GreaterOrEqual(t, took, a.NetworkTimeout(), "Close did not wait for the acknowledgements")
+		assert.Less(t, took, 2*a.NetworkTimeout(), "Close said goodbye one remote after the other")
+		for _, n := range []*cluster.Node{b, c} {
+			goodbyes := ev.Find(clustertest.Is(cluster.EventGoodbye, n))
+			require.Len(t, goodbyes, 1, "goodbyes to %s", n)
+			assert.ErrorIs(t, goodbyes[0].Err, cluster.ErrTimeout)
+		}
+	})
+}
+
+// A node with an advertised address is known by it everywhere: in its
+// remotes' lists, as the From of its messages, which they answer at.
+func TestAuditAnAdvertisedAddressIsTheNodesRemoteEverywhere(t *testing.T) {
+	t.Parallel()
+	nw := mem.NewNetwork()
+	a := memNode(t, nw, "10.0.0.1:7946")
+	b := memNode(t, nw, "10.0.0.2:7946", cluster.WithAdvertiseAddr("10.0.0.2:0"))
+	c := memNode(t, nw, "0.0.0.0:7947", cluster.WithAdvertiseAddr("10.0.0.3:0"))
+	require.NoError(t, b.Add(a.String()))
+	require.NoError(t, c.Add(a.String()))
+	assert.Equal(t, "10.0.0.3:7947", c.Self().String())
+	ctx := testContext(t)
+	require.NoError(t, c.WaitMesh(ctx))
+	require.NoError(t, b.Wait(ctx, func(rs []cluster.Remote) bool { return slices.ContainsFunc(rs, c.Self().Equal) }))
+	require.NoError(t, c.Send(b.Self(), []byte("hello")))
+	m := <-b.Inbox
+	assert.Equal(t, c.Self().String(), m.From.String())
+	require.NoError(t, b.Send(m.From, []byte("back")))
+	assert.Equal(t, "back", string((<-c.Inbox).Payload))
+	for _, n := range []*cluster.Node{a, b} {
+		assert.True(t, slices.ContainsFunc(n.Remotes(), c.Self().Equal), "%s knows c as %s: %v", n, c.Self(), n.Remotes())
+	}
+}

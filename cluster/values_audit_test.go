@@ -14,6 +14,7 @@ import (
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/codec/gob"
 	"github.com/peerweave/peerweave/codec/msgpack"
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/transport/mem"
 )
 
@@ -176,5 +177,32 @@ func TestAuditSetNetworkTimeoutBoundsTheWaitForRoom(t *testing.T) {
 		assert.Equal(t, timeout, time.Since(start).Round(100*time.Millisecond), "Request's wait")
 		assert.Len(t, a.Remotes(), 1, "b stays a remote")
 		go drain(b) // so that a's goodbye, behind its queue, gets through when the test ends
+	})
+}
+
+// SetHealthyInterval and SetReconnectInterval change a running node at
+// once: a node whose intervals were an hour checks its remote's health, and
+// redials one it lost, at the new interval, without waiting out the hour.
+func TestAuditIntervalSettersTakeEffectOnARunningNode(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		const hour, short = time.Hour, 100 * time.Millisecond
+		ev := clustertest.NewEvents()
+		a := h.node(ev.Option(), cluster.WithHealthyInterval(hour), cluster.WithReconnectInterval(hour))
+		b := h.node(cluster.WithHealthyInterval(hour), cluster.WithReconnectInterval(hour))
+		require.NoError(t, a.Add(b.String()))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		pongs := len(ev.Find(clustertest.Is(cluster.EventPong, b)))
+		a.SetHealthyInterval(short)
+		time.Sleep(3 * short)
+		synctest.Wait()
+		assert.Greater(t, len(ev.Find(clustertest.Is(cluster.EventPong, b))), pongs, "no health check at the new interval")
+
+		h.faults.Break(a.String(), b.String())
+		require.NoError(t, a.Wait(testContext(t), func(rs []cluster.Remote) bool { return len(rs) == 0 }))
+		a.SetReconnectInterval(short)
+		time.Sleep(3 * short)
+		synctest.Wait()
+		assert.Len(t, a.Remotes(), 1, "a did not redial b at the new interval")
 	})
 }
