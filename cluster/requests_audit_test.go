@@ -328,3 +328,22 @@ func TestAuditAGoodbyeNobodyAcknowledgesTimesOut(t *testing.T) {
 		assert.ErrorIs(t, a.Send(remote(b), []byte("x")), cluster.ErrUnknownRemote)
 	})
 }
+
+// An address from a peer list whose dial times out is dialled twice more,
+// and WaitMesh returns once the third has failed.
+func TestAuditAPeerListAddressThatTimesOutIsDialledThreeTimes(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		// Hour-long healthy intervals: no periodic peer list names c
+		// again meanwhile.
+		slow := cluster.WithHealthyInterval(time.Hour)
+		a, b, c := h.node(slow), h.node(slow), h.node(slow)
+		mesh(t, b, c)
+		h.faults.Blackhole(a.String(), c.String())
+		require.NoError(t, a.Add(b.String()))
+		start := time.Now()
+		require.NoError(t, a.WaitMesh(testContext(t)))
+		assert.Equal(t, 3, h.faults.Dials(a.String(), c.String()), "a's dials of c")
+		assert.GreaterOrEqual(t, time.Since(start), 3*a.NetworkTimeout(), "WaitMesh returned before the third dial failed")
+		assert.Equal(t, []string{b.String()}, remoteNames(a))
+	})
+}
