@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"io"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -296,5 +298,46 @@ func TestAuditAnAdvertisedAddressIsTheNodesRemoteEverywhere(t *testing.T) {
 	assert.Equal(t, "back", string((<-c.Inbox).Payload))
 	for _, n := range []*cluster.Node{a, b} {
 		assert.True(t, slices.ContainsFunc(n.Remotes(), c.Self().Equal), "%s knows c as %s: %v", n, c.Self(), n.Remotes())
+	}
+}
+
+// Add fails with ErrIncompatible for an address where something other than
+// a peerweave node answers: a server that greets in its own protocol, and
+// one that answers and hangs up.
+func TestAuditAddOfSomethingElseIsIncompatible(t *testing.T) {
+	t.Parallel()
+	for name, greet := range map[string]func(net.Conn){
+		"greets and waits": func(c net.Conn) {
+			_, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
+			_, _ = io.Copy(io.Discard, c) // until the node hangs up
+		},
+		"answers and hangs up": func(c net.Conn) {
+			_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			var wg sync.WaitGroup
+			t.Cleanup(wg.Wait)
+			t.Cleanup(func() { l.Close() })
+			wg.Go(func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					wg.Go(func() {
+						defer c.Close()
+						greet(c)
+					})
+				}
+			})
+			n := clustertest.NewHarness(t, clustertest.TCPTransports()).Node()
+			err = n.Add(l.Addr().String())
+			assert.ErrorIs(t, err, cluster.ErrIncompatible)
+			assert.Empty(t, n.Remotes())
+		})
 	}
 }
