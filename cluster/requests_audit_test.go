@@ -347,3 +347,38 @@ func TestAuditAPeerListAddressThatTimesOutIsDialledThreeTimes(t *testing.T) {
 		assert.Equal(t, []string{b.String()}, remoteNames(a))
 	})
 }
+
+// A Remote in its IPv4 form and in its IPv4-in-IPv6 form are the same
+// remote to every call: Send, Request, RemoteStats, Info.
+func TestAuditBothFormsOfAnIPv4RemoteReachIt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, memStack())
+	a, b := h.node(), h.node(cluster.WithRequestHandler(echo))
+	mesh(t, a, b)
+	addr := b.Addr()
+	for _, r := range []cluster.Remote{{IP: addr.IP.To4(), Port: addr.Port}, {IP: addr.IP.To16(), Port: addr.Port}} {
+		require.NoError(t, a.Send(r, []byte("x")), "Send to %#v", r.IP)
+		assert.Equal(t, "x", string(receive(t, b).Payload))
+		_, err := a.Request(testContext(t), r, []byte("q"))
+		assert.NoError(t, err, "Request to %#v", r.IP)
+		_, ok := a.RemoteStats(r)
+		assert.True(t, ok, "RemoteStats of %#v", r.IP)
+		_, ok = a.Info(r)
+		assert.True(t, ok, "Info of %#v", r.IP)
+	}
+}
+
+// A query that names one remote twice still ends as soon as the remote has
+// answered, not when its context does.
+func TestAuditAQueryNamingARemoteTwiceEnds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, memStack())
+	a, b := h.node(), h.node(cluster.WithRequestHandler(echo))
+	mesh(t, a, b)
+	ctx, cancel := context.WithTimeoutCause(context.Background(), waitFor, errStop)
+	defer cancel()
+	for _, ans := range a.Query(ctx, []byte("q"), remote(b), remote(b)).Wait() {
+		assert.NoError(t, ans.Err)
+	}
+	assert.NoError(t, ctx.Err(), "the query waited for its context")
+}
