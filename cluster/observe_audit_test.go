@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/codec/msgpack"
+	"github.com/peerweave/peerweave/internal/clustertest"
 	"github.com/peerweave/peerweave/transport/mem"
 )
 
@@ -260,4 +262,35 @@ func TestAuditMessageHandlerCallsForDifferentRemotesRunAtOnce(t *testing.T) {
 	require.NoError(t, b.Send(remote(a), []byte("first, and held")))
 	require.NoError(t, c.Send(remote(a), []byte("meanwhile")))
 	assert.True(t, <-held, "c's message waited for the call of b's")
+}
+
+// A connection that says nothing is dropped at the handshake timeout: 2 s
+// plus the time the largest hello takes at 4 Mbit/s (2.1 s at the default
+// tags limit), or the network timeout if that is shorter; with ErrTimeout,
+// counted in Handshakes.Timeout.
+func TestAuditASilentConnectionIsDroppedAtTheHandshakeTimeout(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		for _, c := range []struct {
+			timeout  time.Duration
+			min, max time.Duration
+		}{
+			{cluster.DefaultNetworkTimeout, 2100 * time.Millisecond, 2200 * time.Millisecond},
+			{time.Second, time.Second, time.Second},
+		} {
+			ev := clustertest.NewEvents()
+			a := h.node(ev.Option(), cluster.WithNetworkTimeout(c.timeout))
+			ctx := testContext(t)
+			conn, err := h.Transport().Dial(ctx, a.String())
+			require.NoError(t, err)
+			start := time.Now()
+			_, _ = io.Copy(io.Discard, conn) // until a hangs up
+			took := time.Since(start)
+			conn.Close()
+			assert.GreaterOrEqual(t, took, c.min, "network timeout %v", c.timeout)
+			assert.LessOrEqual(t, took, c.max, "network timeout %v", c.timeout)
+			e := ev.Wait(t, "handshake failed", clustertest.Is(cluster.EventHandshakeFailed, nil))
+			assert.ErrorIs(t, e.Err, cluster.ErrTimeout)
+			assert.Equal(t, uint64(1), a.Stats().Handshakes.Timeout)
+		}
+	})
 }
