@@ -190,11 +190,25 @@ func TestAuditRemoteEqualTreatsIPv4InIPv6AsIPv4(t *testing.T) {
 	assert.False(t, v4.Equal(cluster.Remote{IP: net.IP{10, 0, 0, 2}, Port: 7946}))
 }
 
-// Done is closed once Close has begun, and not before.
+// Done is closed once Close has begun, and not before: the RemoteRemoved
+// callbacks of Close's goodbyes, which run while Close does, find it closed.
 func TestAuditDoneClosesWithClose(t *testing.T) {
 	t.Parallel()
-	n, err := cluster.NewNode("10.0.0.1:0", cluster.WithTransport(mem.NewNetwork()))
-	require.NoError(t, err)
+	nw := mem.NewNetwork()
+	var n *cluster.Node
+	set := make(chan struct{})
+	closedInCallback := make(chan bool, 1)
+	n = memNode(t, nw, "10.0.0.1:0", cluster.WithRemoteRemoved(func(cluster.Remote) {
+		<-set
+		select {
+		case <-n.Done():
+			closedInCallback <- true
+		default:
+			closedInCallback <- false
+		}
+	}))
+	close(set)
+	require.NoError(t, memNode(t, nw, "10.0.0.2:0").Add(n.String()))
 	select {
 	case <-n.Done():
 		t.Fatal("Done closed before Close")
@@ -206,6 +220,7 @@ func TestAuditDoneClosesWithClose(t *testing.T) {
 	default:
 		t.Fatal("Done open after Close")
 	}
+	assert.True(t, <-closedInCallback, "Done was open in a RemoteRemoved of Close")
 }
 
 // "ErrClosed is returned by operations on a node that has been closed":
