@@ -206,3 +206,52 @@ func TestAuditIntervalSettersTakeEffectOnARunningNode(t *testing.T) {
 		assert.Len(t, a.Remotes(), 1, "a did not redial b at the new interval")
 	})
 }
+
+// Query "returns at once with the Query on which their answers arrive", and
+// queues its requests "as Broadcast does", which waits for the remotes whose
+// queue is full at once: two of them delay the query by one network
+// timeout, not one each, and a remote with room answers without waiting for
+// them.
+func TestAuditQueryWaitsForFullQueuesAtOnce(t *testing.T) {
+	t.Skip("audit finding: Query blocks its caller for one network timeout per remote whose queue is full (4s for 2), answers included")
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		// A long healthy interval, so that nobody is suspended meanwhile.
+		a := h.node(cluster.WithSendQueueSize(16<<10), cluster.WithHealthyInterval(time.Hour))
+		reads := h.node(cluster.WithRequestHandler(echo))
+		var stuck []*cluster.Node
+		for range 2 {
+			stuck = append(stuck, h.node(cluster.WithInboxSize(1), cluster.WithReceiveWindow(64<<10),
+				cluster.WithRequestHandler(echo))) // read nothing
+		}
+		mesh(t, append([]*cluster.Node{a, reads}, stuck...)...)
+		full, cancel := context.WithCancel(context.Background())
+		cancel()
+		for filled := false; !filled; {
+			synctest.Wait()
+			filled = true
+			for _, s := range stuck {
+				for a.SendContext(full, remote(s), make([]byte, 1<<10)) == nil {
+					filled = false
+				}
+			}
+		}
+		ctx, stop := context.WithTimeout(context.Background(), 10*a.NetworkTimeout())
+		defer stop()
+		start := time.Now()
+		q := a.Query(ctx, make([]byte, 1<<10))
+		assert.Less(t, time.Since(start), a.NetworkTimeout(), "Query returned at once")
+		for ans := range q.Answers() {
+			took := time.Since(start)
+			if ans.From.Equal(remote(reads)) {
+				assert.NoError(t, ans.Err)
+				assert.Less(t, took, a.NetworkTimeout(), "the remote with room waited for the full ones")
+				continue
+			}
+			assert.ErrorIs(t, ans.Err, cluster.ErrTimeout, "%s", ans.From)
+			assert.LessOrEqual(t, took, a.NetworkTimeout(), "%s answered after one network timeout", ans.From)
+		}
+		for _, s := range stuck {
+			go drain(s) // so that a's goodbyes, behind its queues, get through when the test ends
+		}
+	})
+}
