@@ -255,3 +255,33 @@ func TestAuditQueryWaitsForFullQueuesAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// SetTags sends the new tags to every remote at once: a remote that reads
+// no Inbox, with a full queue and a shut window toward it, gets them
+// anyway, since a node reads every connection all the time, and SetTags
+// does not wait for room.
+func TestAuditSetTagsReachesARemoteWhoseWindowIsShut(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		a := h.node(cluster.WithSendQueueSize(16<<10), cluster.WithHealthyInterval(time.Hour))
+		b := h.node(cluster.WithInboxSize(1), cluster.WithReceiveWindow(64<<10)) // reads nothing
+		mesh(t, a, b)
+		full, cancel := context.WithCancel(context.Background())
+		cancel()
+		for filled := false; !filled; {
+			synctest.Wait()
+			filled = true
+			for a.SendContext(full, remote(b), make([]byte, 1<<10)) == nil {
+				filled = false
+			}
+		}
+		start := time.Now()
+		require.NoError(t, a.SetTags(map[string]string{"role": "new"}))
+		assert.Less(t, time.Since(start), a.NetworkTimeout(), "SetTags waited for room")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		info, ok := b.Info(remote(a))
+		require.True(t, ok)
+		assert.Equal(t, map[string]string{"role": "new"}, info.Tags, "b has a's new tags")
+		go drain(b) // so that a's goodbye, behind its queue, gets through when the test ends
+	})
+}
