@@ -341,3 +341,41 @@ func TestAuditAddOfSomethingElseIsIncompatible(t *testing.T) {
 		})
 	}
 }
+
+// A slow callback delays the callbacks after it, not the node: while a
+// RemoteAdded blocks, other nodes join, messages and requests cross, and
+// the callbacks queued behind it run, in order, once it returns.
+func TestAuditASlowCallbackDelaysOnlyTheCallbacksAfterIt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, memStack())
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var added []string
+	a := h.node(cluster.WithRequestHandler(echo), cluster.WithRemoteAdded(func(r cluster.Remote) {
+		mu.Lock()
+		first := len(added) == 0
+		added = append(added, r.String())
+		mu.Unlock()
+		if first {
+			<-release
+		}
+	}))
+	b, c := h.node(), h.node()
+	require.NoError(t, b.Add(a.String()))
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(added) == 1 }, waitFor, tick)
+	require.NoError(t, c.Add(a.String()))
+	require.NoError(t, b.Send(remote(a), []byte("while blocked")))
+	assert.Equal(t, "while blocked", string(receive(t, a).Payload))
+	_, err := c.Request(testContext(t), remote(a), []byte("q"))
+	require.NoError(t, err)
+	require.NoError(t, a.Send(remote(c), []byte("back")))
+	assert.Equal(t, "back", string(receive(t, c).Payload))
+	mu.Lock()
+	assert.Len(t, added, 1, "a callback ran while the one before it blocked")
+	mu.Unlock()
+	close(release)
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(added) == 2 }, waitFor, tick)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{b.String(), c.String()}, added)
+}
