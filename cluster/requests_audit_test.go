@@ -235,33 +235,43 @@ func TestAuditAddOfAnEmptyHostMeansThisMachine(t *testing.T) {
 	assert.True(t, a.Remotes()[0].Equal(remote(b)), "a's remote is %s, b is %s", a.Remotes()[0], b)
 }
 
-// The handler's context ends when the requester is removed: here, it
-// closes.
-func TestAuditAHandlersContextEndsWhenTheRequesterLeaves(t *testing.T) {
+// The handler's context ends when nobody waits for the answer any more:
+// the requester is removed (here, it closes), or the handler's node closes.
+func TestAuditAHandlersContextEndsWhenNobodyWaits(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, memStack())
-	started, ended := make(chan struct{}), make(chan error, 1)
-	b := h.node(cluster.WithRequestHandler(func(ctx context.Context, _ *cluster.Message) ([]byte, error) {
-		close(started)
-		<-ctx.Done()
-		ended <- ctx.Err()
-		return nil, ctx.Err()
-	}))
-	a := h.node()
-	mesh(t, a, b)
-	failed := make(chan error, 1)
-	go func() {
-		_, err := a.Request(context.Background(), remote(b), []byte("q"))
-		failed <- err
-	}()
-	<-started
-	a.Close()
-	assert.ErrorIs(t, <-failed, cluster.ErrClosed, "the requester's Request")
-	select {
-	case err := <-ended:
-		assert.Error(t, err)
-	case <-time.After(waitFor):
-		t.Fatal("the handler's context did not end when its requester left")
+	for _, closing := range []string{"requester", "handler's node"} {
+		t.Run(closing, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, memStack())
+			started, ended := make(chan struct{}), make(chan error, 1)
+			b := h.node(cluster.WithRequestHandler(func(ctx context.Context, _ *cluster.Message) ([]byte, error) {
+				close(started)
+				<-ctx.Done()
+				ended <- ctx.Err()
+				return nil, ctx.Err()
+			}))
+			a := h.node()
+			mesh(t, a, b)
+			failed := make(chan error, 1)
+			go func() {
+				_, err := a.Request(context.Background(), remote(b), []byte("q"))
+				failed <- err
+			}()
+			<-started
+			if closing == "requester" {
+				a.Close()
+				assert.ErrorIs(t, <-failed, cluster.ErrClosed, "the requester's Request")
+			} else {
+				b.Close()
+				assert.ErrorIs(t, <-failed, cluster.ErrRemoteLeft, "the requester's Request")
+			}
+			select {
+			case err := <-ended:
+				assert.Error(t, err)
+			case <-time.After(waitFor):
+				t.Fatal("the handler's context did not end")
+			}
+		})
 	}
 }
 
