@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -292,5 +293,42 @@ func TestAuditASilentConnectionIsDroppedAtTheHandshakeTimeout(t *testing.T) {
 			assert.ErrorIs(t, e.Err, cluster.ErrTimeout)
 			assert.Equal(t, uint64(1), a.Stats().Handshakes.Timeout)
 		}
+	})
+}
+
+// At the default settings, a remote whose window stays shut with data
+// waiting for it is suspended once it has been shut for two healthy
+// intervals plus the network timeout (70 s), at the next health check it
+// answers: an EventSuspended, once, whose Err matches ErrStalled, and it
+// stays a remote.
+func TestAuditARemoteIsSuspendedAfterSeventySecondsAtTheDefaults(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		ev := clustertest.NewEvents()
+		a := h.Start(h.Base(ev.Option())...)
+		b := h.Start(h.Base(cluster.WithInboxSize(1), cluster.WithReceiveWindow(64<<10))...) // reads nothing
+		require.NoError(t, a.Add(b.String()))
+		full, cancel := context.WithCancel(context.Background())
+		cancel()
+		for filled := false; !filled; {
+			synctest.Wait()
+			filled = true
+			for a.SendContext(full, remote(b), make([]byte, 1<<10)) == nil {
+				filled = false
+			}
+		}
+		shut := time.Now()
+		limit := 2*cluster.DefaultHealthyInterval + cluster.DefaultNetworkTimeout
+		time.Sleep(limit - time.Second)
+		synctest.Wait()
+		assert.Empty(t, ev.Find(clustertest.Is(cluster.EventSuspended, b)), "b suspended before 70 s")
+		time.Sleep(cluster.DefaultHealthyInterval + 2*time.Second)
+		synctest.Wait()
+		suspended := ev.Find(clustertest.Is(cluster.EventSuspended, b))
+		require.Len(t, suspended, 1, "suspensions of b:\n%s", ev)
+		assert.ErrorIs(t, suspended[0].Err, cluster.ErrStalled)
+		assert.GreaterOrEqual(t, suspended[0].Wait, limit)
+		assert.LessOrEqual(t, suspended[0].Wait, time.Since(shut))
+		assert.Len(t, a.Remotes(), 1, "b stays a remote")
+		go drain(b) // so that a's goodbye, behind its queue, gets through when the test ends
 	})
 }
