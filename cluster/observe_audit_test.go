@@ -268,7 +268,8 @@ func TestAuditMessageHandlerCallsForDifferentRemotesRunAtOnce(t *testing.T) {
 // A connection that says nothing is dropped at the handshake timeout: 2 s
 // plus the time the largest hello takes at 4 Mbit/s (2.1 s at the default
 // tags limit), or the network timeout if that is shorter; with ErrTimeout,
-// counted in Handshakes.Timeout.
+// counted in Handshakes.Timeout, in an event with no Addr (it said no hello)
+// whose From is where it came from.
 func TestAuditASilentConnectionIsDroppedAtTheHandshakeTimeout(t *testing.T) {
 	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
 		for _, c := range []struct {
@@ -291,6 +292,11 @@ func TestAuditASilentConnectionIsDroppedAtTheHandshakeTimeout(t *testing.T) {
 			assert.LessOrEqual(t, took, c.max, "network timeout %v", c.timeout)
 			e := ev.Wait(t, "handshake failed", clustertest.Is(cluster.EventHandshakeFailed, nil))
 			assert.ErrorIs(t, e.Err, cluster.ErrTimeout)
+			assert.False(t, e.Addr.IsValid(), "a connection that said no hello has no Addr: %v", e.Addr)
+			assert.False(t, e.Dialled)
+			if assert.NotNil(t, e.From) {
+				assert.Equal(t, conn.LocalAddr().String(), e.From.String(), "From is where it came from")
+			}
 			assert.Equal(t, uint64(1), a.Stats().Handshakes.Timeout)
 		}
 	})
