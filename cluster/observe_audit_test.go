@@ -338,3 +338,27 @@ func TestAuditARemoteIsSuspendedAfterSeventySecondsAtTheDefaults(t *testing.T) {
 		go drain(b) // so that a's goodbye, behind its queue, gets through when the test ends
 	})
 }
+
+// The events of one connection come in the order they happened: a
+// connection this node dialled and then left is dialled, added, removed
+// (with ErrLocalLeave) and said goodbye to, in that order.
+func TestAuditTheEventsOfAConnectionComeInOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, memStack())
+	ev := clustertest.NewEvents()
+	a, b := h.node(ev.Option()), h.node()
+	require.NoError(t, a.Add(b.String()))
+	a.CloseRemote(remote(b))
+	ev.Wait(t, "goodbye", clustertest.Is(cluster.EventGoodbye, b))
+	var kinds []cluster.EventKind
+	for _, e := range ev.Find(func(e cluster.Event) bool { return e.Addr.String() == b.String() }) {
+		switch e.Kind {
+		case cluster.EventDial, cluster.EventAdded, cluster.EventRemoved, cluster.EventGoodbye:
+			kinds = append(kinds, e.Kind)
+			if e.Kind == cluster.EventRemoved {
+				assert.ErrorIs(t, e.Err, cluster.ErrLocalLeave)
+			}
+		}
+	}
+	assert.Equal(t, []cluster.EventKind{cluster.EventDial, cluster.EventAdded, cluster.EventRemoved, cluster.EventGoodbye}, kinds)
+}
