@@ -213,7 +213,6 @@ func TestAuditIntervalSettersTakeEffectOnARunningNode(t *testing.T) {
 // timeout, not one each, and a remote with room answers without waiting for
 // them.
 func TestAuditQueryWaitsForFullQueuesAtOnce(t *testing.T) {
-	t.Skip("audit finding: Query blocks its caller for one network timeout per remote whose queue is full (4s for 2), answers included")
 	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
 		// A long healthy interval, so that nobody is suspended meanwhile.
 		a := h.node(cluster.WithSendQueueSize(16<<10), cluster.WithHealthyInterval(time.Hour))
