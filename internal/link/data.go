@@ -10,8 +10,9 @@ import (
 // readData reads a Data, First or More frame of size bytes and hands up the
 // payload it completes (Payload). The payload's bytes, and once a message
 // Config.Overhead, are charged to the window we granted the remote, which breaks the protocol if it overdraws
-// it; the node gives them back (Release) as it consumes the payload, and
-// says, fragment by fragment, what to give back at once (Part).
+// it; the node gives them back (Release) as it consumes the payload, and,
+// told of a fragmented payload's size (First), says, fragment by fragment,
+// what to give back at once (Part).
 func (l *Link) readData(k wire.Kind, size int) error {
 	if l.State() == GotBye {
 		return ProtocolError{fmt.Errorf("%s frame after a goodbye", k)}
@@ -57,6 +58,9 @@ func (l *Link) readData(k wire.Kind, size int) error {
 	}
 	if k == wire.KindData {
 		return l.readPayload(size, cost)
+	}
+	if k == wire.KindFirst {
+		l.h.First(l.total)
 	}
 	var err error
 	if l.part, err = l.br.ReadBody(l.part, payload, EagerRead); err != nil {
