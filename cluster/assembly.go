@@ -146,11 +146,18 @@ func (a *assembly) done(c *claim) (held int64, granted []*claim) {
 
 // complete ends c, whose payload is whole, and returns the room it held,
 // which the payload's message carries until it leaves the node (free), and
-// the claims that got room meanwhile.
-func (a *assembly) complete(c *claim) (held int64, granted []*claim) {
+// the claims that got room meanwhile. If charged, the window holds all of
+// the payload (its bytes were not given back early), and its room is
+// freed at once.
+func (a *assembly) complete(c *claim, charged bool) (held int64, granted []*claim) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.done(c)
+	held, granted = a.done(c)
+	if charged && held > 0 {
+		a.used -= held
+		held, granted = 0, append(granted, a.grant()...)
+	}
+	return held, granted
 }
 
 // abandon ends c, whose connection ended before its payload was whole,

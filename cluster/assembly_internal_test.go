@@ -30,23 +30,33 @@ func TestAssemblyGivesRoomInTurn(t *testing.T) {
 	assert.Equal(t, int64(minClaim), f.size, "a claim is at least minClaim")
 
 	// A completed payload keeps its room until it is consumed.
-	held, granted := a.complete(holders[0])
+	held, granted := a.complete(holders[0], false)
 	assert.Equal(t, int64(mib), held)
 	assert.Empty(t, granted)
 	assert.Equal(t, int64(4*mib), a.Held())
 	assert.Equal(t, []*claim{e}, a.free(held))
 	assert.True(t, e.held.Load())
 
-	// A waiting claim whose connection ends leaves the queue; one that
-	// holds room frees it.
+	// A payload that the window holds whole frees its room at once: the
+	// head of the queue gets it.
+	held, granted = a.complete(holders[1], true)
+	assert.Zero(t, held)
+	assert.Equal(t, []*claim{f}, granted)
+	assert.Equal(t, int64(3*mib+minClaim), a.Held())
+
+	// A claim whose connection ends frees its room, and a waiting one
+	// leaves the queue.
+	g, _ := a.claim(&peer{}, mib)
+	require.False(t, g.held.Load())
+	assert.Empty(t, a.abandon(g))
 	assert.Empty(t, a.abandon(f))
-	assert.Empty(t, a.abandon(holders[1]))
 	assert.Equal(t, int64(3*mib), a.Held())
 	for _, c := range []*claim{holders[2], holders[3], e} {
 		a.abandon(c)
 	}
 	assert.Zero(t, a.Held())
 	assert.Empty(t, a.holders)
+	assert.Zero(t, a.waiting)
 }
 
 // Payloads that wait and then complete, over and over, behind one that
@@ -60,7 +70,7 @@ func TestAssemblyQueueDropsStaleClaims(t *testing.T) {
 	head, _ := a.claim(&peer{}, mib)
 	for range 10_000 {
 		c, _ := a.claim(&peer{}, mib)
-		held, granted := a.complete(c)
+		held, granted := a.complete(c, false)
 		require.Zero(t, held)
 		require.Empty(t, granted)
 	}

@@ -74,7 +74,7 @@ func (p *peer) Part(n int, done bool) (charge int) {
 	in.mu.Unlock()
 	p.release(early)
 	if done {
-		held, gs := p.n.asm.complete(c)
+		held, gs := p.n.asm.complete(c, int64(charge) >= c.got.Load())
 		in.carried = held
 		granted(gs)
 	}
