@@ -25,7 +25,10 @@ import (
 // connection ended), the oldest waiting payload gets its claim, and what
 // its fragments held of the window goes back to its remote. A claim holds
 // until its payload leaves the node: into Inbox, to the message handler or
-// a request handler, or discarded with its connection.
+// a request handler, or discarded with its connection; but a payload whose
+// fragments were all held in its window (its remote's messages waited for
+// Inbox meanwhile) frees its claim as it completes, since the window bounds
+// it already. So a remote holds at most one payload beyond its window.
 //
 // A holder cannot keep the budget for long at others' expense: while a
 // payload waits for room, a holder whose payload gains less than
