@@ -278,7 +278,7 @@ func TestFragmentedPayloadsUnderWayAreBoundedNodeWide(t *testing.T) {
 // message arrives; the honest node stays.
 func TestTricklersLoseTheirRoomToAnHonestPayload(t *testing.T) {
 	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
-		const maxSize = 1 << 20
+		const maxSize = 256 << 10
 		ev := newEvents()
 		a := h.node(ev.Option(), cluster.WithMaxMessageSize(maxSize), cluster.WithReceiveWindow(64<<10))
 		b := h.node(cluster.WithMaxMessageSize(maxSize))
@@ -316,7 +316,7 @@ func TestTricklersLoseTheirRoomToAnHonestPayload(t *testing.T) {
 // and nobody is removed.
 func TestMoreLargePayloadsThanTheBudgetHoldsAllArrive(t *testing.T) {
 	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
-		const maxSize, senders = 1 << 20, 6
+		const maxSize, senders = 256 << 10, 6
 		ev := newEvents()
 		a := h.node(ev.Option(), cluster.WithMaxMessageSize(maxSize), cluster.WithReceiveWindow(64<<10))
 		bs := h.nodes(senders, cluster.WithMaxMessageSize(maxSize))
@@ -346,7 +346,7 @@ func TestMoreLargePayloadsThanTheBudgetHoldsAllArrive(t *testing.T) {
 // with it what it held of its window back.
 func TestRoomComesBackWhenPayloadsUnderWayEnd(t *testing.T) {
 	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
-		const maxSize = 1 << 20
+		const maxSize = 256 << 10
 		ev := newEvents()
 		a := h.node(ev.Option(), cluster.WithMaxMessageSize(maxSize), cluster.WithReceiveWindow(64<<10))
 		fs := make([]*fragmenter, 6)
