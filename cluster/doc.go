@@ -162,8 +162,10 @@
 // reading Inbox pauses the remotes that send to it: their queues fill, their
 // Sends wait and fail with ErrTimeout, and nobody is removed; every message a
 // Send accepted arrives, in order, once the application reads again. A
-// node's memory for messages not yet in Inbox is at most the window plus one
-// payload of the maximum message size for each remote.
+// node's memory for messages not yet in Inbox is at most the window for each
+// remote, plus, in payloads that cross in fragments, four payloads of the
+// maximum message size for all remotes together (64 MiB at the defaults; see
+// Limits), of which one remote holds one at most.
 //
 // A remote whose window stays shut, with data waiting for it, for two
 // healthy intervals plus the network timeout (70s at the defaults; whether
@@ -468,6 +470,26 @@
 //     updates delays RemoteAdded of another remote by one RemoteTagsChanged
 //     callback at most. A remote that sends more than 1,024 tags frames in
 //     a healthy interval is dropped as one that breaks the protocol.
+//   - Payloads under way: a payload of more than 64 KiB crosses in
+//     fragments, into a buffer of its own. All remotes together hold at
+//     most four maximum-size messages ([WithMaxMessageSize]; 64 MiB at the
+//     defaults) in such payloads beyond their windows, under way or
+//     waiting for Inbox: a payload claims its whole size (64 KiB at least)
+//     as its first fragment arrives, and gives it back once it leaves the
+//     node (into Inbox or to a handler) or its connection ends. One that
+//     finds no room waits for it, in order of arrival, its fragments
+//     charged to its remote's window, so that the remote holds at most a
+//     window until its turn. While one waits, a remote whose payload under
+//     way gains less than 64 KiB a second over a network timeout is
+//     dropped, with a warning, as one that breaks the protocol
+//     ([ErrProtocol]), unless its own messages wait for Inbox: a
+//     maximum-size payload thus keeps its room from those that wait for
+//     about 256 s at most at the defaults, and honest senders all get
+//     their turn. An honest sender on
+//     a link slower than 64 KiB/s (512 kbit/s) may be dropped so while
+//     others wait for room; give such a cluster a smaller maximum message
+//     size, or send it payloads of 64 KiB at most, which claim nothing
+//     (assembly_test.go).
 //   - Broadcast waits for the remotes whose queue is full at once, so
 //     stalled remotes delay it by one network timeout, not one each; a
 //     remote whose window stays shut with data waiting for two healthy

@@ -28,18 +28,25 @@ func grantAt(w int) int { return max(1, min(w/4, w-wire.MaxFragment)) }
 // send more than the window, which reopens only as messages move into Inbox,
 // so what waits here is bounded by the window.
 type inbound struct {
-	mu      sync.Mutex      // guards pending and partHeld
+	mu      sync.Mutex      // guards pending, partHeld and claim
 	pending []parkedMessage // oldest first; its first message is the deliverer's
 	// partHeld is how many bytes of the fragmented payload under way the
-	// node has not granted back yet. While nothing is parked it grants a
-	// fragment's bytes back as they arrive, since one payload under way is
-	// bounded by the maximum message size on its own; while messages are
-	// parked it holds them, so that the window bounds what is parked, and
-	// grants them once the last parked message has gone into Inbox. So a
-	// payload larger than the window crosses it, and a remote's messages
-	// not yet in Inbox take at most the window plus one payload of the
-	// maximum size.
+	// node has not granted back yet. While nothing is parked and the
+	// payload holds room in the node's assembly budget (claim), it grants
+	// a fragment's bytes back as they arrive, since the budget bounds the
+	// payloads under way; otherwise it holds them, so that the window
+	// bounds what is parked and what waits for room, and grants them once
+	// both hold: the last parked message has gone into Inbox and the
+	// payload has room. So a payload larger than the window crosses it,
+	// and a remote's messages not yet in Inbox take at most the window,
+	// plus what the assembly budget bounds for all remotes together.
 	partHeld int
+	// claim is the assembly budget's claim of the fragmented payload under
+	// way, nil if none (assembly.go).
+	claim *claim
+	// carried is the room in the budget that the payload the link just
+	// completed holds, for Payload to hand to its message: the reader's.
+	carried int64
 	// parked is len(pending), changed under mu and read without it by the
 	// reader: only the reader parks messages, so while it reads 0, no
 	// older message of the peer waits and it may put one on Inbox itself.
@@ -51,28 +58,26 @@ type inbound struct {
 type parkedMessage struct {
 	m      *Message
 	charge int
-	tag    *tag // non-nil: m is a request's or a reply's body, which never goes into Inbox (request.go)
+	tag    *tag  // non-nil: m is a request's or a reply's body, which never goes into Inbox (request.go)
+	held   int64 // room in the assembly budget, freed when it goes in
 }
 
 // deliver puts m, tagged by t if not nil, on the Inbox, or, if the Inbox is full or older messages of
 // p wait, parks it for the deliverer; charge bytes are granted back to the
-// remote when it goes in. While the node closes, a message that would have
-// to wait is discarded.
-func (p *peer) deliver(m *Message, t *tag, charge int) {
+// remote, and held bytes of room to the assembly budget, when it goes in.
+// While the node closes, a message that would have to wait is discarded.
+func (p *peer) deliver(m *Message, t *tag, charge int, held int64) {
 	in := &p.in
 	// A reply goes to its caller at once, even past messages parked before
 	// it: a caller that reads Inbox itself must not wait for its own reply
 	// behind the messages it would read next.
-	if (in.parked.Load() == 0 || t.reply()) && p.pass(m, t) {
+	if (in.parked.Load() == 0 || t.reply()) && p.pass(m, t) || p.n.closing() {
 		p.release(charge)
-		return
-	}
-	if p.n.closing() {
-		p.release(charge)
+		p.n.freeClaim(held)
 		return
 	}
 	in.mu.Lock()
-	in.pending = append(in.pending, parkedMessage{m, charge, t})
+	in.pending = append(in.pending, parkedMessage{m, charge, t, held})
 	in.parked.Add(1)
 	first := len(in.pending) == 1
 	in.mu.Unlock()
@@ -175,19 +180,21 @@ func (n *Node) deliverLoop() {
 		// reader, which delivers directly only when pending is empty,
 		// cannot overtake it.
 		in.mu.Lock()
-		released := first.charge
+		released, held := first.charge, first.held
 		in.pop()
 		for moved := 1; moved < maxTurn && len(in.pending) > 0 && p.pass(in.pending[0].m, in.pending[0].tag); moved++ {
 			released += in.pending[0].charge
+			held += in.pending[0].held
 			in.pop()
 		}
 		more := len(in.pending) > 0
-		if !more {
+		if !more && (in.claim == nil || in.claim.held.Load()) {
 			released += in.partHeld
 			in.partHeld = 0
 		}
 		in.mu.Unlock()
 		p.release(released)
+		n.freeClaim(held)
 		if more {
 			n.backlog.add(p)
 		}

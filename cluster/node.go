@@ -69,6 +69,8 @@ type Node struct {
 	// backlog holds the peers whose messages wait for room in Inbox.
 	backlog backlog
 	grantAt int // see grantAt
+	// asm bounds the fragmented payloads held beyond the windows (assembly.go).
+	asm assembly
 
 	// Safe for concurrent use on their own.
 	events    events
@@ -146,6 +148,7 @@ func NewNode(laddr string, opts ...Option) (*Node, error) {
 		backlog:         backlog{wake: make(chan struct{}, 1)},
 		gate:            gate{wake: make(chan struct{}, 1)},
 		grantAt:         grantAt(cfg.window),
+		asm:             newAssembly(cfg.maxMessage),
 	}
 	n.readRandom(n.nonce)
 	n.keys.Store(newKeyring(cfg.secret, cfg.accepted))

@@ -112,7 +112,10 @@ func WithRemoteChanged(f func(rs []Remote)) Option { return func(c *config) { c.
 
 // WithMaxMessageSize sets the largest payload, in bytes, the node sends or
 // accepts (default DefaultMaxMessageSize). A peer that sends a larger frame
-// is disconnected. Every node of a cluster should use the same limit.
+// is disconnected. Every node of a cluster should use the same limit. It
+// also sizes the node's budget for payloads under way beyond the receive
+// windows, four of these messages for all remotes together (see Limits in
+// the package documentation).
 func WithMaxMessageSize(n int) Option { return func(c *config) { c.maxMessage = n } }
 
 // WithInboxSize sets the capacity of the node's Inbox channel (default

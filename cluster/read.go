@@ -63,8 +63,12 @@ func (p *peer) Goodbye() { p.n.farewell(p) }
 // Closed drops p, whose connection ended without a goodbye.
 func (p *peer) Closed(err error) { p.n.drop(p, fromLink(err)) }
 
-// Exited tells the statistics that p's counts are final.
-func (p *peer) Exited() { p.exit() }
+// Exited tells the statistics that p's counts are final, and frees the
+// room of the payload it was reading, if any (assembly.go).
+func (p *peer) Exited() {
+	p.exit()
+	p.endAssembly()
+}
 
 // protocolError marks input that breaks the protocol, as opposed to a
 // connection that broke.

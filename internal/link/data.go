@@ -10,8 +10,9 @@ import (
 // readData reads a Data, First or More frame of size bytes and hands up the
 // payload it completes (Payload). The payload's bytes, and once a message
 // Config.Overhead, are charged to the window we granted the remote, which breaks the protocol if it overdraws
-// it; the node gives them back (Release) as it consumes the payload, and
-// says, fragment by fragment, what to give back at once (Part).
+// it; the node gives them back (Release) as it consumes the payload, and,
+// told of a fragmented payload's size (First), says, fragment by fragment,
+// what to give back at once (Part).
 func (l *Link) readData(k wire.Kind, size int) error {
 	if l.State() == GotBye {
 		return ProtocolError{fmt.Errorf("%s frame after a goodbye", k)}
@@ -58,6 +59,10 @@ func (l *Link) readData(k wire.Kind, size int) error {
 	if k == wire.KindData {
 		return l.readPayload(size, cost)
 	}
+	if k == wire.KindFirst {
+		l.h.First(l.total)
+	}
+	l.grow(payload)
 	var err error
 	if l.part, err = l.br.ReadBody(l.part, payload, EagerRead); err != nil {
 		return err
@@ -71,6 +76,20 @@ func (l *Link) readData(k wire.Kind, size int) error {
 	l.part, l.total, l.tag = nil, 0, Tag{}
 	l.received(len(part))
 	return l.h.Payload(part, t, true, charge)
+}
+
+// grow makes room in the fragmented payload under way for n more bytes:
+// it doubles the buffer, but never past the payload's length, so that the
+// buffer holds at most what the payload needs, and at most twice what
+// arrived.
+func (l *Link) grow(n int) {
+	need := len(l.part) + n
+	if need <= cap(l.part) {
+		return
+	}
+	b := make([]byte, len(l.part), min(l.total, max(need, 2*cap(l.part))))
+	copy(b, l.part)
+	l.part = b
 }
 
 // readPayload reads the payload of a Data frame of size bytes, which holds

@@ -70,6 +70,10 @@ type Handler interface {
 	// keep; if not, b is valid only during the call. Payload may return
 	// ErrRelieved (see Relieve), or an error that ends the link.
 	Payload(b []byte, t Tag, owned bool, charge int) error
+	// First tells of a payload of total bytes that begins to come in
+	// fragments, before the Part of its first: the node may set room
+	// aside for it.
+	First(total int)
 	// Part tells of n more bytes of a payload that comes in fragments,
 	// done if they complete it. The node gives back at once what it
 	// need not hold (Release) and returns the charge of the payload,

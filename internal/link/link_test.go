@@ -59,6 +59,8 @@ func (r *recorder) Payload(b []byte, t Tag, owned bool, charge int) error {
 	return nil
 }
 
+func (r *recorder) First(total int) {}
+
 func (r *recorder) Part(n int, done bool) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
