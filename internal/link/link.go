@@ -151,6 +151,7 @@ type Link struct {
 	total   int    // its length; 0 when none is under way
 	tag     Tag    // the tag of the payload to read next
 	unread  int    // bytes of the frame whose payload is in a Payload call, still in br
+	armed   int64  // when the read deadline falls due, by monotonic; 0 before the first read (silence.go)
 
 	// granted is the payload bytes the remote may still send us;
 	// released those the node gave back and that are not granted yet.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
 )
@@ -61,14 +60,6 @@ type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
 
-// readConn reads from the connection. Every read pushes the deadline out:
-// a remote that stays silent for longer than Config.Silence has missed a
-// health check.
-func (l *Link) readConn(b []byte) (int, error) {
-	l.conn.SetReadDeadline(time.Now().Add(l.cfg.Silence()))
-	return l.conn.Read(b)
-}
-
 // read handles frames until one ends the link.
 func (l *Link) read() error {
 	for {
@@ -93,7 +84,7 @@ func (l *Link) read() error {
 		case wire.KindPing:
 			l.Control(wire.KindPong, nil)
 		case wire.KindPong:
-			l.pong() // the read itself pushed the silence deadline out
+			l.pong() // a read is what keeps the remote from silence (readConn)
 		case wire.KindBye:
 			l.h.Goodbye()
 			if l.GotBye() {
