@@ -41,6 +41,7 @@ func (l *Link) ReadLoop() {
 		l.h.Closed(err)
 	}
 	l.StopWriters()
+	l.watch.stop() // no writer runs: the watchdog is the reader's now
 	l.h.Exited()
 }
 
