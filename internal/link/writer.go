@@ -1,10 +1,6 @@
 package link
 
-import (
-	"crypto/tls"
-
-	"github.com/peerweave/peerweave/transport"
-)
+import "github.com/peerweave/peerweave/transport"
 
 // signal wakes the writer, and starts it if it is not running: an idle
 // link has no writer goroutine (see writeLoop).
@@ -113,18 +109,12 @@ func (l *Link) write(ctrl, data []byte) error {
 	return nil
 }
 
-// writeConn writes b for as long as the link makes progress: with the
-// link's watchdog on a connection that a passed write deadline breaks
-// (TLS), else by writeLink.
+// writeConn writes b for as long as the link makes progress (watchdog).
 func (l *Link) writeConn(b []byte) error {
-	timeout := l.cfg.Timeout()
 	if l.watch == nil {
-		if _, fragile := l.conn.(interface{ ConnectionState() tls.ConnectionState }); !fragile {
-			return writeLink(l.conn, b, timeout)
-		}
 		l.watch = newWatchdog(l.conn)
 	}
-	return l.watch.write(b, timeout)
+	return l.watch.write(b, l.cfg.Timeout())
 }
 
 // halfClose ends our side of the stream once our goodbye is written: no
