@@ -77,7 +77,7 @@ func writeLink(conn net.Conn, b []byte, timeout time.Duration, due *atomic.Int64
 // it ends finds it passed.
 func armWrite(conn net.Conn, due *atomic.Int64, at int64) {
 	due.Store(at)
-	conn.SetWriteDeadline(time.Now().Add(time.Duration(at - monotonic())))
+	conn.SetWriteDeadline(timeAt(at))
 }
 
 // unackedOf returns u's count of unacknowledged bytes, or -1 if u is nil or

@@ -1,7 +1,5 @@
 package link
 
-import "time"
-
 // A remote that sends nothing for Config.Silence, counted from the moment
 // the reader begins to wait for it, has missed a health check: the read
 // fails with a timeout, and the node drops the remote.
@@ -45,5 +43,5 @@ func (l *Link) readConn(b []byte) (int, error) {
 // its limit reached.
 func (l *Link) armSilence(at int64) {
 	l.armed = at
-	l.conn.SetReadDeadline(time.Now().Add(time.Duration(at - monotonic())))
+	l.conn.SetReadDeadline(timeAt(at))
 }

@@ -114,7 +114,7 @@ func (w *watchdog) arm() {
 // set sets the write deadline to due, by monotonic. w.mu must be held.
 func (w *watchdog) set(due int64) {
 	w.due.Store(due)
-	w.conn.SetWriteDeadline(time.Now().Add(time.Duration(due - monotonic())))
+	w.conn.SetWriteDeadline(timeAt(due))
 }
 
 // look moves the deadline out if the link made progress since the last
