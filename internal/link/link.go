@@ -182,7 +182,7 @@ type Link struct {
 	done    chan struct{} // closed by Close
 	once    sync.Once     // closes done
 	writers sync.WaitGroup
-	watch   *watchdog // the writers': keeps the write deadline; made by the first write (watchdog.go)
+	watch   *watchdog // the writers': made by the first write to a connection that needs one (watchdog.go)
 
 	// Counters, each written by one goroutine, or under mu, and loaded
 	// without a lock. The health loop's and the reader's: pings is how

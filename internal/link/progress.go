@@ -18,12 +18,11 @@ import (
 //
 // A write is therefore judged by the count of unacknowledged bytes
 // (transport.Unacked) as well as by its own progress, in one of two ways.
-// Most connections survive a write deadline: writeLink has it pass at most
-// half a timeout into each write, and on each expiry looks at the count;
-// the link is stalled once neither the write nor the count moved for a
-// whole timeout. A write that does not block costs what a plain Write does,
-// the deadline being moved about once per quarter timeout rather than per
-// write, which keeps round trips near the wire's. A TLS connection is broken for good by a write deadline
+// Most connections survive a write deadline: writeLink gives each write half
+// a timeout, and on each expiry looks at the count; the link is stalled
+// once neither the write nor the count moved for a whole timeout. A write
+// that does not block costs what a plain Write does, which keeps round trips
+// near the wire's. A TLS connection is broken for good by a write deadline
 // that passes, so there a watchdog (watchdog.go) watches the count while
 // writes wait, each half timeout, and moves the deadline out while it
 // changes; the deadline passes only on a stalled link. A connection
@@ -32,23 +31,14 @@ import (
 
 // writeLink writes b to conn, a connection that survives a write deadline,
 // failing with a timeout only once the link has made no progress for
-// timeout. due is when the write deadline armed on conn falls due, by
-// monotonic (0 before the first write), which the link's writes share:
-// a write moves it only when it falls due more than half a timeout ahead
-// or within a quarter, about once per quarter timeout of writing, rather
-// than once per write. Each expiry that is ours looks for progress and
-// arms the next half a timeout ahead, or at the timeout since the last
-// progress if that comes first, so that a write that takes nothing fails
-// a timeout after it began, as with a deadline per write.
-func writeLink(conn net.Conn, b []byte, timeout time.Duration, due *atomic.Int64) error {
+// timeout.
+func writeLink(conn net.Conn, b []byte, timeout time.Duration) error {
 	u, _ := conn.(transport.Unacked)
-	step := int64(timeout / 2)
-	start := monotonic()
-	if d := due.Load(); d <= start+step/2 || d > start+step {
-		armWrite(conn, due, start+step)
-	}
-	last, quiet := int64(-1), start // quiet: when the link last made progress
+	step := timeout / 2
+	last, quiet := int64(-1), time.Duration(0)
 	for {
+		deadline := time.Now().Add(step)
+		conn.SetWriteDeadline(deadline)
 		n, err := conn.Write(b)
 		b = b[n:]
 		if err == nil || !IsTimeout(err) {
@@ -57,27 +47,17 @@ func writeLink(conn net.Conn, b []byte, timeout time.Duration, due *atomic.Int64
 		if len(b) == 0 {
 			return nil // the deadline passed as the last byte went
 		}
-		now := monotonic()
-		if now < due.Load() {
+		if time.Now().Before(deadline) {
 			return err // not our deadline: the connection cannot write again
 		}
 		count := unackedOf(u)
 		if n > 0 || (count >= 0 && last >= 0 && count != last) {
-			quiet = now
-		} else if now-quiet >= int64(timeout) {
+			quiet = 0
+		} else if quiet += step; quiet >= timeout {
 			return err
 		}
 		last = count
-		armWrite(conn, due, min(now+step, quiet+int64(timeout)))
 	}
-}
-
-// armWrite sets conn's write deadline to at, by monotonic, and records it
-// in due. The deadline it sets is no earlier than at, so that the write
-// it ends finds it passed.
-func armWrite(conn net.Conn, due *atomic.Int64, at int64) {
-	due.Store(at)
-	conn.SetWriteDeadline(timeAt(at))
 }
 
 // unackedOf returns u's count of unacknowledged bytes, or -1 if u is nil or

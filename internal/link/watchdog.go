@@ -1,21 +1,16 @@
 package link
 
 import (
-	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// A link's watchdog keeps the write deadline of its connection (see
-// progress.go for the rule). On a connection that survives a deadline,
-// writeLink does it, with the deadline the watchdog records.
-//
-// A connection that a passed write deadline breaks for good (TLS) needs
-// its deadline kept ahead of every write that makes progress, and let pass
-// on a stalled one. A watcher and a timer per write would do it at the
-// cost of both on every message; the watchdog has one timer instead.
+// A connection that a passed write deadline breaks for good (TLS) needs its
+// deadline kept ahead of every write that makes progress, and let pass on a
+// stalled one (see writeLink). A watcher and a timer per write would do it
+// at the cost of both on every message; a link has one watchdog instead.
 //
 // The writer keeps the deadline at least a timeout ahead of each write it
 // begins, moving it to one and a half timeouts ahead when it is due sooner
@@ -31,21 +26,19 @@ import (
 // of unacknowledged bytes there is nothing to look at, and the deadline
 // the writer sets is the whole rule.
 
-// watchdog keeps the write deadline of one connection. The link's writers
-// use it one at a time.
+// watchdog keeps the write deadline of one connection that a passed
+// deadline breaks for good. The link's writers use it one at a time.
 type watchdog struct {
-	conn    net.Conn
-	fragile bool      // a passed write deadline breaks the connection for good
-	count   *progress // nil if the connection is not fragile, or has no count to look at
+	conn  net.Conn
+	count *progress // nil if the connection has no count to look at
 
 	// The writer's, loaded by the looks: the writes begun, and whether
 	// one is under way.
 	began atomic.Uint64
 	busy  atomic.Bool
 	// due is when the write deadline set falls due, by monotonic, and
-	// ticking whether the timer is armed or its look runs: on a fragile
-	// connection both change under mu, and the writer loads them without
-	// it; on another, due is writeLink's.
+	// ticking whether the timer is armed or its look runs: both change
+	// under mu, and the writer loads them without it.
 	due     atomic.Int64
 	ticking atomic.Bool
 
@@ -60,20 +53,15 @@ type watchdog struct {
 // newWatchdog returns the watchdog of conn.
 func newWatchdog(conn net.Conn) *watchdog {
 	w := &watchdog{conn: conn}
-	_, w.fragile = conn.(interface{ ConnectionState() tls.ConnectionState })
-	if p := newProgress(conn); w.fragile && p.last.Load() >= 0 {
+	if p := newProgress(conn); p.last.Load() >= 0 {
 		w.count = p
 	}
 	return w
 }
 
-// write writes b, failing once the link has taken nothing for timeout. On
-// a fragile connection a timeout is a stall, as it cannot write again
-// after one.
+// write writes b, failing once the link has taken nothing for timeout: a
+// timeout is a stall, as the connection cannot write again after one.
 func (w *watchdog) write(b []byte, timeout time.Duration) error {
-	if !w.fragile {
-		return writeLink(w.conn, b, timeout, &w.due)
-	}
 	now := monotonic()
 	w.began.Add(1)
 	w.busy.Store(true) // before loading ticking: see look
