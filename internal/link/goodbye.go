@@ -101,7 +101,7 @@ func (l *Link) Bye() (discarded int) {
 // timeout after it stops: the goodbye may wait behind a send buffer's worth
 // of data on a slow link. It returns nil, ErrAckLost or ErrAckTimeout.
 func (l *Link) AwaitAck(deadline time.Time, timeout time.Duration) error {
-	w := newProgress(l.conn, timeout)
+	w := newProgress(l.conn)
 	tick := time.NewTicker(timeout / 2)
 	defer tick.Stop()
 	for {

@@ -155,6 +155,7 @@ type Link struct {
 	total   int    // its length; 0 when none is under way
 	tag     Tag    // the tag of the payload to read next
 	unread  int    // bytes of the frame whose payload is in a Payload call, still in br
+	armed   int64  // when the read deadline falls due, by monotonic; 0 before the first read (silence.go)
 
 	// granted is the payload bytes the remote may still send us;
 	// released those the node gave back and that are not granted yet.
@@ -185,6 +186,7 @@ type Link struct {
 	done    chan struct{} // closed by Close
 	once    sync.Once     // closes done
 	writers sync.WaitGroup
+	watch   *watchdog // the writers': made by the first write to a connection that needs one (watchdog.go)
 
 	// Counters, each written by one goroutine, or under mu, and loaded
 	// without a lock. The health loop's and the reader's: pings is how

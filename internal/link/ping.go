@@ -70,3 +70,11 @@ func (l *Link) RTT() (last, smoothed time.Duration) {
 func monotonic() int64 { return int64(time.Since(epoch)) + 1 }
 
 var epoch = time.Now()
+
+// timeAt returns at, a time by monotonic, as a time.Time, or a moment after
+// it (the clock is read after the distance is taken): a deadline set to it
+// passes no earlier than at.
+func timeAt(at int64) time.Time {
+	d := time.Duration(at - monotonic())
+	return time.Now().Add(d)
+}

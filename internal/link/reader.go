@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/peerweave/peerweave/internal/wire"
 )
@@ -42,6 +41,7 @@ func (l *Link) ReadLoop() {
 		l.h.Closed(err)
 	}
 	l.StopWriters()
+	l.watch.stop() // no writer runs: the watchdog is the reader's now
 	l.h.Exited()
 }
 
@@ -60,14 +60,6 @@ func (l *Link) Relieve() {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
-
-// readConn reads from the connection. Every read pushes the deadline out:
-// a remote that stays silent for longer than Config.Silence has missed a
-// health check.
-func (l *Link) readConn(b []byte) (int, error) {
-	l.conn.SetReadDeadline(time.Now().Add(l.cfg.Silence()))
-	return l.conn.Read(b)
-}
 
 // read handles frames until one ends the link.
 func (l *Link) read() error {
@@ -93,7 +85,7 @@ func (l *Link) read() error {
 		case wire.KindPing:
 			l.Control(wire.KindPong, nil)
 		case wire.KindPong:
-			l.pong() // the read itself pushed the silence deadline out
+			l.pong() // a read is what keeps the remote from silence (readConn)
 		case wire.KindBye:
 			l.h.Goodbye()
 			if l.GotBye() {

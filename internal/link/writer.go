@@ -1,6 +1,10 @@
 package link
 
-import "github.com/peerweave/peerweave/transport"
+import (
+	"crypto/tls"
+
+	"github.com/peerweave/peerweave/transport"
+)
 
 // signal wakes the writer, and starts it if it is not running: an idle
 // link has no writer goroutine (see writeLoop).
@@ -93,7 +97,7 @@ func (l *Link) writeLoop() {
 }
 
 // write writes ctrl, then data, in one call where it can, for as long as
-// the link makes progress (writeLink).
+// the link makes progress (writeConn).
 func (l *Link) write(ctrl, data []byte) error {
 	if len(ctrl) > 0 && len(data) > 0 && len(data) <= maxCopy {
 		ctrl, data = append(ctrl, data...), nil
@@ -102,11 +106,25 @@ func (l *Link) write(ctrl, data []byte) error {
 		if len(b) == 0 {
 			continue
 		}
-		if err := writeLink(l.conn, b, l.cfg.Timeout()); err != nil {
+		if err := l.writeConn(b); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeConn writes b for as long as the link makes progress: with the
+// link's watchdog on a connection that a passed write deadline breaks
+// (TLS), else by writeLink.
+func (l *Link) writeConn(b []byte) error {
+	timeout := l.cfg.Timeout()
+	if l.watch == nil {
+		if _, fragile := l.conn.(interface{ ConnectionState() tls.ConnectionState }); !fragile {
+			return writeLink(l.conn, b, timeout)
+		}
+		l.watch = newWatchdog(l.conn)
+	}
+	return l.watch.write(b, timeout)
 }
 
 // halfClose ends our side of the stream once our goodbye is written: no
