@@ -121,3 +121,16 @@ func TestAuditMaxRemotesBelowOneKeepsTheDefault(t *testing.T) {
 		assert.Empty(t, s.Events)
 	}
 }
+
+// Handler serves under any prefix of a mux, the page and its JSON.
+func TestAuditHandlerServesUnderAnyPrefix(t *testing.T) {
+	n := auditNode(t)
+	mux := http.NewServeMux()
+	mux.Handle("/ops/cluster/status/", status.Handler(n))
+	for _, target := range []string{"/ops/cluster/status/", "/ops/cluster/status/?format=json"} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, target, nil))
+		assert.Equal(t, http.StatusOK, w.Code, target)
+		assert.Contains(t, w.Body.String(), n.String(), target)
+	}
+}

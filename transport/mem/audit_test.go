@@ -73,6 +73,13 @@ func TestAuditAddressesAreExact(t *testing.T) {
 		c, err := nw.Dial(t.Context(), "0.0.0.0:7946")
 		require.NoError(t, err, "a wildcard listener is reached by its very address")
 		c.Close()
+
+		auditListen(t, nw, "[::]:7000")
+		_, err = nw.Dial(t.Context(), "10.0.0.1:7000")
+		assert.ErrorIs(t, err, mem.ErrRefused, "an IPv6 wildcard listener is not reached by another IP")
+		c, err = nw.Dial(t.Context(), "[::]:7000")
+		require.NoError(t, err, "an IPv6 wildcard listener is reached by its very address")
+		c.Close()
 	})
 }
 
