@@ -96,3 +96,33 @@ func TestAuditDialWhereNothingListensFailsWhenItsContextEnds(t *testing.T) {
 	require.Error(t, err)
 	assert.GreaterOrEqual(t, time.Since(start), wait, "the dial failed before its context ended: %v", err)
 }
+
+// Dial returns once the node's listener has the connection: Accept
+// returns it before the dialler writes anything.
+func TestAuditDialReturnsOnceTheListenerHasTheConnection(t *testing.T) {
+	ln, err := quic.New().Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	d, err := quic.New().Dial(ctx, ln.Addr().String())
+	require.NoError(t, err)
+	defer d.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	select {
+	case c, ok := <-accepted:
+		require.True(t, ok, "Accept failed")
+		c.Close()
+	case <-time.After(10 * time.Second):
+		ln.Close()
+		<-accepted
+		t.Fatal("Accept did not return a dialled connection on which nothing was written")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/peerweave/peerweave/cluster"
 	"github.com/peerweave/peerweave/transport"
 	"github.com/peerweave/peerweave/transport/tcp"
+	"github.com/peerweave/peerweave/transport/transporttest"
 )
 
 // The tests of this file check, from the public API alone, promises of
@@ -100,5 +101,37 @@ func TestAuditBothEndsAreUnackedAndHalfClosers(t *testing.T) {
 			_, ok = c.(transport.HalfCloser)
 			assert.True(t, ok, "%T is not a HalfCloser", c)
 		}
+	}
+}
+
+// Dial completes the TLS handshake within ctx: a listener that accepts
+// and never answers holds it only until ctx ends.
+func TestAuditDialBoundsTheTLSHandshakeByItsContext(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	held := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			held <- c // accepted, and never answered
+		}
+		close(held)
+	}()
+	tr := tcp.New(tcp.WithTLS(transporttest.NewCA(t).Config(t)))
+	const wait = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	start := time.Now()
+	c, err := tr.Dial(ctx, ln.Addr().String())
+	took := time.Since(start)
+	if err == nil {
+		c.Close()
+	}
+	assert.Error(t, err)
+	assert.Less(t, took, wait+5*time.Second, "the handshake outlived its context")
+	if c, ok := <-held; ok {
+		c.Close()
 	}
 }
