@@ -30,7 +30,7 @@ func TestFileFollowsRewrites(t *testing.T) {
 	replace(t, path, "# the seeds\n10.0.0.1:7946\n\n  10.0.0.2:7946  # rack 2\r\n[::ffff:10.0.0.3]:7946\nSeed.Example.COM.:7946\n")
 	got, err := addrs(t, src)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"10.0.0.1:7946", "10.0.0.2:7946", "10.0.0.3:7946", "seed.example.com:7946"}, got)
+	assert.Equal(t, []string{"10.0.0.1:7946", "10.0.0.2:7946", "10.0.0.3:7946", "seed.example.com.:7946"}, got, "a name keeps its final dot")
 
 	// Rewritten in place, not renamed: the next read sees it all the same.
 	require.NoError(t, os.WriteFile(path, []byte("10.0.0.4:7946"), 0o600))

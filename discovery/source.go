@@ -31,7 +31,8 @@ func (f SourceFunc) Addrs(ctx context.Context) ([]string, error) { return f(ctx)
 var ErrBadAddress = errors.New("discovery: bad address")
 
 // normalize returns s in the form the cluster uses for remotes: "ip:port"
-// in internal/addr's canonical form, or a lower-case "name:port".
+// in internal/addr's canonical form, or a lower-case "name:port", the name
+// with its final dot if it had one.
 func normalize(s string) (string, error) {
 	host, port, err := addr.SplitHostPort(s)
 	if err != nil {
@@ -44,11 +45,16 @@ func normalize(s string) (string, error) {
 		}
 		return a.String(), nil
 	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if !isHostName(host) {
+	// A final dot stays: it makes the name fully qualified, which keeps
+	// the resolver's search domains out of its lookup.
+	name, rooted := strings.CutSuffix(strings.ToLower(host), ".")
+	if !isHostName(name) {
 		return "", fmt.Errorf("%w %q: host is neither an IP nor a DNS name", ErrBadAddress, s)
 	}
-	return net.JoinHostPort(host, strconv.Itoa(int(port))), nil
+	if rooted {
+		name += "."
+	}
+	return net.JoinHostPort(name, strconv.Itoa(int(port))), nil
 }
 
 // isHostName reports whether s is made of DNS name characters, in dot-separated
