@@ -26,7 +26,9 @@ func (Codec) Marshal(v any) ([]byte, error) {
 // codec.Values. As for control messages, it walks b first and refuses it
 // unless every length fits in the bytes that follow, so what it allocates
 // is bounded by len(b); and it refuses a map that sets a field v's struct
-// does not have, rather than fill half of it.
+// does not have, rather than drop that field silently. As with
+// encoding/json, a value refused part way may hold the fields decoded
+// before the error: use v only if Unmarshal returns nil.
 func (Codec) Unmarshal(b []byte, v any) error {
 	if err := checkNested(b, maxValueDepth); err != nil {
 		return err
