@@ -40,7 +40,8 @@ type fragmenter struct {
 	grew   chan struct{}
 	closed chan struct{} // closed once the node hung up
 
-	sent atomic.Int64 // payload bytes sent
+	sent  atomic.Int64 // payload bytes sent
+	start int64        // sent when the payload under way began: the sender's
 }
 
 func (f *fragmenter) String() string { return f.addr }
@@ -149,8 +150,8 @@ func (f *fragmenter) take(least, most int) int {
 // window lets it, then stops: it returns once it has sent them or the node
 // hung up, waiting for the window meanwhile.
 func (f *fragmenter) send(total, upTo int) {
-	for f.sent.Load() < int64(upTo) {
-		if !f.fragment(total, min(wire.MaxFragment, upTo-int(f.sent.Load()))) {
+	for f.sent.Load()-f.start < int64(upTo) {
+		if !f.fragment(total, min(wire.MaxFragment, upTo-int(f.sent.Load()-f.start))) {
 			return
 		}
 	}
@@ -160,7 +161,7 @@ func (f *fragmenter) send(total, upTo int) {
 // n bytes, as soon as the window lets one byte of it go; false once the
 // node hung up.
 func (f *fragmenter) fragment(total, n int) bool {
-	sent := int(f.sent.Load())
+	sent := int(f.sent.Load() - f.start)
 	cost := 0
 	if sent == 0 {
 		cost = f.overhead
@@ -392,5 +393,43 @@ func TestRoomComesBackWhenPayloadsUnderWayEnd(t *testing.T) {
 		// The node closes with three payloads under way.
 		a.Close()
 		assert.Zero(t, cluster.AssemblyHeld(a))
+	})
+}
+
+// With a message handler, the messages that arrive while a handler call
+// waits for its own remote (a Request that the fake never answers) wait,
+// copied, for the call to return. A fragmented one keeps its room in the
+// budget meanwhile: a fake that sends whole maximum-size payloads, one
+// after the other, gets four of them in (the one in the call and three
+// held), then waits with a window's worth of the fifth. Before, each
+// gave its room back as it was held, and the held copies grew without
+// bound.
+func TestMessagesHeldForAHandlerKeepTheirRoom(t *testing.T) {
+	forEachCodecInABubble(t, func(t *testing.T, h *harness) {
+		const maxSize, window, payloads = 256 << 10, 64 << 10, 8
+		var a *cluster.Node
+		first := make(chan struct{}, 1)
+		a = h.node(cluster.WithMaxMessageSize(maxSize), cluster.WithReceiveWindow(window),
+			cluster.WithMessageHandler(func(from cluster.Remote, _ []byte) {
+				select {
+				case first <- struct{}{}:
+				default:
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+				defer cancel()
+				a.Request(ctx, from, []byte("?")) // relieves the reader, and waits
+			}))
+		f := dialFragmenter(t, h, a, "127.0.0.1:1")
+		go func() {
+			for range payloads {
+				f.send(maxSize, maxSize)
+				f.start = f.sent.Load()
+			}
+		}()
+		synctest.Wait() // the fake has sent all it may
+		assert.Equal(t, cluster.AssemblyLimit(a), cluster.AssemblyHeld(a), "the held payloads gave back their room")
+		assert.LessOrEqual(t, f.sent.Load(), cluster.AssemblyLimit(a)+int64(window+wire.MessageOverhead),
+			"the fake sent past the budget and a window while the handler held its payloads")
 	})
 }

@@ -15,9 +15,7 @@ func (p *peer) Payload(b []byte, t link.Tag, owned bool, charge int) error {
 		p.in.carried = 0
 	}
 	if t.Kind == 0 && p.n.cfg.messageHandler != nil {
-		err := p.toHandler(b, charge)
-		p.n.freeClaim(held)
-		return err
+		return p.toHandler(b, charge, held)
 	}
 	var tg *tag
 	if t.Kind != 0 {

@@ -61,29 +61,34 @@ type handling struct {
 	relieved bool
 }
 
-// heldMessage is a payload that waits for the handler call before it, and
-// how many bytes to grant back once it is handled.
+// heldMessage is a payload that waits for the handler call before it, how
+// many bytes to grant back once it is handled, and the room it holds in
+// the assembly budget (a fragmented payload's, assembly.go) till then.
 type heldMessage struct {
 	payload []byte
 	charge  int
+	room    int64
 }
 
 // toHandler hands a payload, which the remote charged bytes of its window
-// for, to the message handler, on the reader, if no call runs. It returns
+// for and which holds room bytes of the assembly budget, to the message
+// handler, on the reader, if no call runs; else it holds a copy for the
+// call that runs, charge and room included, so that what the held copies
+// keep stays within the window and the budget. It returns
 // link.ErrRelieved if another reader took the connection over meanwhile
 // (see handling): the reader then returns, touching nothing of its state.
-func (p *peer) toHandler(payload []byte, charge int) error {
+func (p *peer) toHandler(payload []byte, charge int, room int64) error {
 	h := &p.handling
 	h.mu.Lock()
 	if h.busy {
-		h.held = append(h.held, heldMessage{bytes.Clone(payload), charge})
+		h.held = append(h.held, heldMessage{bytes.Clone(payload), charge, room})
 		h.mu.Unlock()
 		return nil
 	}
 	h.busy = true
 	h.inReader.Store(true)
 	h.mu.Unlock()
-	p.callHandler(payload, charge)
+	p.callHandler(payload, charge, room)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.inReader.Store(false)
@@ -93,7 +98,7 @@ func (p *peer) toHandler(payload []byte, charge int) error {
 		m := h.held[0]
 		h.held = h.held[1:]
 		h.mu.Unlock()
-		p.callHandler(m.payload, m.charge)
+		p.callHandler(m.payload, m.charge, m.room)
 		h.mu.Lock()
 	}
 	h.held, h.busy = nil, false
@@ -103,14 +108,15 @@ func (p *peer) toHandler(payload []byte, charge int) error {
 	return nil
 }
 
-// callHandler calls the message handler with payload and grants its charge
-// back once it has returned.
-func (p *peer) callHandler(payload []byte, charge int) {
+// callHandler calls the message handler with payload and gives back its
+// charge and its room once it has returned.
+func (p *peer) callHandler(payload []byte, charge int, room int64) {
 	if p.from.IP == nil {
 		p.from = remoteOf(p.key)
 	}
 	p.n.events.handleMessage(p.n.cfg.messageHandler, p.from, payload)
 	p.release(charge)
+	p.n.freeClaim(room)
 }
 
 // relieve has a new reader take p's connection over if its reader is in a
