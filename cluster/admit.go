@@ -21,7 +21,7 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 	if code != 0 {
 		return code
 	}
-	if code := n.verdict(p, acceptor); code != 0 {
+	if code := n.verdict(p, acceptor, dead); code != 0 {
 		return code // before the work below
 	}
 	first := p.firstFrames(acceptor)
@@ -68,8 +68,9 @@ func (n *Node) admit(p *peer, acceptor bool) wire.RejectCode {
 // connections that two nodes dial to each other at once, a join connection
 // wins over a list connection (so that the remote that asked for the whole
 // list gets it), and of two alike the one dialled by the node with the lower
-// nonce, on both sides. m.mu must be held.
-func (m *membership) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
+// nonce, on both sides. dead is the registered connection that p may
+// replace, found dead (confirmClaim). m.mu must be held.
+func (m *membership) verdictLocked(p *peer, acceptor bool, dead *peer) wire.RejectCode {
 	if m.state.get() != nodeOpen {
 		return wire.RejectClosing
 	}
@@ -78,7 +79,7 @@ func (m *membership) verdictLocked(p *peer, acceptor bool) wire.RejectCode {
 		// learns self from this refusal (selfFound).
 		return wire.RejectSelf
 	}
-	if m.nonces[string(p.nonce)] != nil {
+	if q := m.nonces[string(p.nonce)]; q != nil && q != dead {
 		return wire.RejectDuplicate
 	}
 	if d := m.dialing[p.key]; acceptor && d != nil && wins(d.join, p.join, m.nonce, p.nonce) {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -24,7 +25,10 @@ import (
 //     pinged, and a live one answers within claimWait, as a restarted
 //     process's old connection cannot (it fails at once or stays silent).
 //     The claimant waits for the verdict meanwhile, and is refused with
-//     RejectDuplicate if the old connection answers (confirmClaim).
+//     RejectDuplicate if the old connection answers (confirmClaim). So is
+//     a redial with the registered remote's own nonce: the remote lost the
+//     connection before this node noticed, and its redial replaces it once
+//     it is found dead; another connection with that nonce is a duplicate.
 //   - Moving a name: a connection that claims the name of a remote being
 //     redialled at another address takes the name, and ends that redial,
 //     only if a dial of that address now fails to reach the name's holder
@@ -55,7 +59,7 @@ func (n *Node) claimWait() time.Duration { return n.networkTimeout() / 2 }
 // It holds no lock while it waits, which is at most claimWait.
 func (n *Node) confirmClaim(p *peer) (dead *peer, code wire.RejectCode) {
 	old := n.remotes.get(p.key)
-	if old != nil && bytes.Equal(old.nonce, p.nonce) {
+	if old != nil && bytes.Equal(old.nonce, p.nonce) && !p.redial {
 		old = nil // a duplicate: the verdict refuses it
 	}
 	holder, named := n.nameRedialledElsewhere(p)
@@ -97,7 +101,9 @@ func (n *Node) answers(ctx context.Context, p *peer) bool {
 }
 
 // holds dials k, where the holder of name was last seen, and reports
-// whether the holder answers there by the end of ctx. A dial takes a token
+// whether the holder answers there by the end of ctx: it is admitted, or
+// refuses the dial as a duplicate, being connected still over a
+// connection that this node lost and it has not noticed. A dial takes a token
 // of the dial pool's bucket (one under way is joined instead); if it cannot
 // start in time the holder keeps the name for now, as the claim stays
 // unconfirmed.
@@ -109,7 +115,10 @@ func (n *Node) holds(ctx context.Context, k netip.AddrPort, name string) bool {
 	if n.pace(wait) != nil {
 		return true
 	}
-	err := n.join(ctx, k, byRedial)
+	err := n.join(ctx, k, byCheck)
+	if a, ok := errors.AsType[answeredAs](err); ok && a.name == name {
+		return true // the holder is connected to us still, over a connection we lost
+	}
 	if q := n.remotes.get(k); q == nil || q.name != name {
 		n.log.Debug("a name's old address did not answer: the name moves", "name", name, "remote", k.String(), "err", err)
 		return false

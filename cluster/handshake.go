@@ -72,6 +72,9 @@ func (n *Node) connect(ctx context.Context, k netip.AddrPort, why dialCause) (er
 	case wire.RejectDuplicate:
 		n.work.tieLosses.Add(1)
 		n.reachedBy(p, k, why.joins())
+		if why == byCheck {
+			return answeredAs{p.name}
+		}
 		return n.awaitRemote(ctx, p.key)
 	case wire.RejectGone:
 		return n.refusedAsGone(k, p, why)
@@ -180,7 +183,7 @@ func (p *peer) dialHandshake(k netip.AddrPort, why dialCause) (wire.Reject, erro
 
 // hello returns this node's hello for p.
 func (n *Node) hello(p *peer, why dialCause) *wire.Hello {
-	h := &wire.Hello{Addr: n.id.advertise.String(), Nonce: n.nonce, Join: why.joins(), Redial: why == byRedial,
+	h := &wire.Hello{Addr: n.id.advertise.String(), Nonce: n.nonce, Join: why.joins(), Redial: why.redials(),
 		Name: n.id.name, Label: n.cfg.label}
 	h.Tags, h.TagsVersion = n.ownTags()
 	p.sentTags = h.TagsVersion

@@ -152,10 +152,10 @@ type admission struct {
 }
 
 // verdict returns why p cannot be admitted now, or 0: register decides.
-func (m *membership) verdict(p *peer, acceptor bool) wire.RejectCode {
+func (m *membership) verdict(p *peer, acceptor bool, dead *peer) wire.RejectCode {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.verdictLocked(p, acceptor)
+	return m.verdictLocked(p, acceptor, dead)
 }
 
 // register admits p if verdictLocked allows it: it starts p's link with
@@ -166,7 +166,7 @@ func (m *membership) verdict(p *peer, acceptor bool) wire.RejectCode {
 func (m *membership) register(p *peer, acceptor bool, first []byte, dead *peer) admission {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if code := m.verdictLocked(p, acceptor); code != 0 {
+	if code := m.verdictLocked(p, acceptor, dead); code != 0 {
 		return admission{code: code}
 	}
 	var a admission
@@ -174,7 +174,8 @@ func (m *membership) register(p *peer, acceptor bool, first []byte, dead *peer) 
 		return admission{code: wire.RejectDuplicate}
 	}
 	if a.old = m.remotes.get(p.key); a.old != nil {
-		// Same address, new nonce: the remote restarted before we noticed.
+		// The remote restarted (a new nonce), or lost this connection
+		// (its redial), before we noticed.
 		m.removeLocked(a.old)
 	}
 	p.mu.Lock()

@@ -27,11 +27,28 @@ const (
 	byList   dialCause = iota // a peer list named the address
 	byAdd                     // Add
 	byRedial                  // the reconnect loop redials a remote it lost
+	// byCheck: the node checks whether a name's holder still answers at
+	// its address (confirm.go). It dials as a redial does, but a refusal
+	// as a duplicate is the holder's answer, not a connection to wait for.
+	byCheck
 )
 
 // joins reports whether the node dials on its own behalf: a join
 // connection (peerlist.go).
 func (c dialCause) joins() bool { return c != byList }
+
+// redials reports whether the node dials a remote it had: its hello says
+// so, and a refusal as gone is the goodbye it missed.
+func (c dialCause) redials() bool { return c == byRedial || c == byCheck }
+
+// answeredAs is what a check dial (byCheck) returns when the node it
+// reached refused it as a duplicate: that node, whose hello gave name, is
+// connected to this one already, so it answers at the address dialled.
+type answeredAs struct{ name string }
+
+func (a answeredAs) Error() string {
+	return fmt.Sprintf("%q answered: connected to this node already", a.name)
+}
 
 // errGoneBefore is why a redial failed: the remote said goodbye, or was
 // told it, and refuses a redial.
@@ -59,7 +76,7 @@ func (m *membership) markLeft(k netip.AddrPort, nonce []byte) {
 // neither a redial nor a peer list dials it again.
 func (n *Node) refusedAsGone(k netip.AddrPort, p *peer, why dialCause) error {
 	n.goneOnRefusal(k, p.nonce)
-	if why != byRedial {
+	if !why.redials() {
 		return fmt.Errorf("%w: %s", ErrRejected, rejectReason(wire.RejectGone))
 	}
 	return fmt.Errorf("%w: %w", ErrRejected, errGoneBefore)
