@@ -93,7 +93,9 @@ var (
 	ErrConnLost = errors.New("cluster: connection lost")
 
 	// ErrProtocol: the remote sent what the protocol does not allow, such
-	// as garbage or a frame over the size limit. Handshakes that fail with
+	// as garbage or a frame over the size limit, or held room in the
+	// node's budget for fragmented payloads while sending too slowly (see
+	// Limits in the package doc). Handshakes that fail with
 	// ErrIncompatible match it too.
 	ErrProtocol = errors.New("cluster: protocol violation")
 

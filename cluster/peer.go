@@ -137,7 +137,7 @@ func (p *peer) appendControl(k wire.Kind, v any) error {
 		body = b
 	}
 	p.appendRaw(k, body)
-	if cap(body) <= maxSpare {
+	if cap(body) <= link.MaxSpare {
 		p.body = body
 	}
 	return nil
@@ -150,9 +150,6 @@ func (p *peer) queueControl(k wire.Kind, v any) error {
 	defer p.mu.Unlock()
 	return p.appendControl(k, v)
 }
-
-// maxSpare is the largest buffer a peer keeps for reuse.
-const maxSpare = 4 << 20
 
 // control queues a control frame with a raw body (nil for none) and wakes
 // the writer.

@@ -128,7 +128,7 @@ func (l *Link) readPayload(size, charge int) error {
 	if err := l.h.Payload(b, t, false, charge); err != nil {
 		return err
 	}
-	if cap(l.scratch) > maxSpare {
+	if cap(l.scratch) > MaxSpare {
 		l.scratch = nil
 	}
 	return nil

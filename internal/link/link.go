@@ -24,8 +24,8 @@
 // # Read pipeline
 //
 // One reader goroutine (ReadLoop, which the node runs) reads frames
-// through the ReadBuffer the handshake began, each read pushing the
-// silence deadline out. It answers pings, times pongs, adds a Window
+// through the ReadBuffer the handshake began, and fails once the remote has
+// been silent for Config.Silence (silence.go). It answers pings, times pongs, adds a Window
 // frame's credit, takes a Request or Reply frame as the tag of the payload
 // after it, reassembles a First frame and its More frames, and charges
 // every payload byte to the window we granted (granted): a remote that
@@ -54,8 +54,10 @@ import (
 // MaxWindow is the largest window a link grants or accepts.
 const MaxWindow = 1<<31 - 1
 
-// maxSpare is the largest write buffer a link keeps between writes.
-const maxSpare = 4 << 20
+// MaxSpare is the largest buffer a link, or its node, keeps for reuse
+// between frames: a larger one, grown for a rare large frame, goes to the
+// garbage collector rather than stay with an idle connection.
+const MaxSpare = 4 << 20
 
 // maxCopy is the most data a write copies behind control frames to make one
 // system call of two.

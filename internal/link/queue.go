@@ -173,11 +173,11 @@ func (l *Link) noteWindow(moved bool) {
 // written tells the queues that the writer wrote what take gave it. l.mu
 // must be held.
 func (l *Link) written(ctrl []byte) {
-	if cap(ctrl) <= maxSpare {
+	if cap(ctrl) <= MaxSpare {
 		l.spare = ctrl[:0]
 	}
 	switch {
-	case l.taken == len(l.data) && cap(l.data) > maxSpare:
+	case l.taken == len(l.data) && cap(l.data) > MaxSpare:
 		l.data, l.taken = nil, 0
 	case l.taken == len(l.data):
 		l.data, l.taken = l.data[:0], 0

@@ -120,7 +120,7 @@ func (l *Link) readControl(k wire.Kind, size int) error {
 	if err := l.h.Control(k, b); err != nil {
 		return err
 	}
-	if cap(l.scratch) > maxSpare {
+	if cap(l.scratch) > MaxSpare {
 		l.scratch = nil
 	}
 	return nil
