@@ -476,7 +476,8 @@
 //     defaults) in such payloads beyond their windows, under way or
 //     waiting for Inbox: a payload claims its whole size (64 KiB at least)
 //     as its first fragment arrives, and gives it back once it leaves the
-//     node (into Inbox or to a handler) or its connection ends. One that
+//     node (into Inbox, or to a handler, which holds it while a call for
+//     its remote runs) or its connection ends. One that
 //     finds no room waits for it, in order of arrival, its fragments
 //     charged to its remote's window, so that the remote holds at most a
 //     window until its turn. While one waits, a remote whose payload under
@@ -485,11 +486,10 @@
 //     ([ErrProtocol]), unless its own messages wait for Inbox: a
 //     maximum-size payload thus keeps its room from those that wait for
 //     about 256 s at most at the defaults, and honest senders all get
-//     their turn. An honest sender on
-//     a link slower than 64 KiB/s (512 kbit/s) may be dropped so while
-//     others wait for room; give such a cluster a smaller maximum message
-//     size, or send it payloads of 64 KiB at most, which claim nothing
-//     (assembly_test.go).
+//     their turn. An honest sender on a link slower than 64 KiB/s (512
+//     kbit/s) may be dropped so while others wait for room; give such a
+//     cluster a smaller maximum message size, or send it payloads of 64
+//     KiB at most, which claim nothing (assembly_test.go).
 //   - Broadcast waits for the remotes whose queue is full at once, so
 //     stalled remotes delay it by one network timeout, not one each; a
 //     remote whose window stays shut with data waiting for two healthy
@@ -689,8 +689,9 @@
 // remote. An idle remote costs one goroutine and about 9 KiB (3 KiB of heap
 // and the reader's 6 KiB of stack; codec/gob keeps no state for a
 // connection between its frames). Messages that wait for room in Inbox take
-// at most the receive window plus one maximum-size message per remote,
-// though an idle remote holds none. A node of a 200-node cluster thus holds
+// at most the receive window plus one maximum-size message per remote, and
+// four maximum-size messages in all beyond the windows (see Limits in
+// Security), though an idle remote holds none. A node of a 200-node cluster thus holds
 // 199 connections, about 2 MiB and 200 goroutines when idle.
 // TestCrowdJoinsOneSeedOnASaturatedMachine checks that 200 nodes joining
 // one seed at once on one busy processor all get in, with join work within
