@@ -312,15 +312,7 @@ func TestAuditARemoteIsSuspendedAfterSeventySecondsAtTheDefaults(t *testing.T) {
 		a := h.Start(h.Base(ev.Option())...)
 		b := h.Start(h.Base(cluster.WithInboxSize(1), cluster.WithReceiveWindow(64<<10))...) // reads nothing
 		require.NoError(t, a.Add(b.String()))
-		full, cancel := context.WithCancel(context.Background())
-		cancel()
-		for filled := false; !filled; {
-			synctest.Wait()
-			filled = true
-			for a.SendContext(full, remote(b), make([]byte, 1<<10)) == nil {
-				filled = false
-			}
-		}
+		fillQueues(a, b)
 		shut := time.Now()
 		limit := 2*cluster.DefaultHealthyInterval + cluster.DefaultNetworkTimeout
 		time.Sleep(limit - time.Second)

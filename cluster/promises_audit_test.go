@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -251,4 +252,21 @@ func TestAuditEveryCallFailsWithErrClosedAfterClose(t *testing.T) {
 	_, open := <-a.Inbox
 	assert.False(t, open)
 	assert.Empty(t, a.Remotes())
+}
+
+// fillQueues fills a's send queue to each of to, nodes that read nothing,
+// until their windows are shut and a's writer has taken all it can: a Send
+// to them that would wait fails at once. It runs in a synctest bubble.
+func fillQueues(a *cluster.Node, to ...*cluster.Node) {
+	full, cancel := context.WithCancel(context.Background())
+	cancel()
+	for filled := false; !filled; {
+		synctest.Wait()
+		filled = true
+		for _, b := range to {
+			for a.SendContext(full, remote(b), make([]byte, 1<<10)) == nil {
+				filled = false
+			}
+		}
+	}
 }

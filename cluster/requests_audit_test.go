@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -300,17 +299,7 @@ func TestAuditDiscardedAtAGoodbyeIsAnEvent(t *testing.T) {
 		a := h.node(ev.Option())
 		b := h.node(cluster.WithInboxSize(1), cluster.WithReceiveWindow(64<<10)) // reads nothing
 		mesh(t, a, b)
-		full, cancel := context.WithCancel(context.Background())
-		cancel()
-		// Fill a's queue until b's window is shut and the writer has
-		// taken all it can.
-		for filled := false; !filled; {
-			synctest.Wait()
-			filled = true
-			for a.SendContext(full, remote(b), make([]byte, 1<<10)) == nil {
-				filled = false
-			}
-		}
+		fillQueues(a, b)
 		queued, ok := a.RemoteStats(remote(b))
 		require.True(t, ok)
 		require.Positive(t, queued.QueuedMessages, "b's window held messages back")

@@ -153,17 +153,7 @@ func TestAuditSetNetworkTimeoutBoundsTheWaitForRoom(t *testing.T) {
 		a := h.node(cluster.WithSendQueueSize(16<<10), cluster.WithHealthyInterval(time.Hour))
 		b := h.node(cluster.WithInboxSize(1), cluster.WithReceiveWindow(64<<10), cluster.WithRequestHandler(echo)) // reads nothing
 		mesh(t, a, b)
-		full, cancel := context.WithCancel(context.Background())
-		cancel()
-		// Fill a's queue until b's window is shut and the writer has
-		// taken all it can: a Send that would wait fails at once.
-		for filled := false; !filled; {
-			synctest.Wait()
-			filled = true
-			for a.SendContext(full, remote(b), make([]byte, 1<<10)) == nil {
-				filled = false
-			}
-		}
+		fillQueues(a, b)
 		const timeout = 700 * time.Millisecond
 		a.SetNetworkTimeout(timeout)
 		start := time.Now()
@@ -223,17 +213,7 @@ func TestAuditQueryWaitsForFullQueuesAtOnce(t *testing.T) {
 				cluster.WithRequestHandler(echo))) // read nothing
 		}
 		mesh(t, append([]*cluster.Node{a, reads}, stuck...)...)
-		full, cancel := context.WithCancel(context.Background())
-		cancel()
-		for filled := false; !filled; {
-			synctest.Wait()
-			filled = true
-			for _, s := range stuck {
-				for a.SendContext(full, remote(s), make([]byte, 1<<10)) == nil {
-					filled = false
-				}
-			}
-		}
+		fillQueues(a, stuck...)
 		ctx, stop := context.WithTimeout(context.Background(), 10*a.NetworkTimeout())
 		defer stop()
 		start := time.Now()
@@ -264,15 +244,7 @@ func TestAuditSetTagsReachesARemoteWhoseWindowIsShut(t *testing.T) {
 		a := h.node(cluster.WithSendQueueSize(16<<10), cluster.WithHealthyInterval(time.Hour))
 		b := h.node(cluster.WithInboxSize(1), cluster.WithReceiveWindow(64<<10)) // reads nothing
 		mesh(t, a, b)
-		full, cancel := context.WithCancel(context.Background())
-		cancel()
-		for filled := false; !filled; {
-			synctest.Wait()
-			filled = true
-			for a.SendContext(full, remote(b), make([]byte, 1<<10)) == nil {
-				filled = false
-			}
-		}
+		fillQueues(a, b)
 		start := time.Now()
 		require.NoError(t, a.SetTags(map[string]string{"role": "new"}))
 		assert.Less(t, time.Since(start), a.NetworkTimeout(), "SetTags waited for room")
