@@ -1,7 +1,6 @@
 package tcp_test
 
 import (
-	"context"
 	"io"
 	"net"
 	"runtime"
@@ -20,28 +19,7 @@ import (
 // handshakes done if they have one.
 func pair(t *testing.T, tr transport.Transport) (dialled, accepted net.Conn) {
 	t.Helper()
-	ln, err := tr.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
-	got := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(got)
-			return
-		}
-		if h, ok := c.(interface{ Handshake() error }); ok {
-			h.Handshake()
-		}
-		got <- c
-	}()
-	dialled, err = tr.Dial(context.Background(), ln.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { dialled.Close() })
-	accepted = <-got
-	require.NotNil(t, accepted)
-	t.Cleanup(func() { accepted.Close() })
-	return dialled, accepted
+	return auditPair(t, tr, tr)
 }
 
 // transports are the configurations whose connections must half-close and
