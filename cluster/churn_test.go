@@ -20,10 +20,11 @@ import (
 )
 
 // TestChurn makes nodes join, leave gracefully and crash at random for a
-// while, then checks that every live node knows exactly the other live ones,
-// and that once all are closed no goroutine is left and the heap is back
-// where it started. It runs alone (not in parallel) to measure those, on the
-// fault stacks, for longer with PEERWEAVE_LONG=1.
+// while, then checks that every live node knows exactly the other live ones
+// once the parts that churn may have split the cluster into are rejoined
+// (rejoin), and that once all are closed no goroutine is left and the heap
+// is back where it started. It runs alone (not in parallel) to measure
+// those, on the fault stacks, for longer with PEERWEAVE_LONG=1.
 func TestChurn(t *testing.T) {
 	duration := 2 * time.Second
 	if long {
@@ -62,6 +63,9 @@ func churn(t *testing.T, s stack, duration time.Duration) {
 	}
 	wg.Wait()
 	t.Logf("%d joined, %d left, %d crashed, %d live", c.joined, c.left, c.crashed, len(c.live))
+	if parts := c.rejoin(); parts > 1 {
+		t.Logf("churn split the cluster into %d parts, rejoined by an Add each", parts)
+	}
 
 	nodes := make([]*cluster.Node, len(c.live))
 	for i, m := range c.live {
@@ -106,10 +110,12 @@ type churner struct {
 	joined, left, crashed int
 }
 
-// member is a live node and the transport that can crash it.
+// member is a live node, the transport that can crash it, and the member
+// its Add reached, if any.
 type member struct {
-	n  *cluster.Node
-	tr *crashable
+	n    *cluster.Node
+	tr   *crashable
+	seed *member
 }
 
 // step joins a node, closes one or crashes one, at random.
@@ -163,9 +169,10 @@ func (c *churner) join() {
 	if !assert.NoError(c.t, err) {
 		return
 	}
+	var seed *member
 	for tries := 0; ; tries++ {
-		seed := c.anyLive()
-		if seed == "" || n.Add(seed) == nil {
+		seed = c.anyLive()
+		if seed == nil || n.Add(seed.n.String()) == nil {
 			break
 		}
 		if tries == 5 {
@@ -174,19 +181,63 @@ func (c *churner) join() {
 		}
 	}
 	c.mu.Lock()
-	c.live = append(c.live, &member{n: n, tr: tr})
+	c.live = append(c.live, &member{n: n, tr: tr, seed: seed})
 	c.joined++
 	c.mu.Unlock()
 }
 
-// anyLive returns the address of a random live node, "" if there is none.
-func (c *churner) anyLive() string {
+// anyLive returns a random live member, nil if there is none.
+func (c *churner) anyLive() *member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.live) == 0 {
-		return ""
+		return nil
 	}
-	return c.live[c.rng.IntN(len(c.live))].n.String()
+	return c.live[c.rng.IntN(len(c.live))]
+}
+
+// rejoin makes one cluster of the live members again, as an application
+// does after a partition, and returns how many parts there were.
+//
+// The library meshes the nodes that a chain of Adds links (the package doc:
+// adding one peer of a cluster connects a node to all of it): the
+// connection an Add made lasts while both ends live, redialled if lost, and
+// peer lists and gossip introduce the nodes on either side of it. Churn can
+// break every such chain between two live nodes: a node whose seed, and
+// every node the seed's peer list named, left or crashed before any of them
+// introduced it to another knows no live node of the rest, and no live node
+// of the rest has heard of it, nor of the nodes that later joined through
+// it. Nothing can mesh such parts; an application joins them again by an
+// Add (a discovery round). So rejoin takes as parts the live members that
+// their live seeds link, and has one member of every other part add the
+// first member; the full mesh is then the library's to make.
+func (c *churner) rejoin() int {
+	part := make(map[*member]*member, len(c.live)) // a member to a member of its part, until the part's root
+	for _, m := range c.live {
+		part[m] = m
+	}
+	root := func(m *member) *member {
+		for part[m] != m {
+			m = part[m]
+		}
+		return m
+	}
+	for _, m := range c.live {
+		if _, live := part[m.seed]; live {
+			part[root(m)] = root(m.seed)
+		}
+	}
+	parts := 0
+	for _, m := range c.live {
+		if root(m) != m {
+			continue
+		}
+		parts++
+		if r := root(c.live[0]); m != r {
+			assert.NoError(c.t, m.n.Add(c.live[0].n.String()), "rejoining %s to %s", m.n, c.live[0].n)
+		}
+	}
+	return parts
 }
 
 // crashable is a transport whose node can crash: its listener and every
