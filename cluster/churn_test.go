@@ -199,22 +199,25 @@ func (c *churner) anyLive() *member {
 // rejoin makes one cluster of the live members again, as an application
 // does after a partition, and returns how many parts there were.
 //
-// The library meshes the nodes that a chain of Adds links (the package doc:
-// adding one peer of a cluster connects a node to all of it): the
-// connection an Add made lasts while both ends live, redialled if lost, and
-// peer lists and gossip introduce the nodes on either side of it. Churn can
-// break every such chain between two live nodes: a node whose seed, and
-// every node the seed's peer list named, left or crashed before any of them
-// introduced it to another knows no live node of the rest, and no live node
-// of the rest has heard of it, nor of the nodes that later joined through
-// it. Nothing can mesh such parts; an application joins them again by an
-// Add (a discovery round). So rejoin takes as parts the live members that
-// their live seeds link, and has one member of every other part add the
-// first member; the full mesh is then the library's to make.
+// The library meshes the nodes that a chain of connections links (the
+// package doc: adding one peer of a cluster connects a node to all of it):
+// a connection lasts while both ends live, redialled if lost, and peer lists
+// and gossip introduce the nodes on either side of it. Churn can break every
+// such chain between two live nodes: a node whose seed, and every node the
+// seed's peer list named, left or crashed before any of them introduced it
+// to another knows no live node of the rest, and no live node of the rest
+// has heard of it, nor of the nodes that later joined through it. Nothing can
+// mesh such parts; an application joins them again by an Add (a discovery
+// round). So rejoin takes as parts the live members that their connections
+// (Remotes, and the Add of each to its seed) link, and has one member of
+// every other part add the first member; the full mesh is then the
+// library's to make.
 func (c *churner) rejoin() int {
 	part := make(map[*member]*member, len(c.live)) // a member to a member of its part, until the part's root
+	byAddr := make(map[string]*member, len(c.live))
 	for _, m := range c.live {
 		part[m] = m
+		byAddr[m.n.String()] = m
 	}
 	root := func(m *member) *member {
 		for part[m] != m {
@@ -222,9 +225,15 @@ func (c *churner) rejoin() int {
 		}
 		return m
 	}
+	link := func(m, o *member) {
+		if _, live := part[o]; live {
+			part[root(m)] = root(o)
+		}
+	}
 	for _, m := range c.live {
-		if _, live := part[m.seed]; live {
-			part[root(m)] = root(m.seed)
+		link(m, m.seed)
+		for _, r := range m.n.Remotes() {
+			link(m, byAddr[r.String()])
 		}
 	}
 	parts := 0
@@ -233,7 +242,7 @@ func (c *churner) rejoin() int {
 			continue
 		}
 		parts++
-		if r := root(c.live[0]); m != r {
+		if m != root(c.live[0]) {
 			assert.NoError(c.t, m.n.Add(c.live[0].n.String()), "rejoining %s to %s", m.n, c.live[0].n)
 		}
 	}
