@@ -50,27 +50,11 @@ func (f *fragmenter) String() string { return f.addr }
 // receive window is window.
 func dialFragmenter(t *testing.T, h *harness, target *cluster.Node, addr string) *fragmenter {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	conn, err := h.transport().Dial(ctx, target.String())
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
+	conn, br := rawHandshake(t, h, target, addr)
 	f := &fragmenter{
 		addr: addr, conn: conn, overhead: wire.Overhead(wire.Version),
 		credit: wire.InitialWindow + wire.Overhead(wire.Version),
 		grew:   make(chan struct{}, 1), closed: make(chan struct{}),
-	}
-	nonce := make([]byte, 16)
-	rand.Read(nonce)
-	raw := &rawPeer{enc: h.stack.codec.NewEncoder()}
-	_, err = conn.Write(raw.frame(wire.AppendPreamble(nil, h.stack.codec.Name()), wire.KindHello, &wire.Hello{Addr: addr, Nonce: nonce}))
-	require.NoError(t, err)
-	br := bufio.NewReader(conn)
-	_, err = wire.ReadPreamble(br)
-	require.NoError(t, err)
-	for k := wire.Kind(0); k != wire.KindWelcome; {
-		k, _, err = f.readFrame(br)
-		require.NoError(t, err)
 	}
 	go f.serve(br)
 	return f

@@ -29,12 +29,23 @@ func (w *windowless) String() string { return w.addr }
 // dialWindowless connects a windowless fake that claims addr to target.
 func dialWindowless(t *testing.T, h *harness, target *cluster.Node, addr string) *windowless {
 	t.Helper()
+	conn, br := rawHandshake(t, h, target, addr)
+	w := &windowless{addr: addr, conn: conn}
+	go w.serve(br)
+	return w
+}
+
+// rawHandshake connects a fake remote that claims addr to target, as an
+// attacker does by hand: its preamble and hello, then target's frames up
+// to its Welcome, which it skips. It returns the connection, closed when
+// the test ends, and the reader of what target sends after the Welcome.
+func rawHandshake(t *testing.T, h *harness, target *cluster.Node, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	conn, err := h.transport().Dial(ctx, target.String())
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
-	w := &windowless{addr: addr, conn: conn}
 	nonce := make([]byte, 16)
 	rand.Read(nonce)
 	raw := &rawPeer{enc: h.stack.codec.NewEncoder()}
@@ -45,15 +56,14 @@ func dialWindowless(t *testing.T, h *harness, target *cluster.Node, addr string)
 	_, err = wire.ReadPreamble(br)
 	require.NoError(t, err)
 	for k := wire.Kind(0); k != wire.KindWelcome; {
-		k, err = w.skipFrame(br)
+		k, err = skipFrame(br)
 		require.NoError(t, err)
 	}
-	go w.serve(br)
-	return w
+	return conn, br
 }
 
 // skipFrame reads one frame and drops its body.
-func (w *windowless) skipFrame(br *bufio.Reader) (wire.Kind, error) {
+func skipFrame(br *bufio.Reader) (wire.Kind, error) {
 	h := make([]byte, wire.HeaderSize)
 	if _, err := io.ReadFull(br, h); err != nil {
 		return 0, err
@@ -69,7 +79,7 @@ func (w *windowless) skipFrame(br *bufio.Reader) (wire.Kind, error) {
 // serve answers pings until the connection ends.
 func (w *windowless) serve(br *bufio.Reader) {
 	for {
-		k, err := w.skipFrame(br)
+		k, err := skipFrame(br)
 		if err != nil {
 			return
 		}
