@@ -11,9 +11,7 @@ import "github.com/peerweave/peerweave/internal/link"
 // not, it is copied, but for the message handler, which takes it in place.
 func (p *peer) Payload(b []byte, t link.Tag, owned bool, charge int) error {
 	held := p.in.carried
-	if held != 0 {
-		p.in.carried = 0
-	}
+	p.in.carried = 0
 	if t.Kind == 0 && p.n.cfg.messageHandler != nil {
 		return p.toHandler(b, charge, held)
 	}

@@ -103,7 +103,7 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 			if held == nil {
 				held = bytes.Clone(payload) // the caller may reuse payload once Query returns
 			}
-			if !n.goWhileOpen(&n.wg, func() { q.ask(ctx, cl, held) }) {
+			if !n.goWhileOpen(&n.wg, func() { q.ask(ctx, life, cl, held) }) {
 				q.asked(cl, ErrClosed)
 			}
 			continue
@@ -131,12 +131,13 @@ func (n *Node) Query(ctx context.Context, payload []byte, to ...Remote) *Query {
 }
 
 // ask queues the request of cl for its remote, waiting for room in its
-// queue for at most the network timeout, until ctx ends, or until the
-// remote is removed or suspended.
-func (q *Query) ask(ctx context.Context, cl *call, payload []byte) {
+// queue for at most the network timeout, until ctx ends, or until life,
+// the call's context, ends: the remote was removed or suspended, and the
+// call answered so.
+func (q *Query) ask(ctx, life context.Context, cl *call, payload []byte) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer context.AfterFunc(cl.p.callContext(), cancel)()
+	defer context.AfterFunc(life, cancel)()
 	q.asked(cl, cl.p.sendTagged(ctx, requestTag(cl.id), payload))
 }
 
