@@ -254,7 +254,9 @@ func (n *Node) learn(p *peer, addrs []string) error {
 		}
 	}
 	// The list counts as arrived once all of it is queued, so that a
-	// WaitMesh meanwhile does not take the mesh for complete.
+	// WaitMesh meanwhile does not take the mesh for complete, and once
+	// its event is out, so that an Observer has it before WaitMesh returns.
+	n.emit(Event{Kind: EventPeerList, Addr: p.key, Count: len(addrs)})
 	n.listed(p)
 	return nil
 }

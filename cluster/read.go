@@ -36,7 +36,6 @@ func (p *peer) Control(k wire.Kind, body []byte) error {
 		if err := p.n.learn(p, m.Addrs); err != nil {
 			return protocolError{fmt.Errorf("peer list: %w", err)}
 		}
-		p.n.emit(Event{Kind: EventPeerList, Addr: p.key, Count: len(m.Addrs)})
 		return nil
 	case k == wire.KindTags:
 		return p.readTags(body)
